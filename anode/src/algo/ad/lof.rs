@@ -1,0 +1,214 @@
+//! Local Outlier Factor (Breunig et al., SIGMOD 2000) as scikit-learn's
+//! `LocalOutlierFactor(contamination="auto")` computes it on one feature.
+//!
+//! A point is an outlier when its LOF exceeds 1.5 (sklearn's fixed offset).
+//! In one dimension the k nearest neighbours of every point are found by
+//! walking outwards from its place in the sorted order, O(n log n + n k)
+//! instead of a tree. Ties at the k-th distance are broken by input index.
+
+use serde_json::{Value, json};
+
+use super::{ANOMALY, NORMAL};
+use crate::algo::{AdInput, AnomalyDetector, Describe};
+use crate::bail;
+use crate::error::Result;
+use crate::options::Options;
+
+pub const DEFAULT_NEIGHBORS: i64 = 10;
+/// sklearn's `offset_` for `contamination="auto"`: LOF > 1.5 is an outlier.
+pub const OFFSET: f64 = 1.5;
+/// sklearn adds this to the mean reachability distance.
+const EPS: f64 = 1e-10;
+
+pub struct Lof;
+
+/// The negative outlier factor of every point (sklearn's
+/// `negative_outlier_factor_`).
+pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
+    let n = x.len();
+    if n < 2 {
+        return vec![-1.0; n];
+    }
+    let k = neighbors.clamp(1, n - 1);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]).then(a.cmp(&b)));
+
+    // Neighbour lists, flattened: point i's neighbours are nbr[i*k..(i+1)*k].
+    let mut nbr = vec![0usize; n * k];
+    let mut kdist = vec![0.0; n];
+    let mut cand: Vec<(f64, usize)> = Vec::with_capacity(2 * k + 2);
+    for (pos, &i) in order.iter().enumerate() {
+        let xi = x[i];
+        cand.clear();
+        let (mut l, mut r) = (pos, pos + 1);
+        // Take the k nearest by walking outwards...
+        while cand.len() < k {
+            let dl = if l > 0 {
+                xi - x[order[l - 1]]
+            } else {
+                f64::INFINITY
+            };
+            let dr = if r < n {
+                x[order[r]] - xi
+            } else {
+                f64::INFINITY
+            };
+            if dl <= dr {
+                l -= 1;
+                cand.push((dl, order[l]));
+            } else {
+                cand.push((dr, order[r]));
+                r += 1;
+            }
+        }
+        // ...then every further point at the same distance as the k-th, so
+        // that ties are settled by index and not by walking direction.
+        let kd = cand.iter().map(|c| c.0).fold(0.0, f64::max);
+        while l > 0 && xi - x[order[l - 1]] <= kd {
+            l -= 1;
+            cand.push((xi - x[order[l]], order[l]));
+        }
+        while r < n && x[order[r]] - xi <= kd {
+            cand.push((x[order[r]] - xi, order[r]));
+            r += 1;
+        }
+        cand.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        kdist[i] = kd;
+        for (slot, c) in nbr[i * k..(i + 1) * k].iter_mut().zip(&cand) {
+            *slot = c.1;
+        }
+    }
+
+    let lrd: Vec<f64> = (0..n)
+        .map(|i| {
+            let reach: f64 = nbr[i * k..(i + 1) * k]
+                .iter()
+                .map(|&o| kdist[o].max((x[i] - x[o]).abs()))
+                .sum();
+            1.0 / (reach / k as f64 + EPS)
+        })
+        .collect();
+    (0..n)
+        .map(|i| {
+            let ratio: f64 = nbr[i * k..(i + 1) * k]
+                .iter()
+                .map(|&o| lrd[o] / lrd[i])
+                .sum();
+            -ratio / k as f64
+        })
+        .collect()
+}
+
+impl Describe for Lof {
+    fn name(&self) -> &'static str {
+        "lof"
+    }
+    fn desc(&self) -> &'static str {
+        "Local Outlier Factor, Ref: M. M. Breunig, H. P. Kriegel, R. T. Ng, J. Sander.\n    LOF:Identifying Density-based Local Outliers. SIGMOD, 2000."
+    }
+    fn params(&self) -> Value {
+        json!({ "algorithm": "auto", "neighbors": DEFAULT_NEIGHBORS })
+    }
+}
+
+impl AnomalyDetector for Lof {
+    fn detect(&self, input: AdInput<'_>, options: &Options) -> Result<Vec<i64>> {
+        let neighbors = options.int("neighbors", DEFAULT_NEIGHBORS)?;
+        if neighbors < 1 {
+            bail!("neighbors value out of range, should be greater than 0");
+        }
+        // The search structure changes nothing but speed; accept sklearn's
+        // names so existing option strings keep working.
+        match options.string("algorithm", "auto") {
+            "auto" | "ball_tree" | "kd_tree" | "brute" => {}
+            other => bail!(
+                "invalid algorithm value: {other}, should be one of auto, ball_tree, kd_tree, brute"
+            ),
+        }
+        Ok(negative_outlier_factor(input.values, neighbors as usize)
+            .into_iter()
+            .map(|f| if f < -OFFSET { ANOMALY } else { NORMAL })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algo::ad::testdata::{X17, anomalies, ts};
+
+    #[test]
+    fn spec_vector() {
+        let nof = negative_outlier_factor(&X17, 10);
+        assert!((nof[15] + 1.5686).abs() < 1e-4, "{}", nof[15]);
+        assert!((nof[16] + 2.5750).abs() < 1e-4, "{}", nof[16]);
+        assert!((nof[12] + 1.4891).abs() < 1e-4, "{}", nof[12]);
+        let t = ts(17);
+        let c = Lof
+            .detect(
+                AdInput {
+                    values: &X17,
+                    ts: &t,
+                },
+                &Options::parse(Some("period=3")),
+            )
+            .unwrap();
+        assert_eq!(anomalies(&c), vec![15, 16]);
+    }
+
+    #[test]
+    fn neighbours_are_capped_at_n_minus_one() {
+        // sklearn: k = 3 here, every point sees all others; no outlier.
+        let nof = negative_outlier_factor(&[1.0, 2.0, 3.0, 50.0], 10);
+        let expect = [-0.99313494, -1.00234652, -1.01155811, -0.99313494];
+        for (a, b) in nof.iter().zip(expect) {
+            assert!((a - b).abs() < 1e-7, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn all_factors_match_sklearn() {
+        let expect = [
+            -1.40636931,
+            -1.0183753,
+            -0.97083715,
+            -0.97083715,
+            -1.0183753,
+            -0.90856288,
+            -0.93866923,
+            -0.93866923,
+            -0.95268953,
+            -1.08280445,
+            -1.14565154,
+            -0.99655159,
+            -1.48912658,
+            -1.0442613,
+            -1.08771426,
+            -1.56858291,
+            -2.57502974,
+        ];
+        for (a, b) in negative_outlier_factor(&X17, 10).iter().zip(expect) {
+            assert!((a - b).abs() < 1e-7, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn options_are_validated() {
+        let t = ts(17);
+        let run = |o: &str| {
+            Lof.detect(
+                AdInput {
+                    values: &X17,
+                    ts: &t,
+                },
+                &Options::parse(Some(o)),
+            )
+        };
+        assert_eq!(
+            run("neighbors=0").unwrap_err().message(),
+            "neighbors value out of range, should be greater than 0"
+        );
+        assert!(run("algorithm=kd_tree").is_ok());
+        assert!(run("algorithm=quad").is_err());
+    }
+}

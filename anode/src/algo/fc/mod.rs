@@ -1,0 +1,62 @@
+//! Forecasting (`type: "forecast"`, spec §5.2).
+//!
+//! The framework (see `service`) validates the envelope, builds the result
+//! timestamps `start + i·every` and the response; a forecaster only maps
+//! history to `rows` values and, when asked, bounds at level `conf`.
+
+pub mod ets;
+pub mod holtwinters;
+pub mod mstl;
+pub mod optimize;
+
+use serde_json::{Map, Value, json};
+
+/// Parameters every forecaster shows in `/list` (upstream's base
+/// `get_params`).
+pub fn base_params() -> Map<String, Value> {
+    let v = json!({
+        "conf": 0.95,
+        "every": 0,
+        "forecast_rows": 0,
+        "period": 0,
+        "return_conf": 1,
+        "start": 0,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// Symmetric bounds `value ± z·σ_h` from per-horizon standard errors.
+pub fn bounds(value: &[f64], se: &[f64], conf: f64) -> (Vec<f64>, Vec<f64>) {
+    let z = crate::stats::z_two_sided(conf);
+    value
+        .iter()
+        .zip(se)
+        .map(|(v, s)| (v - z * s, v + z * s))
+        .unzip()
+}
+
+/// Cumulative ETS(A,·,·) forecast variances (Hyndman et al. 2008, class 1):
+/// `σ²_h = σ² (1 + Σ_{j<h} c_j²)` with `c_j = α(1 + jβ) + γ·[j ≡ 0 mod m]`.
+/// Exact for additive models, the usual approximation for multiplicative ones.
+pub fn ets_standard_errors(
+    sigma2: f64,
+    alpha: f64,
+    beta: f64,
+    gamma: f64,
+    m: usize,
+    rows: usize,
+) -> Vec<f64> {
+    let mut out = Vec::with_capacity(rows);
+    let mut acc = 1.0;
+    for h in 1..=rows {
+        out.push((sigma2 * acc).sqrt());
+        let j = h as f64;
+        let seasonal = if m > 0 && h % m == 0 { gamma } else { 0.0 };
+        let c = alpha * (1.0 + j * beta) + seasonal;
+        acc += c * c;
+    }
+    out
+}

@@ -1,0 +1,184 @@
+//! Derivative-free minimisers for model fitting: Brent's method in one
+//! dimension (simple exponential smoothing) and Nelder–Mead with adaptive
+//! coefficients (Gao & Han 2012) for the multi-parameter models.
+
+/// Minimises `f` on `[a, b]` (Brent 1973, golden section with parabolic
+/// steps). Returns `(x, f(x))`.
+pub fn brent(
+    mut f: impl FnMut(f64) -> f64,
+    a: f64,
+    b: f64,
+    tol: f64,
+    max_iter: usize,
+) -> (f64, f64) {
+    const GOLD: f64 = 0.381_966_011_250_105_1;
+    let (mut a, mut b) = (a, b);
+    let mut x = a + GOLD * (b - a);
+    let (mut w, mut v) = (x, x);
+    let mut fx = f(x);
+    let (mut fw, mut fv) = (fx, fx);
+    let (mut d, mut e) = (0.0f64, 0.0f64);
+    for _ in 0..max_iter {
+        let m = 0.5 * (a + b);
+        let tol1 = tol * x.abs() + 1e-12;
+        let tol2 = 2.0 * tol1;
+        if (x - m).abs() <= tol2 - 0.5 * (b - a) {
+            break;
+        }
+        let mut golden = true;
+        if e.abs() > tol1 {
+            let r = (x - w) * (fx - fv);
+            let mut q = (x - v) * (fx - fw);
+            let mut p = (x - v) * q - (x - w) * r;
+            q = 2.0 * (q - r);
+            if q > 0.0 {
+                p = -p;
+            }
+            q = q.abs();
+            if p.abs() < (0.5 * q * e).abs() && p > q * (a - x) && p < q * (b - x) {
+                e = d;
+                d = p / q;
+                let u = x + d;
+                if u - a < tol2 || b - u < tol2 {
+                    d = if x < m { tol1 } else { -tol1 };
+                }
+                golden = false;
+            }
+        }
+        if golden {
+            e = if x < m { b - x } else { a - x };
+            d = GOLD * e;
+        }
+        let u = if d.abs() >= tol1 {
+            x + d
+        } else {
+            x + tol1.copysign(d)
+        };
+        let fu = f(u);
+        if fu <= fx {
+            if u < x {
+                b = x;
+            } else {
+                a = x;
+            }
+            (v, fv, w, fw, x, fx) = (w, fw, x, fx, u, fu);
+        } else {
+            if u < x {
+                a = u;
+            } else {
+                b = u;
+            }
+            if fu <= fw || w == x {
+                (v, fv, w, fw) = (w, fw, u, fu);
+            } else if fu <= fv || v == x || v == w {
+                (v, fv) = (u, fu);
+            }
+        }
+    }
+    (x, fx)
+}
+
+/// Nelder–Mead from `start` with initial steps `step`. Non-finite values of
+/// `f` count as +∞, so a cost function can reject points by returning NaN.
+/// Returns `(x, f(x))`.
+pub fn nelder_mead(
+    mut f: impl FnMut(&[f64]) -> f64,
+    start: &[f64],
+    step: &[f64],
+    max_evals: usize,
+    ftol: f64,
+) -> (Vec<f64>, f64) {
+    let n = start.len();
+    let nf = n as f64;
+    let (alpha, gamma, rho, sigma) = (1.0, 1.0 + 2.0 / nf, 0.75 - 0.5 / nf, 1.0 - 1.0 / nf);
+    let mut eval = |x: &[f64]| {
+        let v = f(x);
+        if v.is_finite() { v } else { f64::INFINITY }
+    };
+    let mut simplex: Vec<(Vec<f64>, f64)> = Vec::with_capacity(n + 1);
+    simplex.push((start.to_vec(), eval(start)));
+    for i in 0..n {
+        let mut p = start.to_vec();
+        p[i] += step[i];
+        let v = eval(&p);
+        simplex.push((p, v));
+    }
+    let mut evals = n + 1;
+    let mut centroid = vec![0.0; n];
+    let mut trial = vec![0.0; n];
+    let point = |c: &[f64], w: &[f64], t: f64, out: &mut Vec<f64>| {
+        for i in 0..out.len() {
+            out[i] = c[i] + t * (w[i] - c[i]);
+        }
+    };
+    while evals < max_evals {
+        simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let (best, worst) = (simplex[0].1, simplex[n].1);
+        if (worst - best).abs() <= ftol * (best.abs() + ftol) {
+            break;
+        }
+        centroid.iter_mut().for_each(|c| *c = 0.0);
+        for (p, _) in &simplex[..n] {
+            for (c, v) in centroid.iter_mut().zip(p) {
+                *c += v / nf;
+            }
+        }
+        point(&centroid, &simplex[n].0, -alpha, &mut trial);
+        let fr = eval(&trial);
+        evals += 1;
+        if fr < simplex[0].1 {
+            let reflected = trial.clone();
+            point(&centroid, &simplex[n].0, -alpha * gamma, &mut trial);
+            let fe = eval(&trial);
+            evals += 1;
+            simplex[n] = if fe < fr {
+                (trial.clone(), fe)
+            } else {
+                (reflected, fr)
+            };
+        } else if fr < simplex[n - 1].1 {
+            simplex[n] = (trial.clone(), fr);
+        } else {
+            let outside = fr < worst;
+            let t = if outside { -alpha * rho } else { rho };
+            let mut contracted = vec![0.0; n];
+            point(&centroid, &simplex[n].0, t, &mut contracted);
+            let fc = eval(&contracted);
+            evals += 1;
+            if fc < fr.min(worst) {
+                simplex[n] = (contracted, fc);
+            } else {
+                let best_p = simplex[0].0.clone();
+                for s in simplex.iter_mut().skip(1) {
+                    for (v, b) in s.0.iter_mut().zip(&best_p) {
+                        *v = b + sigma * (*v - b);
+                    }
+                    s.1 = eval(&s.0);
+                }
+                evals += n;
+            }
+        }
+    }
+    simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
+    simplex.swap_remove(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brent_finds_a_parabola_minimum() {
+        let (x, fx) = brent(|x| (x - 0.3) * (x - 0.3) + 2.0, 0.0, 1.0, 1e-10, 200);
+        assert!((x - 0.3).abs() < 1e-8);
+        assert!((fx - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn nelder_mead_finds_rosenbrock_minimum() {
+        let rosen = |p: &[f64]| (1.0 - p[0]).powi(2) + 100.0 * (p[1] - p[0] * p[0]).powi(2);
+        let (x, fx) = nelder_mead(rosen, &[-1.2, 1.0], &[0.5, 0.5], 5000, 1e-14);
+        assert!(fx < 1e-8, "{fx}");
+        assert!((x[0] - 1.0).abs() < 1e-3 && (x[1] - 1.0).abs() < 1e-3);
+    }
+}

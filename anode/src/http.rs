@@ -1,0 +1,267 @@
+//! The HTTP edge: routes, limits, the blocking pool hand-off, access logs.
+//!
+//! `/`, `/status`, `/list` and `/models` answer from bytes prepared at
+//! start-up (taosd gives GETs 100 ms). An analysis request is read under the
+//! body limit, then parsed, computed and serialised on a blocking thread —
+//! never on an async worker — under a semaphore of `workers` permits and the
+//! request timeout. Every failure is JSON: handled errors are HTTP 200 with
+//! `rows: -1` (taosd reads only the body); unknown paths, wrong methods and
+//! oversized bodies keep their HTTP status but still carry a JSON body.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::Semaphore;
+
+use crate::algo::Registry;
+use crate::config::Config;
+use crate::protocol::{BANNER, PROTOCOL_VERSION, StatusResponse};
+use crate::service::{Endpoint, error_body, to_json};
+
+/// Shared state of the server.
+pub struct AppState {
+    registry: Arc<Registry>,
+    list: Bytes,
+    status: Bytes,
+    models: Bytes,
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+    max_body: usize,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("registry", &self.registry)
+            .field("timeout", &self.timeout)
+            .field("max_body", &self.max_body)
+            .finish()
+    }
+}
+
+impl AppState {
+    pub fn new(registry: Registry, config: &Config) -> Self {
+        AppState {
+            list: Bytes::from(to_json(&registry.list())),
+            status: Bytes::from(to_json(&StatusResponse {
+                protocol: PROTOCOL_VERSION,
+                status: "ready".to_owned(),
+            })),
+            models: Bytes::from(to_json(&crate::models::scan(&config.model_dir))),
+            registry: Arc::new(registry),
+            permits: Arc::new(Semaphore::new(config.workers.max(1))),
+            timeout: config.request_timeout,
+            max_body: config.max_body_bytes,
+        }
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(banner))
+        .route("/status", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.status.clone()) }))
+        .route("/list", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.list.clone()) }))
+        .route("/models", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.models.clone()) }))
+        .route("/anomaly-detect", post(anomaly_detect))
+        .route("/forecast", post(forecast))
+        .route("/imputation", post(imputation))
+        .route("/correlation", post(correlation))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+fn json(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut r = Response::new(body.into());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn json_error(status: StatusCode, msg: &str) -> Response {
+    json(status, error_body(msg))
+}
+
+async fn banner() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        BANNER,
+    )
+        .into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    json_error(StatusCode::NOT_FOUND, &format!("not found: {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("method {method} is not allowed for {}", uri.path()),
+    )
+}
+
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic_text(&*err);
+    tracing::error!(%detail, "handler panicked");
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &format!("internal error: {detail}"),
+    )
+}
+
+fn panic_text(err: &(dyn std::any::Any + Send)) -> String {
+    err.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+async fn anomaly_detect(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    analysis(s, Endpoint::AnomalyDetect, h, b).await
+}
+
+async fn forecast(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    analysis(s, Endpoint::Forecast, h, b).await
+}
+
+async fn imputation(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    analysis(s, Endpoint::Imputation, h, b).await
+}
+
+async fn correlation(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    analysis(s, Endpoint::Correlation, h, b).await
+}
+
+/// `application/json` or any `*/*+json`, parameters ignored (Flask's
+/// `request.is_json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+async fn analysis(
+    state: Arc<AppState>,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let path = endpoint.path();
+    if !is_json(&headers) {
+        tracing::info!(target: "anode::access", path, ok = false, "rejected: not a JSON request");
+        return json_error(StatusCode::OK, "invalid request format");
+    }
+    let bytes = match axum::body::to_bytes(body, state.max_body).await {
+        Ok(b) => b,
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            tracing::info!(target: "anode::access", path, ok = false, "rejected body: {e}");
+            return if too_large {
+                json_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!(
+                        "request body is larger than the limit of {} bytes",
+                        state.max_body
+                    ),
+                )
+            } else {
+                json_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("failed to read the request body: {e}"),
+                )
+            };
+        }
+    };
+
+    let deadline = started + state.timeout;
+    let work = async {
+        let permit = state
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore never closed");
+        let registry = state.registry.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            endpoint.run(&registry, &bytes)
+        })
+        .await
+    };
+    let result = tokio::time::timeout_at(deadline.into(), work).await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    match result {
+        Ok(Ok(outcome)) => {
+            let algo = outcome.algo.clone().unwrap_or_default();
+            let rows = outcome.rows;
+            match &outcome.body {
+                Ok(_) => {
+                    tracing::info!(target: "anode::access", path, %algo, rows, elapsed_ms, ok = true)
+                }
+                Err(e) => {
+                    tracing::info!(target: "anode::access", path, %algo, rows, elapsed_ms, ok = false, msg = %e)
+                }
+            }
+            json(StatusCode::OK, outcome.into_bytes())
+        }
+        Ok(Err(join)) => {
+            let detail = if join.is_panic() {
+                panic_text(&*join.into_panic())
+            } else {
+                join.to_string()
+            };
+            tracing::error!(target: "anode::access", path, elapsed_ms, %detail, "algorithm panicked");
+            json_error(
+                StatusCode::OK,
+                &format!("internal error while processing {path}: {detail}"),
+            )
+        }
+        Err(_) => {
+            tracing::warn!(target: "anode::access", path, elapsed_ms, ok = false, "timed out");
+            json_error(
+                StatusCode::OK,
+                &format!(
+                    "request timed out after {:.1} s",
+                    state.timeout.as_secs_f64()
+                ),
+            )
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

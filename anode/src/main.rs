@@ -1,0 +1,112 @@
+//! The `anode` binary: load `taosanode.ini`, start logging, serve.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anode::algo::Registry;
+use anode::config::Config;
+use anode::http::{AppState, serve};
+use clap::Parser;
+
+/// TDgpt-compatible analysis node (taosanode REST protocol).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Configuration file [default: etc/taosanode.ini, then /etc/taos/taosanode.ini]
+    #[arg(short, long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Listen address, overriding the configuration (e.g. 127.0.0.1:0)
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut config = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("anode: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(addr) = args.listen {
+        config.listen = addr;
+    }
+    let _guard = match anode::logging::init(&config.app_log, config.log_level) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!(
+                "anode: cannot open app-log {}: {e} (set [taosanode] app-log in {})",
+                config.app_log.display(),
+                config
+                    .file
+                    .as_ref()
+                    .map_or("the configuration".into(), |p| p.display().to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("anode: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let registry = Registry::native();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        config = %config.file.as_ref().map_or("(defaults)".into(), |p| p.display().to_string()),
+        workers = config.workers,
+        algorithms = registry.names().count(),
+        "anode listening on http://{addr}"
+    );
+    let state = Arc::new(AppState::new(registry, &config));
+    serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("anode stopped");
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested, finishing requests in flight");
+}

@@ -1,0 +1,467 @@
+//! The analysis endpoints as pure functions: request bytes in, response
+//! bytes out. The HTTP layer only moves bytes and runs these off the async
+//! workers; keeping them free of I/O makes every protocol rule testable
+//! without a server.
+//!
+//! Processing order per endpoint follows upstream (spec §4.5–4.8):
+//! decode → common validation → endpoint checks → white-noise check →
+//! algorithm look-up → run → shape the answer. Where upstream fell back
+//! silently to a default algorithm for unknown names, we refuse; where it
+//! turned errors into `rows: 0` or HTML 500 pages, we answer `rows: -1`.
+
+use serde::Serialize;
+
+use crate::algo::{AdInput, CorrOutput, FcInput, ImpInput, Registry};
+use crate::bail;
+use crate::error::{AnodeError, Result};
+use crate::options::parse_int;
+use crate::payload::{Payload, json_f64, json_int, truthy, value_text};
+use crate::protocol::{
+    AnalysisRequest, AnomalyResponse, DtwResponse, ErrorResponse, ForecastRes, ForecastResponse,
+    ImputationResponse, TlccResponse,
+};
+use crate::whitenoise::is_white_noise;
+use crate::windows;
+
+/// Default algorithms when a request names none (upstream's defaults).
+pub const DEFAULT_AD_ALGO: &str = "ksigma";
+pub const DEFAULT_FC_ALGO: &str = "holtwinters";
+pub const DEFAULT_IMP_ALGO: &str = "linear";
+/// taosd's default number of forecast rows.
+pub const DEFAULT_FORECAST_ROWS: i64 = 10;
+/// Most forecast rows one request may ask for (taosd itself stops at 1024).
+pub const MAX_FORECAST_ROWS: i64 = 40_000;
+pub const DEFAULT_CONF: f64 = 0.95;
+/// Default imputation frequency: taosd sends `S` (one second) unless told.
+pub const DEFAULT_FREQ: &str = "1s";
+
+pub const WHITE_NOISE_MSG: &str = "white noise data not processed";
+
+/// What one request did, for the access log and the response.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The algorithm asked for, when the request got that far.
+    pub algo: Option<String>,
+    /// Input rows.
+    pub rows: usize,
+    pub body: Result<Vec<u8>>,
+}
+
+impl Outcome {
+    /// The bytes to send: the success body or the `rows: -1` error body.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self.body {
+            Ok(b) => b,
+            Err(e) => error_body(e.message()),
+        }
+    }
+}
+
+/// `{"msg": ..., "rows": -1}` plus Flask's trailing newline.
+pub fn error_body(msg: &str) -> Vec<u8> {
+    to_json(&ErrorResponse {
+        msg: msg.to_owned(),
+        rows: -1,
+    })
+}
+
+pub fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = serde_json::to_vec(v).expect("response types always serialize");
+    out.push(b'\n');
+    out
+}
+
+/// Decodes the envelope. Broken JSON gets Flask's message shape (clients
+/// match on it); valid JSON of the wrong shape says which field is wrong.
+pub fn decode(body: &[u8]) -> Result<AnalysisRequest> {
+    // serde would read a JSON array as a struct in field order; a request
+    // is an object, so say so before decoding.
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => {}
+        Some(_) if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() => {
+            bail!("invalid request format, a JSON object is expected")
+        }
+        Some(_) => {}
+    }
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            AnodeError::new(format!("invalid request format: {e}"))
+        }
+        _ => AnodeError::new(format!(
+            "400 Bad Request: Failed to decode JSON object: {e}"
+        )),
+    })
+}
+
+/// Runs `f` on a validated payload, recording algorithm and rows.
+fn run(body: &[u8], check_rows: bool, f: impl FnOnce(&Payload) -> Result<Vec<u8>>) -> Outcome {
+    let payload = decode(body).and_then(|req| Payload::validate(req, check_rows));
+    match payload {
+        Err(e) => Outcome {
+            algo: None,
+            rows: 0,
+            body: Err(e),
+        },
+        Ok(p) => Outcome {
+            algo: p.algo.clone(),
+            rows: p.rows,
+            body: f(&p),
+        },
+    }
+}
+
+fn white_noise_check(p: &Payload, values: &[f64]) -> Result<()> {
+    if p.wncheck && is_white_noise(values) {
+        bail!("{WHITE_NOISE_MSG}");
+    }
+    Ok(())
+}
+
+/// `POST /anomaly-detect`.
+pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Outcome {
+    run(body, true, |p| {
+        if p.column_count() > 2 {
+            bail!(
+                "invalid data format, too many columns for anomaly-detection, allowed:2, input:{}",
+                p.column_count()
+            );
+        }
+        let values = p.values()?;
+        white_noise_check(p, &values)?;
+        let algo = p.algo.as_deref().unwrap_or(DEFAULT_AD_ALGO);
+        let Some(detector) = reg.detector(algo) else {
+            bail!("failed to load model: {algo}");
+        };
+        let ts = p.timestamps()?;
+        let valid_code = if detector.honours_valid_code() {
+            p.options.int("valid_code", crate::algo::ad::NORMAL)?
+        } else {
+            crate::algo::ad::NORMAL
+        };
+        let codes = detector.detect(
+            AdInput {
+                values: &values,
+                ts: &ts,
+            },
+            &p.options,
+        )?;
+        if codes.len() != values.len() {
+            bail!(
+                "algorithm {algo} returned {} results for {} rows",
+                codes.len(),
+                values.len()
+            );
+        }
+        let w = windows::convert(&codes, &ts, valid_code);
+        Ok(to_json(&AnomalyResponse {
+            algo: algo.to_owned(),
+            rows: w.windows.len(),
+            mask: w.mask,
+            option: p.option.clone(),
+            res: w.windows,
+        }))
+    })
+}
+
+/// Forecast control values, from the envelope first and the option string
+/// second, with taosd's defaults (spec §4.6).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastParams {
+    pub rows: usize,
+    pub start: i64,
+    pub every: i64,
+    pub conf: f64,
+    pub return_conf: bool,
+    pub period: usize,
+}
+
+impl ForecastParams {
+    pub fn from_payload(p: &Payload, ts: &[i64]) -> Result<ForecastParams> {
+        let req = &p.request;
+        let rows = match (&req.forecast_rows, p.options.get("rows")) {
+            (Some(v), _) => json_int(v, "forecast_rows")?,
+            (None, Some(s)) => parse_int(s)?,
+            (None, None) => DEFAULT_FORECAST_ROWS,
+        };
+        if rows <= 0 {
+            bail!("forecast rows is not specified yet");
+        }
+        if rows > MAX_FORECAST_ROWS {
+            bail!("forecast rows should be between 1 and {MAX_FORECAST_ROWS}, actual {rows}");
+        }
+        let last = *ts.last().unwrap_or(&0);
+        let every = match (&req.every, p.options.get("every")) {
+            (Some(v), _) => json_int(v, "every")?,
+            (None, Some(s)) => parse_int(s)?,
+            // taosd: (maxTs - minTs) / (numRows - 1)
+            (None, None) if ts.len() > 1 => (last - ts[0]) / (ts.len() as i64 - 1),
+            (None, None) => 0,
+        };
+        if every <= 0 {
+            bail!("time_step should be greater than 0");
+        }
+        let start = match (&req.start, p.options.get("start")) {
+            (Some(v), _) => json_int(v, "start")?,
+            (None, Some(s)) => parse_int(s)?,
+            (None, None) => last.saturating_add(every),
+        };
+        let mut conf = match (&req.conf, p.options.get("conf")) {
+            (Some(v), _) => json_f64(v, "conf")?,
+            (None, Some(s)) => crate::options::parse_float(s)?,
+            (None, None) => DEFAULT_CONF,
+        };
+        // Old taosd sent a percentage (95); newer ones a fraction (0.95).
+        if conf > 1.0 {
+            conf /= 100.0;
+        }
+        if !(conf > 0.0 && conf < 1.0) {
+            bail!("invalid value of conf, should between 0 and 1.0");
+        }
+        let return_conf = match &req.return_conf {
+            Some(v) => truthy(v, "return_conf")?,
+            None => true,
+        };
+        let period = p.options.int("period", 0)?;
+        if period < 0 {
+            bail!("periods should be greater than 0");
+        }
+        Ok(ForecastParams {
+            rows: rows as usize,
+            start,
+            every,
+            conf,
+            return_conf,
+            period: period as usize,
+        })
+    }
+}
+
+/// `POST /forecast`.
+pub fn forecast(reg: &Registry, body: &[u8]) -> Outcome {
+    run(body, true, |p| {
+        let values = p.values()?;
+        white_noise_check(p, &values)?;
+        let ts = p.timestamps()?;
+        p.precision(false)?;
+        let fp = ForecastParams::from_payload(p, &ts)?;
+        let algo = p.algo.as_deref().unwrap_or(DEFAULT_FC_ALGO);
+        let Some(forecaster) = reg.forecaster(algo) else {
+            bail!("failed to load model: {algo}");
+        };
+        let out = forecaster.forecast(
+            FcInput {
+                values: &values,
+                ts: &ts,
+                rows: fp.rows,
+                conf: fp.conf,
+                return_conf: fp.return_conf,
+                period: fp.period,
+            },
+            &p.options,
+        )?;
+        if out.value.len() != fp.rows {
+            bail!(
+                "result length is not identical, ts rows:{}  res rows:{}",
+                fp.rows,
+                out.value.len()
+            );
+        }
+        if let Some((lo, hi)) = &out.bounds {
+            if lo.len() != fp.rows || hi.len() != fp.rows {
+                bail!(
+                    "result length is not identical in confidence, ts rows:{}, lower confidence rows:{}, upper confidence rows{}",
+                    fp.rows,
+                    lo.len(),
+                    hi.len()
+                );
+            }
+        }
+        let mut res_ts = Vec::with_capacity(fp.rows);
+        for i in 0..fp.rows as i64 {
+            match i
+                .checked_mul(fp.every)
+                .and_then(|d| d.checked_add(fp.start))
+            {
+                Some(t) => res_ts.push(t),
+                None => bail!(
+                    "forecast timestamps overflow: start {} every {}",
+                    fp.start,
+                    fp.every
+                ),
+            }
+        }
+        // taosd rejects four arrays when it asked for two.
+        let bounds = if fp.return_conf {
+            Some(
+                out.bounds
+                    .unwrap_or_else(|| (out.value.clone(), out.value.clone())),
+            )
+        } else {
+            None
+        };
+        let mse = out.sse.map(|s| s / out.fitted_points.max(1) as f64);
+        Ok(to_json(&ForecastResponse {
+            algo: algo.to_owned(),
+            fitted: out.fitted,
+            model_info: out.model_info,
+            mse,
+            option: p.option.clone(),
+            period: out.period as i64,
+            res: ForecastRes {
+                ts: res_ts,
+                value: out.value,
+                bounds,
+            },
+            rows: fp.rows,
+            sse: out.sse,
+        }))
+    })
+}
+
+/// A frequency like `10s`, `1ms`, `h` in nanoseconds.
+pub fn parse_freq(text: &str) -> Result<i64> {
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (count, unit) = lower.split_at(split);
+    let count: i64 = if count.is_empty() {
+        1
+    } else {
+        count.parse().unwrap_or(0)
+    };
+    let unit_ns: i64 = match unit {
+        "d" => 86_400_000_000_000,
+        "h" => 3_600_000_000_000,
+        "m" => 60_000_000_000,
+        "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "us" => 1_000,
+        "ns" => 1,
+        _ => 0,
+    };
+    match count.checked_mul(unit_ns) {
+        Some(ns) if ns > 0 => Ok(ns),
+        _ => bail!(
+            "invalid freq: {text}, should be a count and one of d, h, m, s, ms, us, ns (e.g. 10s)"
+        ),
+    }
+}
+
+/// `POST /imputation`.
+pub fn imputation(reg: &Registry, body: &[u8]) -> Outcome {
+    run(body, true, |p| {
+        let values = p.values()?;
+        white_noise_check(p, &values)?;
+        let ts = p.timestamps()?;
+        let prec = p.precision(true)?;
+        let freq_text = match (&p.request.freq, p.options.get("freq")) {
+            (Some(v), _) => value_text(v),
+            (None, Some(s)) => s.to_owned(),
+            (None, None) => DEFAULT_FREQ.to_owned(),
+        };
+        let freq_ns = parse_freq(&freq_text)?;
+        let tick_ns = 1_000_000_000 / prec.per_second();
+        if freq_ns % tick_ns != 0 {
+            bail!(
+                "freq {freq_text} is finer than the timestamp precision {}",
+                prec.as_str()
+            );
+        }
+        let step = freq_ns / tick_ns;
+        for w in ts.windows(2) {
+            if w[1] - w[0] < step {
+                bail!(
+                    "invalid freq or precision for the input ts list, freq:{freq_text}, prec:{}, ts interval between: {} {}",
+                    prec.as_str(),
+                    w[0],
+                    w[1]
+                );
+            }
+        }
+        let algo = p.algo.as_deref().unwrap_or(DEFAULT_IMP_ALGO);
+        let Some(imputer) = reg.imputer(algo) else {
+            bail!("failed to load model: {algo}");
+        };
+        let out = imputer.impute(
+            ImpInput {
+                values: &values,
+                ts: &ts,
+                precision: prec,
+                step,
+            },
+            &p.options,
+        )?;
+        Ok(to_json(&ImputationResponse {
+            algo: algo.to_owned(),
+            rows: out.ts.len(),
+            mask: out.mask,
+            option: p.option.clone(),
+            target: out.target,
+            ts: out.ts,
+        }))
+    })
+}
+
+/// `POST /correlation`.
+pub fn correlation(reg: &Registry, body: &[u8]) -> Outcome {
+    run(body, false, |p| {
+        let Some(algo) = p.algo.as_deref() else {
+            bail!("algo is missing in requests");
+        };
+        let x = p.values()?;
+        let Some(y) = p.values_of("val1")? else {
+            bail!("correlation needs a second series, column val1 is missing");
+        };
+        white_noise_check(p, &x)?;
+        let Some(correlator) = reg.correlator(algo) else {
+            bail!("unsupported algo: {algo}");
+        };
+        Ok(match correlator.correlate(&x, &y, &p.options)? {
+            CorrOutput::Dtw { distance, path } => to_json(&DtwResponse {
+                distance,
+                option: p.option.clone(),
+                rows: path.len(),
+                path,
+            }),
+            CorrOutput::Tlcc { lags, ccf } => to_json(&TlccResponse {
+                ccf_vals: ccf
+                    .into_iter()
+                    .map(|c| c.is_finite().then_some(c))
+                    .collect(),
+                rows: lags.len(),
+                lags,
+                option: p.option.clone(),
+            }),
+        })
+    })
+}
+
+/// Which analysis an endpoint runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    AnomalyDetect,
+    Forecast,
+    Imputation,
+    Correlation,
+}
+
+impl Endpoint {
+    pub fn run(self, reg: &Registry, body: &[u8]) -> Outcome {
+        match self {
+            Endpoint::AnomalyDetect => anomaly_detect(reg, body),
+            Endpoint::Forecast => forecast(reg, body),
+            Endpoint::Imputation => imputation(reg, body),
+            Endpoint::Correlation => correlation(reg, body),
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::AnomalyDetect => "/anomaly-detect",
+            Endpoint::Forecast => "/forecast",
+            Endpoint::Imputation => "/imputation",
+            Endpoint::Correlation => "/correlation",
+        }
+    }
+}
