@@ -2,9 +2,8 @@
 //!
 //! `/`, `/status`, `/list` and `/models` answer from bytes prepared at
 //! start-up (taosd gives GETs 100 ms). An analysis request is read under the
-//! body limit, then parsed, computed and serialised on a blocking thread —
-//! never on an async worker — under a semaphore of `workers` permits and the
-//! request timeout. Every failure is JSON: handled errors are HTTP 200 with
+//! body limit, then parsed, computed and serialised on the [`Pool`] of
+//! `workers` threads — never on an async worker — under the request timeout. Every failure is JSON: handled errors are HTTP 200 with
 //! `rows: -1` (taosd reads only the body); unknown paths, wrong methods and
 //! oversized bodies keep their HTTP status but still carry a JSON body.
 
@@ -17,10 +16,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tokio::sync::Semaphore;
 
 use crate::algo::Registry;
 use crate::config::Config;
+use crate::pool::{JobError, Pool, panic_text};
 use crate::protocol::{BANNER, PROTOCOL_VERSION, StatusResponse};
 use crate::service::{Endpoint, error_body, to_json};
 
@@ -30,7 +29,7 @@ pub struct AppState {
     list: Bytes,
     status: Bytes,
     models: Bytes,
-    permits: Arc<Semaphore>,
+    pool: Pool,
     timeout: Duration,
     max_body: usize,
 }
@@ -55,7 +54,7 @@ impl AppState {
             })),
             models: Bytes::from(to_json(&crate::models::scan(&config.model_dir))),
             registry: Arc::new(registry),
-            permits: Arc::new(Semaphore::new(config.workers.max(1))),
+            pool: Pool::new(config.workers, "anode-worker"),
             timeout: config.request_timeout,
             max_body: config.max_body_bytes,
         }
@@ -121,13 +120,6 @@ fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         &format!("internal error: {detail}"),
     )
-}
-
-fn panic_text(err: &(dyn std::any::Any + Send)) -> String {
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 async fn anomaly_detect(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
@@ -199,22 +191,9 @@ async fn analysis(
         }
     };
 
-    let deadline = started + state.timeout;
-    let work = async {
-        let permit = state
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore never closed");
-        let registry = state.registry.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            endpoint.run(&registry, &bytes)
-        })
-        .await
-    };
-    let result = tokio::time::timeout_at(deadline.into(), work).await;
+    let registry = state.registry.clone();
+    let work = state.pool.run(move || endpoint.run(&registry, &bytes));
+    let result = tokio::time::timeout_at((started + state.timeout).into(), work).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     match result {
         Ok(Ok(outcome)) => {
@@ -230,11 +209,10 @@ async fn analysis(
             }
             json(StatusCode::OK, outcome.into_bytes())
         }
-        Ok(Err(join)) => {
-            let detail = if join.is_panic() {
-                panic_text(&*join.into_panic())
-            } else {
-                join.to_string()
+        Ok(Err(err)) => {
+            let detail = match err {
+                JobError::Panicked(text) => text,
+                JobError::Closed => "the service is shutting down".to_owned(),
             };
             tracing::error!(target: "anode::access", path, elapsed_ms, %detail, "algorithm panicked");
             json_error(

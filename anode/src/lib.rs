@@ -15,7 +15,7 @@
 //! - [`algo`]: one module per algorithm behind four small traits, and the
 //!   [`algo::Registry`] that `/list` is built from.
 //! - [`service`]: each endpoint as a function from request to response bytes.
-//! - [`http`]: axum routes, limits, the blocking pool, access logs.
+//! - [`http`]: axum routes, limits, access logs; [`pool`]: the worker threads.
 //! - [`config`], [`logging`], [`models`]: `taosanode.ini`, tracing, `model-dir`.
 
 pub mod algo;
@@ -26,6 +26,7 @@ pub mod logging;
 pub mod models;
 pub mod options;
 pub mod payload;
+pub mod pool;
 pub mod protocol;
 pub mod service;
 pub mod stats;

@@ -36,7 +36,7 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
     // Neighbour lists, flattened: point i's neighbours are nbr[i*k..(i+1)*k].
     let mut nbr = vec![0usize; n * k];
     let mut kdist = vec![0.0; n];
-    let mut cand: Vec<(f64, usize)> = Vec::with_capacity(2 * k + 2);
+    let mut cand: Vec<(f64, usize)> = Vec::with_capacity(k);
     for (pos, &i) in order.iter().enumerate() {
         let xi = x[i];
         cand.clear();
@@ -61,22 +61,44 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
                 r += 1;
             }
         }
-        // ...then every further point at the same distance as the k-th, so
-        // that ties are settled by index and not by walking direction.
-        let kd = cand.iter().map(|c| c.0).fold(0.0, f64::max);
-        while l > 0 && xi - x[order[l - 1]] <= kd {
-            l -= 1;
-            cand.push((xi - x[order[l]], order[l]));
+        // The walk yields distances in nondecreasing order, so everything
+        // closer than the k-th distance is in. Points *at* the k-th distance
+        // may be more than the slots left: like a stable search, take the
+        // lowest input indexes among all of them.
+        let kd = cand[k - 1].0;
+        let nbrs = &mut nbr[i * k..(i + 1) * k];
+        let closer = cand.iter().take_while(|c| c.0 < kd).count();
+        let extra_l = l > 0 && xi - x[order[l - 1]] == kd;
+        let extra_r = r < n && x[order[r]] - xi == kd;
+        if !extra_l && !extra_r && cand[closer..].windows(2).all(|w| w[0].1 < w[1].1) {
+            for (slot, c) in nbrs.iter_mut().zip(&cand) {
+                *slot = c.1;
+            }
+        } else {
+            cand.truncate(closer);
+            let mut ties: Vec<usize> = Vec::new();
+            let mut j = l;
+            while j > 0 && xi - x[order[j - 1]] <= kd {
+                j -= 1;
+            }
+            for &o in &order[j..pos] {
+                if xi - x[o] == kd {
+                    ties.push(o);
+                }
+            }
+            let mut j = pos + 1;
+            while j < n && x[order[j]] - xi <= kd {
+                if x[order[j]] - xi == kd {
+                    ties.push(order[j]);
+                }
+                j += 1;
+            }
+            ties.sort_unstable();
+            for (slot, o) in nbrs.iter_mut().zip(cand.iter().map(|c| c.1).chain(ties)) {
+                *slot = o;
+            }
         }
-        while r < n && x[order[r]] - xi <= kd {
-            cand.push((x[order[r]] - xi, order[r]));
-            r += 1;
-        }
-        cand.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         kdist[i] = kd;
-        for (slot, c) in nbr[i * k..(i + 1) * k].iter_mut().zip(&cand) {
-            *slot = c.1;
-        }
     }
 
     let lrd: Vec<f64> = (0..n)
@@ -190,6 +212,44 @@ mod tests {
         for (a, b) in negative_outlier_factor(&X17, 10).iter().zip(expect) {
             assert!((a - b).abs() < 1e-7, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn ties_at_the_kth_distance_take_the_lowest_indexes() {
+        // Brute force with (distance, index) order as the reference.
+        let x: [f64; 14] = [
+            5.0, 1.0, 3.0, 3.0, 1.0, 5.0, 3.0, 9.0, 1.0, 3.0, 7.0, 5.0, 2.0, 4.0,
+        ];
+        let k = 3;
+        let brute: Vec<Vec<usize>> = (0..x.len())
+            .map(|i| {
+                let mut c: Vec<(f64, usize)> = (0..x.len())
+                    .filter(|&j| j != i)
+                    .map(|j| ((x[i] - x[j]).abs(), j))
+                    .collect();
+                c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                c.into_iter().take(k).map(|c| c.1).collect()
+            })
+            .collect();
+        let kdist: Vec<f64> = brute
+            .iter()
+            .enumerate()
+            .map(|(i, nb)| nb.iter().map(|&o| (x[i] - x[o]).abs()).fold(0.0, f64::max))
+            .collect();
+        let lrd: Vec<f64> = brute
+            .iter()
+            .enumerate()
+            .map(|(i, nb)| {
+                let s: f64 = nb.iter().map(|&o| kdist[o].max((x[i] - x[o]).abs())).sum();
+                1.0 / (s / k as f64 + 1e-10)
+            })
+            .collect();
+        let expect: Vec<f64> = brute
+            .iter()
+            .enumerate()
+            .map(|(i, nb)| -nb.iter().map(|&o| lrd[o] / lrd[i]).sum::<f64>() / k as f64)
+            .collect();
+        assert_eq!(negative_outlier_factor(&x, k), expect);
     }
 
     #[test]
