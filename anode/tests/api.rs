@@ -990,16 +990,20 @@ mod binary {
         let addr = server.addr.clone();
         let busy = std::thread::spawn(move || request(&addr, "POST", "/anomaly-detect", &slow));
         std::thread::sleep(Duration::from_millis(200));
+        // The only worker is busy for seconds; /list must not wait for it.
+        // Parallel tests share the CPU, so judge the best of five answers.
+        let mut best = Duration::MAX;
         for _ in 0..5 {
             let started = Instant::now();
             let (code, _) = request(&server.addr, "GET", "/list", "");
             assert_eq!(code, 200);
+            best = best.min(started.elapsed());
             assert!(
-                started.elapsed() < Duration::from_millis(100),
-                "{:?}",
-                started.elapsed()
+                !busy.is_finished(),
+                "the slow request ended too soon to prove anything"
             );
         }
+        assert!(best < Duration::from_millis(100), "{best:?}");
         let (code, body) = busy.join().unwrap();
         assert_eq!(code, 200);
         assert!(body.contains("\"algo\":\"shesd\""), "{body}");

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ANOMALY, NORMAL};
+use super::mark_by_value;
 use crate::algo::{AdInput, AnomalyDetector, Describe};
 use crate::bail;
 use crate::error::Result;
@@ -62,19 +62,8 @@ impl AnomalyDetector for Grubbs {
         if !(alpha > 0.0 && alpha < 1.0) {
             bail!("invalid alpha value, valid range is (0, 1)");
         }
-        let mut kept = remaining(input.values, 1.0 - alpha);
-        kept.sort_by(f64::total_cmp);
-        Ok(input
-            .values
-            .iter()
-            .map(|v| {
-                if kept.binary_search_by(|k| k.total_cmp(v)).is_ok() {
-                    NORMAL
-                } else {
-                    ANOMALY
-                }
-            })
-            .collect())
+        let kept = remaining(input.values, 1.0 - alpha);
+        Ok(mark_by_value(input.values, kept, false))
     }
 }
 

@@ -11,6 +11,23 @@ pub const ANOMALY: i64 = -1;
 /// Code of a normal value (upstream's default `valid_code`).
 pub const NORMAL: i64 = 1;
 
+/// Value-based verdicts (upstream's grubbs and shesd): a value is anomalous
+/// iff it is (`listed_are_anomalies`) or is not (otherwise) among `listed`,
+/// so every occurrence of a value gets the same code.
+pub fn mark_by_value(x: &[f64], mut listed: Vec<f64>, listed_are_anomalies: bool) -> Vec<i64> {
+    listed.sort_by(f64::total_cmp);
+    x.iter()
+        .map(|v| {
+            let found = listed.binary_search_by(|k| k.total_cmp(v)).is_ok();
+            if found == listed_are_anomalies {
+                ANOMALY
+            } else {
+                NORMAL
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) mod testdata {
     /// The upstream anomaly series (spec §9.1).

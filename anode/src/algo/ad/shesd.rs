@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ANOMALY, NORMAL};
+use super::mark_by_value;
 use crate::algo::{AdInput, AnomalyDetector, Describe};
 use crate::bail;
 use crate::error::Result;
@@ -157,17 +157,8 @@ impl AnomalyDetector for Shesd {
         }
         max_anoms = max_anoms.max(1.0 / n as f64);
         let found = detect_anoms(x, period as usize, max_anoms, direction)?;
-        let mut bad: Vec<f64> = found.iter().map(|&i| x[i]).collect();
-        bad.sort_by(f64::total_cmp);
-        Ok(x.iter()
-            .map(|v| {
-                if bad.binary_search_by(|b| b.total_cmp(v)).is_ok() {
-                    ANOMALY
-                } else {
-                    NORMAL
-                }
-            })
-            .collect())
+        let bad = found.iter().map(|&i| x[i]).collect();
+        Ok(mark_by_value(x, bad, true))
     }
 }
 

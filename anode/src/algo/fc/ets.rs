@@ -10,11 +10,11 @@
 //! ETS trend) and `holtwinters` (additive/multiplicative seasons), rather
 //! than silently fitting a model without the season.
 
+use augurs::Fit;
 use augurs::ets::AutoETS;
-use augurs::{Fit, Predict};
 use serde_json::{Map, Value, json};
 
-use super::base_params;
+use super::{augurs_output, base_params};
 use crate::algo::{Describe, FcInput, FcOutput, Forecaster};
 use crate::bail;
 use crate::error::Result;
@@ -37,15 +37,6 @@ impl Describe for Ets {
         p.insert("damped".into(), Value::Null);
         Value::Object(p)
     }
-}
-
-/// The fitted values and errors every augurs-backed forecaster reports.
-pub(crate) fn in_sample_sse(y: &[f64], fitted: &[f64]) -> f64 {
-    y.iter()
-        .zip(fitted)
-        .map(|(a, b)| (a - b) * (a - b))
-        .filter(|e| e.is_finite())
-        .sum()
 }
 
 impl Forecaster for Ets {
@@ -81,31 +72,17 @@ impl Forecaster for Ets {
         let fit = auto
             .fit(y)
             .map_err(|e| crate::error::AnodeError::new(format!("ETS fit failed: {e}")))?;
-        let level = input.return_conf.then_some(input.conf);
-        let fc = fit
-            .predict(input.rows, level)
-            .map_err(|e| crate::error::AnodeError::new(format!("ETS forecast failed: {e}")))?;
-        let in_sample = fit
-            .predict_in_sample(None)
-            .map_err(|e| crate::error::AnodeError::new(format!("ETS fit failed: {e}")))?;
         let model = fit.model();
         let mut fitted = Map::new();
         fitted.insert("model".into(), json!(model.model_type().to_string()));
         fitted.insert("damped".into(), json!(model.damped()));
         fitted.insert("aicc".into(), json!(model.aicc()));
-        Ok(FcOutput {
-            bounds: fc.intervals.map(|i| (i.lower, i.upper)),
-            value: fc.point,
-            sse: Some(in_sample_sse(y, &in_sample.point)),
-            period: input.period,
-            model_info: Some(format!(
-                "ETS({}{})",
-                model.model_type(),
-                if model.damped() { ", damped" } else { "" }
-            )),
-            fitted: Some(fitted),
-            fitted_points: y.len(),
-        })
+        let info = format!(
+            "ETS({}{})",
+            model.model_type(),
+            if model.damped() { ", damped" } else { "" }
+        );
+        augurs_output(&fit, input, info, fitted)
     }
 }
 
@@ -113,17 +90,7 @@ impl Forecaster for Ets {
 mod tests {
     use super::*;
     use crate::algo::fc::holtwinters::tests::{AIR, X96};
-
-    fn input(values: &[f64], rows: usize, period: usize) -> FcInput<'_> {
-        FcInput {
-            values,
-            ts: &[],
-            rows,
-            conf: 0.95,
-            return_conf: true,
-            period,
-        }
-    }
+    use crate::algo::fc::test_input as input;
 
     #[test]
     fn non_seasonal_auto_model() {

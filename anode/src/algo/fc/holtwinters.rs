@@ -441,6 +441,7 @@ impl Forecaster for HoltWinters {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::algo::fc::test_input as input;
 
     /// The upstream forecast test series (spec §4.6).
     pub const X96: [f64; 96] = [
@@ -465,17 +466,6 @@ pub(crate) mod tests {
         360., 342., 406., 396., 420., 472., 548., 559., 463., 407., 362., 405., 417., 391., 419.,
         461., 472., 535., 622., 606., 508., 461., 390., 432.,
     ];
-
-    fn input(values: &[f64], rows: usize, period: usize) -> FcInput<'_> {
-        FcInput {
-            values,
-            ts: &[],
-            rows,
-            conf: 0.95,
-            return_conf: true,
-            period,
-        }
-    }
 
     #[test]
     fn simple_exponential_smoothing_matches_statsmodels() {

@@ -11,6 +11,9 @@ pub mod optimize;
 
 use serde_json::{Map, Value, json};
 
+use crate::algo::{FcInput, FcOutput};
+use crate::error::{AnodeError, Result};
+
 /// Parameters every forecaster shows in `/list` (upstream's base
 /// `get_params`).
 pub fn base_params() -> Map<String, Value> {
@@ -59,4 +62,52 @@ pub fn ets_standard_errors(
         acc += c * c;
     }
     out
+}
+
+/// Forecast, bounds and in-sample SSE of a fitted augurs model.
+pub(crate) fn augurs_output<P>(
+    fit: &P,
+    input: FcInput<'_>,
+    model_info: String,
+    fitted: Map<String, Value>,
+) -> Result<FcOutput>
+where
+    P: augurs::Predict,
+    P::Error: std::fmt::Display,
+{
+    let level = input.return_conf.then_some(input.conf);
+    let fc = fit
+        .predict(input.rows, level)
+        .map_err(|e| AnodeError::new(format!("forecast failed: {e}")))?;
+    let in_sample = fit
+        .predict_in_sample(None)
+        .map_err(|e| AnodeError::new(format!("in-sample fit failed: {e}")))?;
+    let sse = input
+        .values
+        .iter()
+        .zip(&in_sample.point)
+        .map(|(a, b)| (a - b) * (a - b))
+        .filter(|e| e.is_finite())
+        .sum();
+    Ok(FcOutput {
+        bounds: fc.intervals.map(|i| (i.lower, i.upper)),
+        value: fc.point,
+        sse: Some(sse),
+        period: input.period,
+        model_info: Some(model_info),
+        fitted: Some(fitted),
+        fitted_points: input.values.len(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) fn test_input(values: &[f64], rows: usize, period: usize) -> FcInput<'_> {
+    FcInput {
+        values,
+        ts: &[],
+        rows,
+        conf: 0.95,
+        return_conf: true,
+        period,
+    }
 }

@@ -5,13 +5,12 @@
 //! Options: `period` (required, ≥ 2) and optionally `periods` listing more
 //! season lengths separated by `|` or spaces (`periods=24|168`).
 
+use augurs::Fit;
 use augurs::ets::AutoETS;
 use augurs::mstl::MSTLModel;
-use augurs::{Fit, Predict};
 use serde_json::{Map, Value, json};
 
-use super::base_params;
-use super::ets::in_sample_sse;
+use super::{augurs_output, base_params};
 use crate::algo::{Describe, FcInput, FcOutput, Forecaster};
 use crate::bail;
 use crate::error::{AnodeError, Result};
@@ -73,24 +72,10 @@ impl Forecaster for Mstl {
         let fit = model
             .fit(y)
             .map_err(|e| AnodeError::new(format!("MSTL fit failed: {e}")))?;
-        let level = input.return_conf.then_some(input.conf);
-        let fc = fit
-            .predict(input.rows, level)
-            .map_err(|e| AnodeError::new(format!("MSTL forecast failed: {e}")))?;
-        let in_sample = fit
-            .predict_in_sample(None)
-            .map_err(|e| AnodeError::new(format!("MSTL fit failed: {e}")))?;
         let mut fitted = Map::new();
         fitted.insert("periods".into(), json!(periods));
-        Ok(FcOutput {
-            bounds: fc.intervals.map(|i| (i.lower, i.upper)),
-            value: fc.point,
-            sse: Some(in_sample_sse(y, &in_sample.point)),
-            period: input.period,
-            model_info: Some(format!("MSTL(periods={periods:?}, trend=AutoETS)")),
-            fitted: Some(fitted),
-            fitted_points: y.len(),
-        })
+        let info = format!("MSTL(periods={periods:?}, trend=AutoETS)");
+        augurs_output(&fit, input, info, fitted)
     }
 }
 
@@ -98,17 +83,7 @@ impl Forecaster for Mstl {
 mod tests {
     use super::*;
     use crate::algo::fc::holtwinters::tests::AIR;
-
-    fn input(values: &[f64], rows: usize, period: usize) -> FcInput<'_> {
-        FcInput {
-            values,
-            ts: &[],
-            rows,
-            conf: 0.95,
-            return_conf: true,
-            period,
-        }
-    }
+    use crate::algo::fc::test_input as input;
 
     #[test]
     fn airline_season_is_carried_forward() {
