@@ -104,16 +104,31 @@ fn kernels(c: &mut Criterion) {
         b.iter(|| anode::whitenoise::is_white_noise(black_box(&x)))
     });
     // A whole /anomaly-detect request: the service-side cost per HTTP call.
-    let body = serde_json::json!({
-        "schema": [["ts", "TIMESTAMP", 8], ["val", "DOUBLE", 8]],
-        "data": [ts, x], "algo": "ksigma", "option": "algo=ksigma", "prec": "ms", "wncheck": 1,
-        "rows": N, "protocol": 1.0,
-    })
-    .to_string()
-    .into_bytes();
-    g.bench_function("request-ksigma", |b| {
-        b.iter(|| anode::service::anomaly_detect(&reg, black_box(&body)).into_bytes())
-    });
+    // taosd writes values with `%f` (six decimals); other clients may send
+    // shortest round-trip floats (up to 17 digits), which take the slower
+    // exact path of the column decoder.
+    let col = |v: &[String]| v.join(",");
+    let ts_text: Vec<String> = ts.iter().map(|t| t.to_string()).collect();
+    for (name, vals) in [
+        (
+            "request-ksigma-taosd",
+            x.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>(),
+        ),
+        (
+            "request-ksigma-17digits",
+            x.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>(),
+        ),
+    ] {
+        let body = format!(
+            r#"{{"schema":[["ts","TIMESTAMP",8],["val","DOUBLE",8]],"data":[[{}],[{}]],"algo":"ksigma","option":"algo=ksigma","prec":"ms","wncheck":1,"rows":{N},"protocol":1.0}}"#,
+            col(&ts_text),
+            col(&vals)
+        )
+        .into_bytes();
+        g.bench_function(name, |b| {
+            b.iter(|| anode::service::anomaly_detect(&reg, black_box(&body)).into_bytes())
+        });
+    }
     g.finish();
 }
 
