@@ -2,8 +2,8 @@
 //! `LocalOutlierFactor(contamination="auto")` computes it on one feature.
 //!
 //! A point is an outlier when its LOF exceeds 1.5 (sklearn's fixed offset).
-//! In one dimension the k nearest neighbours of every point are found by
-//! walking outwards from its place in the sorted order, O(n log n + n k)
+//! In one dimension the k nearest neighbours of every point are a window of
+//! the sorted order, found for all points in one sweep: O(n log n + n k)
 //! instead of a tree. Ties at the k-th distance are broken by input index.
 
 use serde_json::{Value, json};
@@ -30,75 +30,63 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
         return vec![-1.0; n];
     }
     let k = neighbors.clamp(1, n - 1);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]).then(a.cmp(&b)));
+    // (value, index) pairs are unique keys, so an unstable sort is exact.
+    let mut sorted: Vec<(f64, usize)> = x.iter().copied().zip(0..).collect();
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (xs, order): (Vec<f64>, Vec<usize>) = sorted.into_iter().unzip();
 
     // Neighbour lists, flattened: point i's neighbours are nbr[i*k..(i+1)*k].
     let mut nbr = vec![0usize; n * k];
     let mut kdist = vec![0.0; n];
-    let mut cand: Vec<(f64, usize)> = Vec::with_capacity(k);
-    for (pos, &i) in order.iter().enumerate() {
-        let xi = x[i];
-        cand.clear();
-        let (mut l, mut r) = (pos, pos + 1);
-        // Take the k nearest by walking outwards...
-        while cand.len() < k {
-            let dl = if l > 0 {
-                xi - x[order[l - 1]]
-            } else {
-                f64::INFINITY
-            };
-            let dr = if r < n {
-                x[order[r]] - xi
-            } else {
-                f64::INFINITY
-            };
-            if dl <= dr {
-                l -= 1;
-                cand.push((dl, order[l]));
-            } else {
-                cand.push((dr, order[r]));
-                r += 1;
-            }
+    let mut ties: Vec<usize> = Vec::new();
+    // In one dimension the k nearest of the point at sorted position `pos`
+    // are the window xs[lo..=lo+k] minus itself, and `lo` never moves left
+    // as `pos` moves right: one sweep finds every window.
+    let mut lo = 0usize;
+    for pos in 0..n {
+        let xi = xs[pos];
+        lo = lo.max(pos.saturating_sub(k));
+        while lo + k + 1 < n && xs[lo + k + 1] - xi < xi - xs[lo] {
+            lo += 1;
         }
-        // The walk yields distances in nondecreasing order, so everything
-        // closer than the k-th distance is in. Points *at* the k-th distance
-        // may be more than the slots left: like a stable search, take the
-        // lowest input indexes among all of them.
-        let kd = cand[k - 1].0;
+        let hi = lo + k;
+        let kd = (xi - xs[lo]).max(xs[hi] - xi);
+        let i = order[pos];
+        kdist[i] = kd;
         let nbrs = &mut nbr[i * k..(i + 1) * k];
-        let closer = cand.iter().take_while(|c| c.0 < kd).count();
-        let extra_l = l > 0 && xi - x[order[l - 1]] == kd;
-        let extra_r = r < n && x[order[r]] - xi == kd;
-        if !extra_l && !extra_r && cand[closer..].windows(2).all(|w| w[0].1 < w[1].1) {
-            for (slot, c) in nbrs.iter_mut().zip(&cand) {
-                *slot = c.1;
-            }
-        } else {
-            cand.truncate(closer);
-            let mut ties: Vec<usize> = Vec::new();
-            let mut j = l;
-            while j > 0 && xi - x[order[j - 1]] <= kd {
-                j -= 1;
-            }
-            for &o in &order[j..pos] {
-                if xi - x[o] == kd {
-                    ties.push(o);
-                }
-            }
-            let mut j = pos + 1;
-            while j < n && x[order[j]] - xi <= kd {
-                if x[order[j]] - xi == kd {
-                    ties.push(order[j]);
-                }
-                j += 1;
-            }
-            ties.sort_unstable();
-            for (slot, o) in nbrs.iter_mut().zip(cand.iter().map(|c| c.1).chain(ties)) {
+        let tie_outside =
+            (lo > 0 && xi - xs[lo - 1] == kd) || (hi + 1 < n && xs[hi + 1] - xi == kd);
+        if !tie_outside {
+            // Every point within kd is in the window: the set is unique.
+            let window = order[lo..pos].iter().chain(&order[pos + 1..=hi]);
+            for (slot, &o) in nbrs.iter_mut().zip(window) {
                 *slot = o;
             }
+            continue;
         }
-        kdist[i] = kd;
+        // More points at exactly kd than slots left: like a stable search,
+        // the lowest input indexes among them win.
+        let (mut a, mut b) = (lo, hi);
+        while a > 0 && xi - xs[a - 1] <= kd {
+            a -= 1;
+        }
+        while b + 1 < n && xs[b + 1] - xi <= kd {
+            b += 1;
+        }
+        ties.clear();
+        let mut filled = 0;
+        for j in (a..=b).filter(|&j| j != pos) {
+            if (xi - xs[j]).abs() < kd {
+                nbrs[filled] = order[j];
+                filled += 1;
+            } else {
+                ties.push(order[j]);
+            }
+        }
+        ties.sort_unstable();
+        for (slot, &o) in nbrs[filled..].iter_mut().zip(&ties) {
+            *slot = o;
+        }
     }
 
     let lrd: Vec<f64> = (0..n)
