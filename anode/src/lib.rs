@@ -10,8 +10,7 @@
 //!
 //! - [`protocol`]: wire types shared with the tsdb (serde only).
 //! - [`options`]: the `algo=...,k=...` option string.
-//! - [`payload`]: envelope validation with upstream's messages; [`columns`]:
-//!   the fast decoder of the data columns.
+//! - [`payload`]: envelope validation with upstream's messages.
 //! - [`whitenoise`], [`windows`], [`stats`]: the shared numerics.
 //! - [`algo`]: one module per algorithm behind four small traits, and the
 //!   [`algo::Registry`] that `/list` is built from.
@@ -20,7 +19,6 @@
 //! - [`config`], [`logging`], [`models`]: `taosanode.ini`, tracing, `model-dir`.
 
 pub mod algo;
-pub mod columns;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -229,7 +229,6 @@ pub struct TlccResponse {
 #[derive(Debug, Default, Deserialize)]
 pub struct AnalysisRequest {
     pub schema: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "deserialize_columns")]
     pub data: Option<Vec<Column>>,
     pub option: Option<serde_json::Value>,
     pub algo: Option<serde_json::Value>,
@@ -242,20 +241,6 @@ pub struct AnalysisRequest {
     pub every: Option<serde_json::Value>,
     pub return_conf: Option<serde_json::Value>,
     pub freq: Option<serde_json::Value>,
-}
-
-/// `data` is captured raw (serde_json has validated it) and decoded by
-/// [`crate::columns`], which is several times faster than going through
-/// serde's visitor for every number.
-fn deserialize_columns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Column>>, D::Error> {
-    let raw: Option<Box<serde_json::value::RawValue>> = Option::deserialize(d)?;
-    match raw {
-        None => Ok(None),
-        Some(r) if r.get() == "null" => Ok(None),
-        Some(r) => crate::columns::parse_columns(r.get())
-            .map(Some)
-            .map_err(de::Error::custom),
-    }
 }
 
 /// One value of a data column. taosd writes integers, `%f` floats and, for

@@ -341,9 +341,11 @@ async fn malformed_json() {
         b"{\"data\": 5}".to_vec(),
     )
     .await;
-    assert_eq!(
-        r.error(),
-        "invalid request format: invalid type for data, expected an array of columns at line 1 column 11"
+    assert!(
+        r.error()
+            .starts_with("invalid request format: invalid type: integer `5`"),
+        "{}",
+        r.error()
     );
 }
 
