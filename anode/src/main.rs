@@ -79,6 +79,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         config = %config.file.as_ref().map_or("(defaults)".into(), |p| p.display().to_string()),
         workers = config.workers,
+        io_threads = config.io_threads,
         algorithms = registry.names().count(),
         "anode listening on http://{addr}"
     );

@@ -25,6 +25,20 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// numpy `quantile(x, q)` by selection in O(n); reorders `x`.
+pub fn quantile_mut(x: &mut [f64], q: f64) -> f64 {
+    let h = (x.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let (_, v_lo, right) = x.select_nth_unstable_by(lo, f64::total_cmp);
+    let v_lo = *v_lo;
+    let frac = h - lo as f64;
+    if frac == 0.0 || right.is_empty() {
+        return v_lo;
+    }
+    let v_hi = right.iter().copied().fold(f64::INFINITY, f64::min);
+    v_lo + frac * (v_hi - v_lo)
+}
+
 /// numpy `median`.
 pub fn median(x: &[f64]) -> f64 {
     median_mut(&mut x.to_vec())
@@ -95,6 +109,13 @@ mod tests {
         assert_eq!(quantile_sorted(&s, 0.25), 14.0);
         assert_eq!(quantile_sorted(&s, 0.75), 21.0);
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), 2.5);
+        for q in [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0] {
+            assert_eq!(
+                quantile_mut(&mut x.to_vec(), q),
+                quantile_sorted(&s, q),
+                "q = {q}"
+            );
+        }
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert!(median(&[]).is_nan());
     }

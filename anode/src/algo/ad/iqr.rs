@@ -5,15 +5,14 @@ use super::{ANOMALY, NORMAL};
 use crate::algo::{AdInput, AnomalyDetector, Describe};
 use crate::error::Result;
 use crate::options::Options;
-use crate::stats::quantile_sorted;
+use crate::stats::quantile_mut;
 
 pub struct Iqr;
 
 impl Iqr {
     pub fn bounds(x: &[f64]) -> (f64, f64) {
         let mut s = x.to_vec();
-        s.sort_by(f64::total_cmp);
-        let (q1, q3) = (quantile_sorted(&s, 0.25), quantile_sorted(&s, 0.75));
+        let (q1, q3) = (quantile_mut(&mut s, 0.25), quantile_mut(&mut s, 0.75));
         let iqr = q3 - q1;
         (q1 - 1.5 * iqr, q3 + 1.5 * iqr)
     }
