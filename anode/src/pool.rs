@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 pub struct Pool {
-    tx: Mutex<Sender<Job>>,
+    tx: Sender<Job>,
     threads: usize,
 }
 
@@ -61,10 +61,7 @@ impl Pool {
                 })
                 .expect("spawning a pool thread");
         }
-        Pool {
-            tx: Mutex::new(tx),
-            threads,
-        }
+        Pool { tx, threads }
     }
 
     pub fn threads(&self) -> usize {
@@ -90,10 +87,7 @@ impl Pool {
                 catch_unwind(AssertUnwindSafe(f)).map_err(|p| JobError::Panicked(panic_text(&*p)));
             let _ = done_tx.send(r);
         });
-        let sent = match self.tx.lock() {
-            Ok(tx) => tx.send(job).is_ok(),
-            Err(_) => false,
-        };
+        let sent = self.tx.send(job).is_ok();
         async move {
             if !sent {
                 return Err(JobError::Closed);
