@@ -10,7 +10,8 @@
 //!
 //! - [`protocol`]: wire types shared with the tsdb (serde only).
 //! - [`options`]: the `algo=...,k=...` option string.
-//! - [`payload`]: envelope validation with upstream's messages.
+//! - [`envelope`]: the one-pass decoder of usual requests; [`payload`]:
+//!   envelope validation with upstream's messages.
 //! - [`whitenoise`], [`windows`], [`stats`]: the shared numerics.
 //! - [`algo`]: one module per algorithm behind four small traits, and the
 //!   [`algo::Registry`] that `/list` is built from.
@@ -20,6 +21,7 @@
 
 pub mod algo;
 pub mod config;
+pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod logging;

@@ -226,7 +226,7 @@ pub struct TlccResponse {
 /// The request envelope taosd writes (spec §3.1). Scalars are kept as raw
 /// JSON values so that a mistyped field gets a message naming it instead of
 /// a generic decode error, and so that unknown keys are ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct AnalysisRequest {
     pub schema: Option<serde_json::Value>,
     pub data: Option<Vec<Column>>,

@@ -74,6 +74,11 @@ pub fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
 /// Decodes the envelope. Broken JSON gets Flask's message shape (clients
 /// match on it); valid JSON of the wrong shape says which field is wrong.
 pub fn decode(body: &[u8]) -> Result<AnalysisRequest> {
+    // The usual taosd-shaped body decodes in one pass; anything else, and
+    // every error, goes through serde's general path below.
+    if let Some(req) = crate::envelope::decode(body) {
+        return Ok(req);
+    }
     // serde would read a JSON array as a struct in field order; a request
     // is an object, so say so before decoding.
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
