@@ -6,6 +6,7 @@
 #   bash bench/http.sh                 # 8 connections, 10 s per algorithm
 #   CONNS=8 SECONDS_EACH=30 bash bench/http.sh ksigma lof
 #   SOAK=300 bash bench/http.sh        # also a 5-minute ksigma soak with RSS samples
+#   ANODE_BIN=/tmp/anode-old bash bench/http.sh ksigma   # an older build, for A/B runs
 #
 # wrk comes from Debian's package (apt-get install wrk).
 set -euo pipefail
@@ -18,7 +19,10 @@ PORT=${PORT:-16050}
 SOAK=${SOAK:-0}
 
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
-cargo build --release -p anode >&2
+if [ -z "${ANODE_BIN:-}" ]; then
+  cargo build --release -p anode >&2
+  ANODE_BIN=./target/release/anode
+fi
 
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -33,7 +37,7 @@ app-log = $work/anode.log
 log-level = WARN
 model-dir = $work
 INI
-./target/release/anode --config "$work/anode.ini" 2>/dev/null &
+"$ANODE_BIN" --config "$work/anode.ini" 2>/dev/null &
 pid=$!
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$PORT/status" >/dev/null 2>&1 && break
