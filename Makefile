@@ -18,6 +18,8 @@ test: lint
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# the protocol-only build the tsdb will depend on
+	$(CARGO) clippy -p anode --no-default-features --all-targets -- -D warnings
 
 ## bench: criterion benchmarks of the algorithm kernels
 bench:

@@ -18,19 +18,34 @@
 //! - [`service`]: each endpoint as a function from request to response bytes.
 //! - [`http`]: axum routes, limits, access logs; [`pool`]: the worker threads.
 //! - [`config`], [`logging`], [`models`]: `taosanode.ini`, tracing, `model-dir`.
+//!
+//! Everything but `protocol`, `options`, `payload`, `envelope` and `error`
+//! sits behind the `server` feature (on by default): with
+//! `default-features = false` the crate is the wire protocol alone, with
+//! serde as its only dependency.
 
+#[cfg(feature = "server")]
 pub mod algo;
+#[cfg(feature = "server")]
 pub mod config;
 pub mod envelope;
 pub mod error;
+#[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
 pub mod logging;
+#[cfg(feature = "server")]
 pub mod models;
 pub mod options;
 pub mod payload;
+#[cfg(feature = "server")]
 pub mod pool;
 pub mod protocol;
+#[cfg(feature = "server")]
 pub mod service;
+#[cfg(feature = "server")]
 pub mod stats;
+#[cfg(feature = "server")]
 pub mod whitenoise;
+#[cfg(feature = "server")]
 pub mod windows;
