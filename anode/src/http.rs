@@ -1,9 +1,10 @@
-//! The HTTP edge: routes, limits, the blocking pool hand-off, access logs.
+//! The HTTP edge: routes, limits, the worker-pool hand-off, access logs.
 //!
 //! `/`, `/status`, `/list` and `/models` answer from bytes prepared at
 //! start-up (taosd gives GETs 100 ms). An analysis request is read under the
 //! body limit, then parsed, computed and serialised on the [`Pool`] of
-//! `workers` threads — never on an async worker — under the request timeout. Every failure is JSON: handled errors are HTTP 200 with
+//! `workers` threads — never on an async worker — under the request
+//! timeout. Every failure is JSON: handled errors are HTTP 200 with
 //! `rows: -1` (taosd reads only the body); unknown paths, wrong methods and
 //! oversized bodies keep their HTTP status but still carry a JSON body.
 
@@ -224,12 +225,18 @@ async fn analysis(
             tracing::warn!(target: "anode::access", path, elapsed_ms, ok = false, "timed out");
             json_error(
                 StatusCode::OK,
-                &format!(
-                    "request timed out after {:.1} s",
-                    state.timeout.as_secs_f64()
-                ),
+                &format!("request timed out after {}", human_duration(state.timeout)),
             )
         }
+    }
+}
+
+/// `1200 s`, `2.5 s`, `1 ms`.
+fn human_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs_f64())
     }
 }
 

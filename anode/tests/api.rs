@@ -389,7 +389,7 @@ async fn request_timeout() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.error(), "request timed out after 0.0 s");
+    assert_eq!(r.error(), "request timed out after 1 ms");
 }
 
 // ---- /anomaly-detect ---------------------------------------------------------
