@@ -1031,3 +1031,124 @@ mod binary {
         );
     }
 }
+
+// ---- mutation test: no input crashes the service ------------------------------
+
+/// Thousands of random byte edits of valid requests for every endpoint:
+/// each must produce a JSON answer with an integer `rows`, never a panic.
+#[test]
+fn mutated_requests_always_get_json() {
+    let reg = Registry::native();
+    let mut corpus: Vec<(anode::service::Endpoint, Vec<u8>)> = vec![
+        (
+            anode::service::Endpoint::AnomalyDetect,
+            ad_request(&X17, "lof", Some("algo=lof"))
+                .to_string()
+                .into_bytes(),
+        ),
+        (
+            anode::service::Endpoint::AnomalyDetect,
+            ad_request(&X17, "shesd", Some("period=3"))
+                .to_string()
+                .into_bytes(),
+        ),
+        (
+            anode::service::Endpoint::AnomalyDetect,
+            ad_request(&X17, "grubbs", None).to_string().into_bytes(),
+        ),
+        (
+            anode::service::Endpoint::Forecast,
+            forecast_request().to_string().into_bytes(),
+        ),
+        (
+            anode::service::Endpoint::Correlation,
+            corr_request("algo=dtw,radius=2", Some("dtw"))
+                .to_string()
+                .into_bytes(),
+        ),
+        (
+            anode::service::Endpoint::Correlation,
+            corr_request("algo=tlcc", Some("tlcc"))
+                .to_string()
+                .into_bytes(),
+        ),
+    ];
+    let mut holt = forecast_request();
+    holt["option"] = json!("trend=mul,seasonal=mul,period=4");
+    corpus.push((
+        anode::service::Endpoint::Forecast,
+        holt.to_string().into_bytes(),
+    ));
+    let imp = json!({"schema": [["ts", "TIMESTAMP", 8], ["val", "FLOAT", 4]],
+                     "data": [[0, 1000, 5000, 6000, 7000, 8000, 9000, 10000, 11000, 12000], X17[..10].to_vec()],
+                     "algo": "linear", "freq": "1s", "wncheck": 0});
+    corpus.push((
+        anode::service::Endpoint::Imputation,
+        imp.to_string().into_bytes(),
+    ));
+
+    const PIECES: &[&[u8]] = &[
+        b"null",
+        b"-",
+        b"1e999",
+        b"\"",
+        b"[",
+        b"]",
+        b"{",
+        b"}",
+        b",",
+        b"0",
+        b"-0.0",
+        b"NaN",
+        b"9223372036854775808",
+        b"1e-400",
+        b"\\u0000",
+        b"true",
+        b"\"val\"",
+        b"\"ts\"",
+        b"k=0",
+        b"period=0",
+        b"period=99999",
+    ];
+    let mut s: u64 = 99;
+    let mut rand = |n: usize| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 33) % n as u64) as usize
+    };
+    let mut answered = 0;
+    for round in 0..20_000 {
+        let (endpoint, base) = &corpus[round % corpus.len()];
+        let mut body = base.clone();
+        for _ in 0..1 + rand(3) {
+            let at = rand(body.len() + 1);
+            match rand(4) {
+                0 if !body.is_empty() => {
+                    let end = (at + 1 + rand(8)).min(body.len());
+                    body.drain(at.min(end)..end);
+                }
+                1 if at < body.len() => body[at] = rand(256) as u8,
+                _ => {
+                    let piece = PIECES[rand(PIECES.len())];
+                    body.splice(at..at, piece.iter().copied());
+                }
+            }
+        }
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            endpoint.run(&reg, &body).into_bytes()
+        }))
+        .unwrap_or_else(|_| panic!("panic on {:?}", String::from_utf8_lossy(&body)));
+        // serde_json rejects bare NaN/Infinity, so parsing proves there are none.
+        let v: Value = serde_json::from_slice(&out)
+            .unwrap_or_else(|e| panic!("not JSON ({e}) for {:?}", String::from_utf8_lossy(&body)));
+        assert!(
+            v["rows"].is_i64(),
+            "{v} for {:?}",
+            String::from_utf8_lossy(&body)
+        );
+        answered += usize::from(v["rows"].as_i64() >= Some(0));
+    }
+    // Enough edits leave a valid request that the algorithms really run on.
+    assert!(answered > 1_000, "only {answered} successful answers");
+}
