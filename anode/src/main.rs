@@ -51,6 +51,8 @@ fn main() -> ExitCode {
         tracing::warn!("{w}");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.io_threads)
+        .thread_name("anode-io")
         .enable_all()
         .build()
     {
@@ -72,6 +74,9 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     let registry = Registry::native();
+    let algorithms = registry.names().count();
+    // Everything is ready (worker threads included) before we say so.
+    let state = Arc::new(AppState::new(registry, &config));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -80,10 +85,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config = %config.file.as_ref().map_or("(defaults)".into(), |p| p.display().to_string()),
         workers = config.workers,
         io_threads = config.io_threads,
-        algorithms = registry.names().count(),
+        algorithms,
         "anode listening on http://{addr}"
     );
-    let state = Arc::new(AppState::new(registry, &config));
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("anode stopped");
     Ok(())

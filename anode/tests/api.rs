@@ -975,7 +975,30 @@ mod binary {
 
     #[test]
     fn status_stays_instant_while_workers_are_busy() {
-        let server = start("[anode]\nworkers = 1\n");
+        let server = start("[anode]\nworkers = 1\nio-threads = 1\n");
+        // The settings shape the process: one async thread, one worker.
+        let names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", server.child.id()))
+            .unwrap()
+            .map(|t| {
+                std::fs::read_to_string(t.unwrap().path().join("comm"))
+                    .unwrap()
+                    .trim()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            names.iter().filter(|n| *n == "anode-io").count(),
+            1,
+            "{names:?}"
+        );
+        assert_eq!(
+            names
+                .iter()
+                .filter(|n| n.starts_with("anode-worker"))
+                .count(),
+            1,
+            "{names:?}"
+        );
         let values: Vec<String> = (0..40_000)
             .map(|i| ((i % 97) * (i % 13)).to_string())
             .collect();
