@@ -976,29 +976,27 @@ mod binary {
     #[test]
     fn status_stays_instant_while_workers_are_busy() {
         let server = start("[anode]\nworkers = 1\nio-threads = 1\n");
-        // The settings shape the process: one async thread, one worker.
-        let names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", server.child.id()))
-            .unwrap()
-            .map(|t| {
-                std::fs::read_to_string(t.unwrap().path().join("comm"))
-                    .unwrap()
-                    .trim()
-                    .to_owned()
-            })
-            .collect();
-        assert_eq!(
-            names.iter().filter(|n| *n == "anode-io").count(),
-            1,
-            "{names:?}"
-        );
-        assert_eq!(
-            names
-                .iter()
-                .filter(|n| n.starts_with("anode-worker"))
-                .count(),
-            1,
-            "{names:?}"
-        );
+        // The settings shape the process: one async thread, one worker. A
+        // new thread names itself once running, so let the names settle.
+        let thread_names = || -> Vec<String> {
+            std::fs::read_dir(format!("/proc/{}/task", server.child.id()))
+                .unwrap()
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|n| n.trim().to_owned())
+                .collect()
+        };
+        let count =
+            |names: &[String], prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut names = thread_names();
+        while (count(&names, "anode-io"), count(&names, "anode-worker")) != (1, 1)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+            names = thread_names();
+        }
+        assert_eq!(count(&names, "anode-io"), 1, "{names:?}");
+        assert_eq!(count(&names, "anode-worker"), 1, "{names:?}");
         let values: Vec<String> = (0..40_000)
             .map(|i| ((i % 97) * (i % 13)).to_string())
             .collect();
