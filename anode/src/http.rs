@@ -215,7 +215,7 @@ async fn analysis(
                 JobError::Panicked(text) => text,
                 JobError::Closed => "the service is shutting down".to_owned(),
             };
-            tracing::error!(target: "anode::access", path, elapsed_ms, %detail, "algorithm panicked");
+            tracing::error!(target: "anode::access", path, elapsed_ms, ok = false, %detail, "no result");
             json_error(
                 StatusCode::OK,
                 &format!("internal error while processing {path}: {detail}"),

@@ -64,10 +64,6 @@ impl Pool {
         Pool { tx, threads }
     }
 
-    pub fn threads(&self) -> usize {
-        self.threads
-    }
-
     /// Queues `f` at once and returns a future of its value, so that
     /// waiting never blocks the async worker.
     pub fn run<T, F>(
