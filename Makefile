@@ -1,18 +1,26 @@
 # The two commands of the README: `make run` and `make test`.
 
 CARGO ?= cargo
+PYTHON ?= python3
+# pyo3 builds against the real interpreter (not a pyenv shim) and records its
+# libpython directory as the binary's rpath.
+export PYO3_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run build test lint bench bench-http clean
+.PHONY: run build venv test lint bench bench-http clean
 
-## run: build (release) and start the anode on 127.0.0.1:6050
-run: build
+## run: build (release), set up the Python venv, start the anode on 127.0.0.1:6050
+run: build venv
 	./target/release/anode --config etc/taosanode.ini
+
+## venv: create or update the venv of the Python algorithms (quick when up to date)
+venv:
+	$(PYTHON) python/setup_venv.py --config etc/taosanode.ini
 
 build:
 	$(CARGO) build --release -p anode
 
 ## test: everything CI checks — formatting, clippy, unit, handler and end-to-end tests
-test: lint
+test: venv lint
 	$(CARGO) test --workspace
 
 lint:

@@ -126,7 +126,11 @@ fn kernels(c: &mut Criterion) {
         )
         .into_bytes();
         g.bench_function(name, |b| {
-            b.iter(|| anode::service::anomaly_detect(&reg, black_box(&body)).into_bytes())
+            b.iter(|| {
+                anode::service::Endpoint::AnomalyDetect
+                    .run(&reg, black_box(&body))
+                    .into_bytes()
+            })
         });
     }
     g.finish();

@@ -25,6 +25,15 @@ pub const DEFAULT_MODEL_DIR: &str = "/var/lib/taos/taosanode/model/";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// taosd allows POST timeouts up to 1200 s; we never cut a request first.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1200);
+/// Upstream's `[uwsgi] virtualenv` pointed at the install's venv; ours is in
+/// the working directory (the repository under `make run`).
+pub const DEFAULT_VENV: &str = ".venv";
+/// Our `taosanalytics` package and the worker bridge.
+pub const DEFAULT_PYTHON_DIR: &str = "python";
+/// Where users drop TDgpt algorithm files.
+pub const DEFAULT_PLUGIN_DIR: &str = "python/plugins";
+/// A Python worker whose resident memory passes this is killed and replaced.
+pub const DEFAULT_PYTHON_MEMORY_LIMIT: usize = 2 << 30;
 
 /// `[uwsgi]` keys that belong to uWSGI and mean nothing to us.
 const UWSGI_IGNORED: &[&str] = &[
@@ -44,7 +53,6 @@ const UWSGI_IGNORED: &[&str] = &[
     "reload-mercy",
     "logto",
     "stats",
-    "virtualenv",
     "harakiri",
     "buffer-size",
     "module",
@@ -86,6 +94,20 @@ pub struct Config {
     pub io_threads: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// `[uwsgi] virtualenv`: the venv Python algorithms run in.
+    pub venv: PathBuf,
+    /// `[anode] python-dir`: holds `taosanalytics/` and `anode_bridge.py`.
+    pub python_dir: PathBuf,
+    /// `[anode] plugin-dir`: users' algorithm files.
+    pub plugin_dir: PathBuf,
+    /// Python worker processes (`[anode] python-workers`, else
+    /// `[uwsgi] processes`, else the number of cores).
+    pub python_workers: usize,
+    /// Longest run of one Python algorithm (`[anode] python-timeout`,
+    /// default the request timeout).
+    pub python_timeout: Duration,
+    /// Resident-memory limit of one Python worker, bytes.
+    pub python_memory_limit: usize,
     /// `[tsfm-service]`: model name → model-server URL.
     pub tsfm_services: BTreeMap<String, String>,
     /// Things worth telling the operator once logging is up.
@@ -105,6 +127,12 @@ impl Default for Config {
             io_threads: default_io_threads(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            venv: PathBuf::from(DEFAULT_VENV),
+            python_dir: PathBuf::from(DEFAULT_PYTHON_DIR),
+            plugin_dir: PathBuf::from(DEFAULT_PLUGIN_DIR),
+            python_workers: default_workers(),
+            python_timeout: DEFAULT_REQUEST_TIMEOUT,
+            python_memory_limit: DEFAULT_PYTHON_MEMORY_LIMIT,
             tsfm_services: BTreeMap::new(),
             warnings: Vec::new(),
         }
@@ -171,6 +199,7 @@ impl Config {
             reason,
         };
         let (mut processes, mut threads, mut workers, mut listen) = (None, None, None, None);
+        let (mut python_workers, mut python_timeout) = (None, None);
         for (section, props) in ini.iter() {
             let section = section.unwrap_or("");
             for (key, value) in props.iter() {
@@ -184,6 +213,7 @@ impl Config {
                     ("uwsgi", "threads") => {
                         threads = Some(positive(value).map_err(|r| bad(section, key, value, r))?)
                     }
+                    ("uwsgi", "virtualenv") => c.venv = PathBuf::from(value),
                     ("uwsgi", k) if UWSGI_IGNORED.contains(&k) => {}
                     ("taosanode", "app-log") => c.app_log = PathBuf::from(value),
                     ("taosanode", "model-dir") => c.model_dir = PathBuf::from(value),
@@ -216,6 +246,20 @@ impl Config {
                         c.request_timeout =
                             seconds(value).map_err(|r| bad(section, key, value, r))?
                     }
+                    ("anode", "python-dir") => c.python_dir = PathBuf::from(value),
+                    ("anode", "plugin-dir") => c.plugin_dir = PathBuf::from(value),
+                    ("anode", "python-workers") => {
+                        python_workers =
+                            Some(positive(value).map_err(|r| bad(section, key, value, r))?)
+                    }
+                    ("anode", "python-timeout") => {
+                        python_timeout =
+                            Some(seconds(value).map_err(|r| bad(section, key, value, r))?)
+                    }
+                    ("anode", "python-memory-limit") => {
+                        c.python_memory_limit =
+                            byte_size(value).map_err(|r| bad(section, key, value, r))?
+                    }
                     ("uwsgi" | "taosanode" | "anode", _) => c.warnings.push(unknown()),
                     _ => c
                         .warnings
@@ -233,6 +277,8 @@ impl Config {
             (None, None, Some(t)) => t,
             (None, None, None) => default_workers(),
         };
+        c.python_workers = python_workers.or(processes).unwrap_or_else(default_workers);
+        c.python_timeout = python_timeout.unwrap_or(c.request_timeout);
         Ok(c)
     }
 }

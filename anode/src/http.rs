@@ -22,7 +22,8 @@ use crate::algo::Registry;
 use crate::config::Config;
 use crate::pool::{JobError, Pool, panic_text};
 use crate::protocol::{BANNER, PROTOCOL_VERSION, StatusResponse};
-use crate::service::{Endpoint, error_body, to_json};
+use crate::python::supervisor::PyPool;
+use crate::service::{Endpoint, Step, error_body, to_json};
 
 /// Shared state of the server.
 pub struct AppState {
@@ -31,6 +32,8 @@ pub struct AppState {
     status: Bytes,
     models: Bytes,
     pool: Pool,
+    /// The Python workers, when a venv was usable at start-up.
+    python: Option<PyPool>,
     timeout: Duration,
     max_body: usize,
 }
@@ -56,9 +59,18 @@ impl AppState {
             models: Bytes::from(to_json(&crate::models::scan(&config.model_dir))),
             registry: Arc::new(registry),
             pool: Pool::new(config.workers, "anode-worker"),
+            python: None,
             timeout: config.request_timeout,
             max_body: config.max_body_bytes,
         }
+    }
+}
+
+impl AppState {
+    /// Serves the Python algorithms of `registry` with these workers.
+    pub fn with_python(mut self, python: Option<PyPool>) -> Self {
+        self.python = python;
+        self
     }
 }
 
@@ -193,9 +205,26 @@ async fn analysis(
     };
 
     let registry = state.registry.clone();
-    let work = state.pool.run(move || endpoint.run(&registry, &bytes));
-    let result = tokio::time::timeout_at((started + state.timeout).into(), work).await;
+    let deadline = tokio::time::Instant::from(started + state.timeout);
+    let work = state.pool.run(move || endpoint.step(&registry, &bytes));
+    let mut result = tokio::time::timeout_at(deadline, work).await;
+    if let Ok(Ok(Step::Python(job))) = result {
+        // The Python run has its own deadline inside the pool, which names
+        // the cause when it passes; shaping the answer goes back to the pool.
+        let reply = match &state.python {
+            Some(py) => py.call(job.call.clone(), deadline).await,
+            None => Err("the Python workers are not running".to_owned()),
+        };
+        let finish = state.pool.run(move || Step::Done(job.finish(reply)));
+        result = tokio::time::timeout_at(deadline + Duration::from_secs(1), finish).await;
+    }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    let result = result.map(|r| {
+        r.map(|step| match step {
+            Step::Done(outcome) => outcome,
+            Step::Python(job) => job.finish(Err("internal error: unfinished Python step".into())),
+        })
+    });
     match result {
         Ok(Ok(outcome)) => {
             let algo = outcome.algo.clone().unwrap_or_default();

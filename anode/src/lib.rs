@@ -42,6 +42,8 @@ pub mod payload;
 pub mod pool;
 pub mod protocol;
 #[cfg(feature = "server")]
+pub mod python;
+#[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 pub mod stats;

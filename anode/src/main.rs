@@ -8,6 +8,8 @@ use anode::algo::Registry;
 use anode::config::Config;
 use anode::http::{AppState, serve};
 use clap::Parser;
+#[cfg(feature = "python")]
+use clap::Subcommand;
 
 /// TDgpt-compatible analysis node (taosanode REST protocol).
 #[derive(Debug, Parser)]
@@ -19,10 +21,25 @@ struct Args {
     /// Listen address, overriding the configuration (e.g. 127.0.0.1:0)
     #[arg(long, value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
+    #[cfg(feature = "python")]
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[cfg(feature = "python")]
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// A Python worker process (started by the anode itself).
+    #[command(hide = true)]
+    PythonWorker(anode::python::worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    #[cfg(feature = "python")]
+    if let Some(Command::PythonWorker(w)) = &args.command {
+        return anode::python::worker::main(w);
+    }
     let mut config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -73,10 +90,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let registry = Registry::native();
-    let algorithms = registry.names().count();
-    // Everything is ready (worker threads included) before we say so.
-    let state = Arc::new(AppState::new(registry, &config));
+    let mut registry = Registry::native();
+    let python = start_python(&config, &mut registry).await;
+    let algorithms = registry.names().count() + registry.python_count();
+    // Everything is ready (worker threads and processes) before we say so.
+    let state = Arc::new(AppState::new(registry, &config).with_python(python));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -91,6 +109,31 @@ async fn run(config: Config) -> anyhow::Result<()> {
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("anode stopped");
     Ok(())
+}
+
+#[cfg(feature = "python")]
+async fn start_python(
+    config: &Config,
+    registry: &mut Registry,
+) -> Option<anode::python::supervisor::PyPool> {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!("Python algorithms are not available: cannot find our own binary: {e}");
+            return None;
+        }
+    };
+    let native = registry.names().map(|n| n.1.to_owned()).collect();
+    let spec = anode::python::supervisor::Spec::from_config(config, exe, native);
+    anode::python::start(registry, spec).await
+}
+
+#[cfg(not(feature = "python"))]
+async fn start_python(_: &Config, _: &mut Registry) -> Option<anode::python::supervisor::PyPool> {
+    tracing::warn!(
+        "Python algorithms are not available: this anode was built without the `python` feature"
+    );
+    None
 }
 
 /// SIGINT or SIGTERM.

@@ -11,15 +11,18 @@
 
 use serde::Serialize;
 
-use crate::algo::{AdInput, CorrOutput, FcInput, ImpInput, Registry};
+use serde_json::{Map, Value};
+
+use crate::algo::{AdInput, CorrOutput, FcInput, FcOutput, ImpInput, Registry};
 use crate::bail;
 use crate::error::{AnodeError, Result};
 use crate::options::parse_int;
 use crate::payload::{Payload, json_f64, json_int, truthy, value_text};
 use crate::protocol::{
-    AnalysisRequest, AnomalyResponse, DtwResponse, ErrorResponse, ForecastRes, ForecastResponse,
-    ImputationResponse, TlccResponse,
+    AlgoType, AnalysisRequest, AnomalyResponse, DtwResponse, ErrorResponse, ForecastRes,
+    ForecastResponse, ImputationResponse, TlccResponse,
 };
+use crate::python::{PyCall, PyReply, check_model_name};
 use crate::whitenoise::is_white_noise;
 use crate::windows;
 
@@ -55,6 +58,59 @@ impl Outcome {
             Err(e) => error_body(e.message()),
         }
     }
+}
+
+/// What an endpoint function produced: a finished answer, or a run of a
+/// Python algorithm to hand to the worker pool and finish afterwards.
+pub enum Step {
+    Done(Outcome),
+    Python(PyJob),
+}
+
+/// A validated request whose algorithm runs in a Python worker.
+pub struct PyJob {
+    pub algo: String,
+    pub rows: usize,
+    pub call: PyCall,
+    finish: Box<dyn FnOnce(PyReply) -> Result<Vec<u8>> + Send>,
+}
+
+impl std::fmt::Debug for PyJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PyJob")
+            .field("algo", &self.algo)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl PyJob {
+    /// Shapes the worker's reply (or its failure) into the answer.
+    pub fn finish(self, reply: std::result::Result<PyReply, String>) -> Outcome {
+        Outcome {
+            algo: Some(self.algo),
+            rows: self.rows,
+            body: reply.map_err(AnodeError::new).and_then(self.finish),
+        }
+    }
+}
+
+/// The body of a step: bytes, or a Python run still to do.
+enum Reply {
+    Body(Vec<u8>),
+    Python(PyCall, Box<dyn FnOnce(PyReply) -> Result<Vec<u8>> + Send>),
+}
+
+/// The option string's pairs as the params dict a Python algorithm gets,
+/// after refusing a `model=` that would leave model-dir.
+fn python_params(p: &Payload) -> Result<Map<String, Value>> {
+    if let Some(model) = p.options.get("model") {
+        check_model_name(model).map_err(AnodeError::new)?;
+    }
+    Ok(p.options
+        .iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+        .collect())
 }
 
 /// `{"msg": ..., "rows": -1}` plus Flask's trailing newline.
@@ -99,18 +155,29 @@ pub fn decode(body: &[u8]) -> Result<AnalysisRequest> {
 }
 
 /// Runs `f` on a validated payload, recording algorithm and rows.
-fn run(body: &[u8], check_rows: bool, f: impl FnOnce(&Payload) -> Result<Vec<u8>>) -> Outcome {
+fn run(body: &[u8], check_rows: bool, f: impl FnOnce(&Payload) -> Result<Reply>) -> Step {
     let payload = decode(body).and_then(|req| Payload::validate(req, check_rows));
     match payload {
-        Err(e) => Outcome {
+        Err(e) => Step::Done(Outcome {
             algo: None,
             rows: 0,
             body: Err(e),
-        },
-        Ok(p) => Outcome {
-            algo: p.algo.clone(),
-            rows: p.rows,
-            body: f(&p),
+        }),
+        Ok(p) => match f(&p) {
+            Ok(Reply::Python(call, finish)) => Step::Python(PyJob {
+                algo: call.algo.clone(),
+                rows: p.rows,
+                call,
+                finish,
+            }),
+            other => Step::Done(Outcome {
+                algo: p.algo.clone(),
+                rows: p.rows,
+                body: other.map(|r| match r {
+                    Reply::Body(b) => b,
+                    Reply::Python(..) => unreachable!("matched above"),
+                }),
+            }),
         },
     }
 }
@@ -123,7 +190,7 @@ fn white_noise_check(p: &Payload, values: &[f64]) -> Result<()> {
 }
 
 /// `POST /anomaly-detect`.
-pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Outcome {
+pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
     run(body, true, |p| {
         if p.column_count() > 2 {
             bail!(
@@ -134,10 +201,34 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Outcome {
         let values = p.values()?;
         white_noise_check(p, &values)?;
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_AD_ALGO);
-        let Some(detector) = reg.detector(algo) else {
-            bail!("failed to load model: {algo}");
-        };
         let ts = p.timestamps()?;
+        let Some(detector) = reg.detector(algo) else {
+            if !reg.is_python(AlgoType::AnomalyDetection, algo) {
+                bail!("failed to load model: {algo}");
+            }
+            let valid_code = p.options.int("valid_code", crate::algo::ad::NORMAL)?;
+            let call = PyCall {
+                algo: algo.to_owned(),
+                params: python_params(p)?,
+                values,
+                ts: ts.clone(),
+            };
+            let (algo, option) = (algo.to_owned(), p.option.clone());
+            return Ok(Reply::Python(
+                call,
+                Box::new(move |reply| {
+                    let codes = reply.i64s(0).unwrap_or_default();
+                    if codes.len() != ts.len() {
+                        bail!(
+                            "algorithm {algo} returned {} results for {} rows",
+                            codes.len(),
+                            ts.len()
+                        );
+                    }
+                    Ok(anomaly_body(algo, option, &codes, &ts, valid_code))
+                }),
+            ));
+        };
         let valid_code = if detector.honours_valid_code() {
             p.options.int("valid_code", crate::algo::ad::NORMAL)?
         } else {
@@ -157,14 +248,31 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Outcome {
                 values.len()
             );
         }
-        let w = windows::convert(&codes, &ts, valid_code);
-        Ok(to_json(&AnomalyResponse {
-            algo: algo.to_owned(),
-            rows: w.windows.len(),
-            mask: w.mask,
-            option: p.option.clone(),
-            res: w.windows,
-        }))
+        Ok(Reply::Body(anomaly_body(
+            algo.to_owned(),
+            p.option.clone(),
+            &codes,
+            &ts,
+            valid_code,
+        )))
+    })
+}
+
+/// The anomaly windows of `codes` as the response body.
+fn anomaly_body(
+    algo: String,
+    option: Option<String>,
+    codes: &[i64],
+    ts: &[i64],
+    valid_code: i64,
+) -> Vec<u8> {
+    let w = windows::convert(codes, ts, valid_code);
+    to_json(&AnomalyResponse {
+        algo,
+        rows: w.windows.len(),
+        mask: w.mask,
+        option,
+        res: w.windows,
     })
 }
 
@@ -242,16 +350,56 @@ impl ForecastParams {
 }
 
 /// `POST /forecast`.
-pub fn forecast(reg: &Registry, body: &[u8]) -> Outcome {
+pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
     run(body, true, |p| {
         let values = p.values()?;
         white_noise_check(p, &values)?;
         let ts = p.timestamps()?;
-        p.precision(false)?;
+        let prec = p.precision(false)?;
         let fp = ForecastParams::from_payload(p, &ts)?;
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_FC_ALGO);
         let Some(forecaster) = reg.forecaster(algo) else {
-            bail!("failed to load model: {algo}");
+            if !reg.is_python(AlgoType::Forecast, algo) {
+                bail!("failed to load model: {algo}");
+            }
+            // The keys upstream's framework added to the option dict.
+            let mut params = python_params(p)?;
+            params.insert("rows".into(), fp.rows.into());
+            params.insert("start_ts".into(), fp.start.into());
+            params.insert("time_step".into(), fp.every.into());
+            params.insert("conf".into(), fp.conf.into());
+            params.insert("return_conf".into(), i64::from(fp.return_conf).into());
+            params.insert("precision".into(), prec.as_str().into());
+            let call = PyCall {
+                algo: algo.to_owned(),
+                params,
+                values,
+                ts,
+            };
+            let (algo, option) = (algo.to_owned(), p.option.clone());
+            return Ok(Reply::Python(
+                call,
+                Box::new(move |reply| {
+                    let value = reply.f64s(0).unwrap_or_default();
+                    let bounds = match (reply.f64s(1), reply.f64s(2)) {
+                        (Some(lo), Some(hi)) => Some((lo, hi)),
+                        _ => None,
+                    };
+                    let out = FcOutput {
+                        value,
+                        bounds,
+                        mse: reply.header.get("mse").and_then(Value::as_f64),
+                        period: fp.period,
+                        model_info: reply
+                            .header
+                            .get("model_info")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                        ..FcOutput::default()
+                    };
+                    forecast_body(algo, option, fp, out)
+                }),
+            ));
         };
         let out = forecaster.forecast(
             FcInput {
@@ -264,6 +412,18 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Outcome {
             },
             &p.options,
         )?;
+        forecast_body(algo.to_owned(), p.option.clone(), fp, out).map(Reply::Body)
+    })
+}
+
+/// Checks a forecaster's output and shapes the response body.
+fn forecast_body(
+    algo: String,
+    option: Option<String>,
+    fp: ForecastParams,
+    out: FcOutput,
+) -> Result<Vec<u8>> {
+    {
         if out.value.len() != fp.rows {
             bail!(
                 "result length is not identical, ts rows:{}  res rows:{}",
@@ -304,13 +464,15 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Outcome {
         } else {
             None
         };
-        let mse = out.sse.map(|s| s / out.fitted_points.max(1) as f64);
+        let mse = out
+            .mse
+            .or_else(|| out.sse.map(|s| s / out.fitted_points.max(1) as f64));
         Ok(to_json(&ForecastResponse {
-            algo: algo.to_owned(),
+            algo,
             fitted: out.fitted,
             model_info: out.model_info,
             mse,
-            option: p.option.clone(),
+            option,
             period: out.period as i64,
             res: ForecastRes {
                 ts: res_ts,
@@ -320,7 +482,7 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Outcome {
             rows: fp.rows,
             sse: out.sse,
         }))
-    })
+    }
 }
 
 /// A frequency like `10s`, `1ms`, `h` in nanoseconds.
@@ -354,7 +516,7 @@ pub fn parse_freq(text: &str) -> Result<i64> {
 }
 
 /// `POST /imputation`.
-pub fn imputation(reg: &Registry, body: &[u8]) -> Outcome {
+pub fn imputation(reg: &Registry, body: &[u8]) -> Step {
     run(body, true, |p| {
         let values = p.values()?;
         white_noise_check(p, &values)?;
@@ -397,19 +559,19 @@ pub fn imputation(reg: &Registry, body: &[u8]) -> Outcome {
             },
             &p.options,
         )?;
-        Ok(to_json(&ImputationResponse {
+        Ok(Reply::Body(to_json(&ImputationResponse {
             algo: algo.to_owned(),
             rows: out.ts.len(),
             mask: out.mask,
             option: p.option.clone(),
             target: out.target,
             ts: out.ts,
-        }))
+        })))
     })
 }
 
 /// `POST /correlation`.
-pub fn correlation(reg: &Registry, body: &[u8]) -> Outcome {
+pub fn correlation(reg: &Registry, body: &[u8]) -> Step {
     run(body, false, |p| {
         let Some(algo) = p.algo.as_deref() else {
             bail!("algo is missing in requests");
@@ -422,23 +584,25 @@ pub fn correlation(reg: &Registry, body: &[u8]) -> Outcome {
         let Some(correlator) = reg.correlator(algo) else {
             bail!("unsupported algo: {algo}");
         };
-        Ok(match correlator.correlate(&x, &y, &p.options)? {
-            CorrOutput::Dtw { distance, path } => to_json(&DtwResponse {
-                distance,
-                option: p.option.clone(),
-                rows: path.len(),
-                path,
-            }),
-            CorrOutput::Tlcc { lags, ccf } => to_json(&TlccResponse {
-                ccf_vals: ccf
-                    .into_iter()
-                    .map(|c| c.is_finite().then_some(c))
-                    .collect(),
-                rows: lags.len(),
-                lags,
-                option: p.option.clone(),
-            }),
-        })
+        Ok(Reply::Body(
+            match correlator.correlate(&x, &y, &p.options)? {
+                CorrOutput::Dtw { distance, path } => to_json(&DtwResponse {
+                    distance,
+                    option: p.option.clone(),
+                    rows: path.len(),
+                    path,
+                }),
+                CorrOutput::Tlcc { lags, ccf } => to_json(&TlccResponse {
+                    ccf_vals: ccf
+                        .into_iter()
+                        .map(|c| c.is_finite().then_some(c))
+                        .collect(),
+                    rows: lags.len(),
+                    lags,
+                    option: p.option.clone(),
+                }),
+            },
+        ))
     })
 }
 
@@ -452,12 +616,25 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub fn run(self, reg: &Registry, body: &[u8]) -> Outcome {
+    /// Runs the endpoint to the end where no Python worker is needed; a
+    /// Python algorithm comes back as [`Step::Python`] for the caller to run.
+    pub fn step(self, reg: &Registry, body: &[u8]) -> Step {
         match self {
             Endpoint::AnomalyDetect => anomaly_detect(reg, body),
             Endpoint::Forecast => forecast(reg, body),
             Endpoint::Imputation => imputation(reg, body),
             Endpoint::Correlation => correlation(reg, body),
+        }
+    }
+
+    /// Runs the endpoint without Python workers (tests, benchmarks): a
+    /// Python algorithm gets an error answer.
+    pub fn run(self, reg: &Registry, body: &[u8]) -> Outcome {
+        match self.step(reg, body) {
+            Step::Done(outcome) => outcome,
+            Step::Python(job) => job.finish(Err(
+                "Python algorithms need the server's worker pool".to_owned()
+            )),
         }
     }
 

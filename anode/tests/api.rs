@@ -1,6 +1,8 @@
 //! Protocol tests of the anode: every endpoint through the router
 //! (`tower::ServiceExt::oneshot`, no sockets), and the real binary end to end.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -840,78 +842,17 @@ async fn imputation_linear() {
 // ---- the real binary -------------------------------------------------------------
 
 mod binary {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpStream;
-    use std::process::{Child, Command, Stdio};
+    use std::process::Command;
     use std::time::{Duration, Instant};
 
-    struct Server {
-        child: Child,
-        addr: String,
-        log: std::path::PathBuf,
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    use super::common::{Server, request as http};
 
     fn start(extra: &str) -> Server {
-        let dir =
-            std::env::temp_dir().join(format!("anode-e2e-{}-{}", std::process::id(), extra.len()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = dir.join("app.log");
-        let ini = dir.join("taosanode.ini");
-        std::fs::write(
-            &ini,
-            format!(
-                "[uwsgi]\nhttp = 127.0.0.1:0\n[taosanode]\napp-log = {}\nlog-level = INFO\nmodel-dir = {}\n{extra}",
-                log.display(),
-                dir.display()
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_anode"))
-            .arg("--config")
-            .arg(&ini)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("anode did not start");
-        Server { child, addr, log }
+        Server::start(&extra.len().to_string(), extra, Duration::from_secs(20))
     }
 
     fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        let status = raw[9..12].parse().unwrap();
-        let body = raw
-            .split_once("\r\n\r\n")
-            .map(|x| x.1.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        http(addr, method, path, body)
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct FcOutput {
     pub bounds: Option<(Vec<f64>, Vec<f64>)>,
     /// Sum of squared one-step in-sample errors, when the model has one.
     pub sse: Option<f64>,
+    /// Mean squared error when the model reports it directly (Python
+    /// algorithms); otherwise the service derives it from `sse`.
+    pub mse: Option<f64>,
     /// Seasonal period actually used.
     pub period: usize,
     pub model_info: Option<String>,
@@ -131,6 +134,8 @@ pub struct Registry {
     fc: Vec<Box<dyn Forecaster>>,
     imp: Vec<Box<dyn Imputer>>,
     corr: Vec<Box<dyn Correlator>>,
+    /// Algorithms served by the Python workers, as they announced them.
+    python: Vec<(AlgoType, AlgoInfo)>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -190,6 +195,29 @@ impl Registry {
         self.corr.push(a);
     }
 
+    /// Registers an algorithm of the Python workers. A name the registry
+    /// already has is refused (the workers skip native names themselves).
+    pub fn add_python(&mut self, kind: AlgoType, info: AlgoInfo) -> bool {
+        if self.names().any(|n| n.1 == info.name)
+            || self.python.iter().any(|(_, i)| i.name == info.name)
+        {
+            return false;
+        }
+        self.python.push((kind, info));
+        true
+    }
+
+    /// Whether `name` is a Python algorithm of type `kind`.
+    pub fn is_python(&self, kind: AlgoType, name: &str) -> bool {
+        self.python
+            .iter()
+            .any(|(k, i)| *k == kind && i.name == name)
+    }
+
+    pub fn python_count(&self) -> usize {
+        self.python.len()
+    }
+
     pub fn detector(&self, name: &str) -> Option<&dyn AnomalyDetector> {
         self.ad.iter().find(|a| a.name() == name).map(|b| &**b)
     }
@@ -232,9 +260,17 @@ impl Registry {
                 })
                 .collect()
         }
-        let group = |t: AlgoType, algo| AlgoGroup {
-            algo,
-            algo_type: t.as_str().to_owned(),
+        let group = |t: AlgoType, mut algo: Vec<AlgoInfo>| {
+            algo.extend(
+                self.python
+                    .iter()
+                    .filter(|(k, _)| *k == t)
+                    .map(|(_, i)| i.clone()),
+            );
+            AlgoGroup {
+                algo,
+                algo_type: t.as_str().to_owned(),
+            }
         };
         ListResponse {
             details: vec![

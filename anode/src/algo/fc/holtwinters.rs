@@ -433,6 +433,7 @@ impl Forecaster for HoltWinters {
             period: input.period,
             model_info: Some(fit.model_info()),
             fitted: Some(fit.fitted_params()),
+            mse: None,
             fitted_points: y.len(),
         })
     }

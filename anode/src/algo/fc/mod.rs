@@ -96,6 +96,7 @@ where
         period: input.period,
         model_info: Some(model_info),
         fitted: Some(fitted),
+        mse: None,
         fitted_points: input.values.len(),
     })
 }

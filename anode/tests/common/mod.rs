@@ -1,0 +1,130 @@
+//! The real `anode` binary on 127.0.0.1:0, for end-to-end tests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub log: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts the binary with a fresh directory holding its ini and log;
+    /// `extra` is appended to the ini. Waits up to `ready` for it to listen.
+    pub fn start(name: &str, extra: &str, ready: Duration) -> Server {
+        Server::start_with(name, ready, None, |dir| {
+            format!(
+                "[uwsgi]\nhttp = 127.0.0.1:0\n[taosanode]\napp-log = {}\nlog-level = INFO\nmodel-dir = {}\n{extra}",
+                dir.join("app.log").display(),
+                dir.display()
+            )
+        })
+    }
+
+    /// Starts the binary in `cwd` (default: the test's) with the ini that
+    /// `ini` writes for the server's fresh directory; the app-log must be
+    /// `<dir>/app.log`.
+    pub fn start_with(
+        name: &str,
+        ready: Duration,
+        cwd: Option<&std::path::Path>,
+        ini: impl FnOnce(&std::path::Path) -> String,
+    ) -> Server {
+        let dir = std::env::temp_dir().join(format!("anode-e2e-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("app.log");
+        let ini_path = dir.join("taosanode.ini");
+        std::fs::write(&ini_path, ini(&dir)).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_anode"));
+        if let Some(cwd) = cwd {
+            cmd.current_dir(cwd);
+        }
+        let mut child = cmd
+            .arg("--config")
+            .arg(&ini_path)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let addr = rx.recv_timeout(ready).expect("anode did not start");
+        Server {
+            child,
+            addr,
+            log,
+            dir,
+        }
+    }
+
+    pub fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        request(&self.addr, method, path, body)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Process ids of the server's children (its Python workers).
+    pub fn children(&self) -> Vec<u32> {
+        let me = self.child.id();
+        let mut kids = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ..."; comm may hold spaces, so split after ')'
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(me) {
+                kids.push(pid);
+            }
+        }
+        kids
+    }
+}
+
+pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw[9..12].parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}

@@ -1,0 +1,435 @@
+//! Python algorithms end to end: the real binary, its worker processes and
+//! the venv (`python/setup_venv.py` creates it when missing; no test here
+//! is skipped for want of it).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::Server;
+use serde_json::{Value, json};
+
+/// Worker start-up imports numpy, pandas, statsmodels and pmdarima.
+const READY: Duration = Duration::from_secs(120);
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// The repository's venv, created as `make test` would.
+fn venv() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let status = Command::new("python3")
+            .args(["python/setup_venv.py", "--venv", ".venv"])
+            .current_dir(repo())
+            .status()
+            .expect("python3 must be installed");
+        assert!(status.success(), "python/setup_venv.py failed");
+        repo().join(".venv")
+    })
+}
+
+/// A server whose Python workers serve the test plugins.
+fn server(name: &str, model_dir: Option<&Path>, anode: &str) -> Server {
+    let venv = venv().to_owned();
+    let model_dir = model_dir.map_or_else(|| repo().join("models"), Path::to_owned);
+    Server::start_with(name, READY, Some(repo()), |dir| {
+        format!(
+            "[uwsgi]\nhttp = 127.0.0.1:0\nvirtualenv = {}\n[taosanode]\napp-log = {}\nmodel-dir = {}\n\
+             [anode]\npython-dir = python\nplugin-dir = anode/tests/plugins\n{anode}",
+            venv.display(),
+            dir.join("app.log").display(),
+            model_dir.display()
+        )
+    })
+}
+
+fn t(i: usize) -> i64 {
+    1_577_808_000_000 + i as i64 * 1000
+}
+
+fn body(values: &[f64], algo: &str, option: &str, extra: Value) -> String {
+    let mut b = json!({
+        "schema": [["ts", "TIMESTAMP", 8], ["val", "DOUBLE", 8]],
+        "data": [(0..values.len()).map(t).collect::<Vec<_>>(), values],
+        "algo": algo,
+        "option": format!("algo={algo}{option}"),
+        "prec": "ms",
+        "wncheck": 0,
+        "rows": values.len(),
+        "protocol": 1.0,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    b.to_string()
+}
+
+fn post(s: &Server, path: &str, body: &str) -> Value {
+    let (code, text) = s.request("POST", path, body);
+    assert_eq!(code, 200, "{text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn detect(s: &Server, values: &[f64], algo: &str, option: &str) -> Value {
+    post(s, "/anomaly-detect", &body(values, algo, option, json!({})))
+}
+
+fn msg(v: &Value) -> &str {
+    assert_eq!(v["rows"], -1, "{v}");
+    v["msg"].as_str().unwrap()
+}
+
+const X17: [f64; 17] = [
+    5., 14., 15., 15., 14., 19., 17., 16., 20., 22., 8., 21., 28., 11., 9., 29., 40.,
+];
+
+/// Box & Jenkins' airline passengers, 1949-1960 (monthly, thousands).
+const AIRLINE: [f64; 144] = [
+    112., 118., 132., 129., 121., 135., 148., 148., 136., 119., 104., 118., 115., 126., 141., 135.,
+    125., 149., 170., 170., 158., 133., 114., 140., 145., 150., 178., 163., 172., 178., 199., 199.,
+    184., 162., 146., 166., 171., 180., 193., 181., 183., 218., 230., 242., 209., 191., 172., 194.,
+    196., 196., 236., 235., 229., 243., 264., 272., 237., 211., 180., 201., 204., 188., 235., 227.,
+    234., 264., 302., 293., 259., 229., 203., 229., 242., 233., 267., 269., 270., 315., 364., 347.,
+    312., 274., 237., 278., 284., 277., 317., 313., 318., 374., 413., 405., 355., 306., 271., 306.,
+    315., 301., 356., 348., 355., 422., 465., 467., 404., 347., 305., 336., 340., 318., 362., 348.,
+    363., 435., 491., 505., 404., 359., 310., 337., 360., 342., 406., 396., 420., 472., 548., 559.,
+    463., 407., 362., 405., 417., 391., 419., 461., 472., 535., 622., 606., 508., 461., 390., 432.,
+];
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs()
+}
+
+#[test]
+fn plugins_models_and_arima() {
+    // A model-dir with the shipped model, and a symlink that leads out of it.
+    let models = std::env::temp_dir().join(format!("anode-models-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&models);
+    let sub = models.join("sample-ad-autoencoder");
+    std::fs::create_dir_all(&sub).unwrap();
+    let shipped = repo().join("models/sample-ad-autoencoder/sample-ad-autoencoder.npz");
+    std::fs::copy(&shipped, sub.join("sample-ad-autoencoder.npz")).unwrap();
+    let outside = std::env::temp_dir().join(format!("anode-outside-{}.npz", std::process::id()));
+    std::fs::copy(&shipped, &outside).unwrap();
+    let _ = std::fs::remove_file(sub.join("evil.npz"));
+    std::os::unix::fs::symlink(&outside, sub.join("evil.npz")).unwrap();
+
+    let s = server("plugins", Some(&models), "python-workers = 2\n");
+
+    // The catalogue: ours, the unmodified TDgpt plugins, natives first.
+    let list: Value = serde_json::from_str(&s.request("GET", "/list", "").1).unwrap();
+    let names = |t: &str| -> Vec<String> {
+        list["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["type"] == t)
+            .unwrap()["algo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names("forecast"),
+        ["holtwinters", "ets", "mstl", "arima", "noop", "myfc"]
+    );
+    assert_eq!(
+        names("anomaly-detection"),
+        [
+            "ksigma",
+            "iqr",
+            "grubbs",
+            "shesd",
+            "lof",
+            "sample_ad_model",
+            "faulty",
+            "myad"
+        ]
+    );
+    let log = s.log_text();
+    assert!(
+        log.contains("broken.py skipped: No module named 'module_that_does_not_exist'"),
+        "{log}"
+    );
+    assert!(
+        log.contains("shadow.py skipped: _KsigmaService: ksigma is a native algorithm"),
+        "{log}"
+    );
+    // The start-up line names the interpreter: the venv, whatever PATH says.
+    let venv = std::fs::canonicalize(venv()).unwrap();
+    assert!(
+        log.contains(&format!("prefix={}", venv.display())) && log.contains("numpy=1.26.4"),
+        "{log}"
+    );
+    assert!(log.contains("python=3.11"), "{log}");
+
+    // /models lists model-dir.
+    let models_list: Value = serde_json::from_str(&s.request("GET", "/models", "").1).unwrap();
+    assert!(
+        models_list["sample-ad-autoencoder"].is_object(),
+        "{models_list}"
+    );
+
+    // The TDgpt docs' plugins, served unchanged.
+    let v = detect(&s, &X17, "myad", "");
+    assert_eq!(v["res"], json!([[t(16), t(16)]]), "{v}");
+    let fc = body(
+        &[1., 2., 3., 4., 5., 6., 7., 8., 9., 10.5],
+        "myfc",
+        "",
+        json!({"forecast_rows": 3, "start": 5000, "every": 10, "return_conf": 1, "conf": 0.95}),
+    );
+    let v = post(&s, "/forecast", &fc);
+    assert_eq!(
+        v["res"],
+        json!([
+            [5000, 5010, 5020],
+            [10.5, 10.5, 10.5],
+            [9.5, 9.5, 9.5],
+            [11.5, 11.5, 11.5]
+        ]),
+        "{v}"
+    );
+    assert_eq!(
+        (v["algo"].as_str(), v["rows"].as_i64()),
+        (Some("myfc"), Some(3))
+    );
+
+    // A Python exception's message reaches the client; the worker lives on.
+    let v = detect(&s, &X17, "faulty", ",how=raise");
+    assert_eq!(msg(&v), "faulty algorithm: bad value 42 in the input");
+    // A plugin printing to stdout does not break the frames.
+    let v = detect(&s, &X17, "faulty", ",how=print");
+    assert_eq!(v["rows"], 0, "{v}");
+
+    // arima on the airline series: seasonal, with 95 % bounds around it.
+    let v = post(
+        &s,
+        "/forecast",
+        &body(
+            &AIRLINE,
+            "arima",
+            ",period=12",
+            json!({"forecast_rows": 12, "return_conf": 1, "conf": 0.95}),
+        ),
+    );
+    assert_eq!(v["model_info"], "SARIMAX(0, 1, 1)x(2, 1, 0, 12)", "{v}");
+    let col = |i: usize| -> Vec<f64> {
+        v["res"][i]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (value, lower, upper) = (col(1), col(2), col(3));
+    assert_eq!(value.len(), 12);
+    // pmdarima 2.0.4 / statsmodels 0.14.4 on this series
+    assert!(close(value[0], 451.347076, 1e-4), "{value:?}");
+    assert!(close(lower[0], 428.961576, 1e-4), "{lower:?}");
+    assert!(close(upper[0], 473.732577, 1e-4), "{upper:?}");
+    assert!(close(v["mse"].as_f64().unwrap(), 240.957294, 1e-4), "{v}");
+    for i in 0..12 {
+        assert!(lower[i] < value[i] && value[i] < upper[i], "{i}: {v}");
+    }
+    // the intervals widen with the horizon
+    assert!(upper[11] - lower[11] > upper[0] - lower[0]);
+    assert_eq!(v["res"][0][0], t(144));
+
+    // The model-file algorithm: a spike in the trained behaviour is found.
+    let mut series: Vec<f64> = (0..96)
+        .map(|i| {
+            let i = i as f64;
+            100.0 + 10.0 * (2.0 * std::f64::consts::PI * i / 24.0).sin() + 0.3 * (i * 12.9898).sin()
+        })
+        .collect();
+    series[60] += 25.0;
+    let v = detect(
+        &s,
+        &series,
+        "sample_ad_model",
+        ",model=sample-ad-autoencoder",
+    );
+    assert_eq!(v["res"], json!([[t(60), t(60)]]), "{v}");
+    let v = detect(&s, &series, "sample_ad_model", "");
+    assert_eq!(msg(&v), "model needs to be specified");
+    let v = detect(&s, &series, "sample_ad_model", ",model=missing");
+    assert_eq!(
+        msg(&v),
+        "failed to load model: missing.npz not found in model-dir"
+    );
+    // model= may not leave model-dir: '..', absolute paths, symlinks out.
+    for bad in ["../../etc/passwd", "/etc/passwd", "a/../../x"] {
+        let v = detect(&s, &series, "sample_ad_model", &format!(",model={bad}"));
+        assert_eq!(
+            msg(&v),
+            format!(
+                "invalid model name '{bad}': model= must name a model inside model-dir, without absolute paths or '..'"
+            )
+        );
+    }
+    let v = detect(&s, &series, "sample_ad_model", ",model=evil");
+    assert_eq!(
+        msg(&v),
+        "invalid model name 'evil': it resolves outside model-dir"
+    );
+    let _ = std::fs::remove_dir_all(&models);
+    let _ = std::fs::remove_file(&outside);
+}
+
+#[test]
+fn crashes_timeouts_and_memory_cost_one_request() {
+    let s = server(
+        "faults",
+        None,
+        "python-workers = 2\npython-timeout = 3\npython-memory-limit = 300MB\n",
+    );
+    let ok = |s: &Server| {
+        let v = detect(s, &X17, "myad", "");
+        assert_eq!(v["rows"], 1, "{v}");
+    };
+
+    // A segfault in the algorithm (a C-level crash), then a hard exit.
+    let v = detect(&s, &X17, "faulty", ",how=crash");
+    assert_eq!(
+        msg(&v),
+        "python worker crashed while running faulty (killed by signal 11 (SIGSEGV)); it was replaced"
+    );
+    ok(&s);
+    let v = detect(&s, &X17, "faulty", ",how=exit");
+    assert_eq!(
+        msg(&v),
+        "python worker crashed while running faulty (exited with status 7); it was replaced"
+    );
+    ok(&s);
+
+    // Memory beyond the limit.
+    let v = detect(&s, &X17, "faulty", ",how=memory");
+    let m = msg(&v);
+    assert!(
+        m.starts_with("python algorithm faulty used ")
+            && m.ends_with(" MB of memory, more than the worker limit of 300 MB; its worker was killed and replaced"),
+        "{m}"
+    );
+    ok(&s);
+
+    // An endless loop: times out, while the other worker, the native
+    // algorithms and /status keep answering at once.
+    let addr = s.addr.clone();
+    let looping = std::thread::spawn(move || {
+        let started = Instant::now();
+        let (_, text) = common::request(
+            &addr,
+            "POST",
+            "/anomaly-detect",
+            &body(&X17, "faulty", ",how=loop", json!({})),
+        );
+        (text, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        let started = Instant::now();
+        ok(&s);
+        let v = detect(&s, &X17, "ksigma", "");
+        assert_eq!(v["algo"], "ksigma", "{v}");
+        assert_eq!(s.request("GET", "/status", "").0, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let (text, took) = looping.join().unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        msg(&v),
+        "python algorithm faulty did not finish within 3 s; its worker was killed and replaced"
+    );
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    ok(&s);
+}
+
+#[test]
+fn killing_a_worker_by_hand() {
+    let s = server("kill", None, "python-workers = 1\n");
+    let kill = |pid: u32| {
+        assert!(
+            Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    let workers = s.children();
+    assert_eq!(workers.len(), 1, "{workers:?}");
+
+    // Killed while idle: the next request does not notice.
+    kill(workers[0]);
+    std::thread::sleep(Duration::from_millis(200));
+    let v = detect(&s, &X17, "myad", "");
+    assert_eq!(v["res"], json!([[t(16), t(16)]]), "{v}");
+    let replaced = s.children();
+    assert_eq!(replaced.len(), 1);
+    assert_ne!(replaced, workers);
+
+    // Killed mid-request: that request gets a JSON error, the next succeeds.
+    let addr = s.addr.clone();
+    let slow = std::thread::spawn(move || {
+        common::request(
+            &addr,
+            "POST",
+            "/anomaly-detect",
+            &body(&X17, "faulty", ",how=sleep,seconds=30", json!({})),
+        )
+        .1
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    kill(replaced[0]);
+    let v: Value = serde_json::from_str(&slow.join().unwrap()).unwrap();
+    assert_eq!(
+        msg(&v),
+        "python worker crashed while running faulty (killed by signal 9 (SIGKILL)); it was replaced"
+    );
+    let v = detect(&s, &X17, "myad", "");
+    assert_eq!(v["rows"], 1, "{v}");
+    assert!(
+        s.log_text().contains("while idle; starting a new one"),
+        "{}",
+        s.log_text()
+    );
+}
+
+#[test]
+fn without_a_venv_only_native_algorithms_are_served() {
+    let s = Server::start_with("novenv", READY, Some(repo()), |dir| {
+        format!(
+            "[uwsgi]\nhttp = 127.0.0.1:0\nvirtualenv = {}\n[taosanode]\napp-log = {}\n",
+            dir.join("no-such-venv").display(),
+            dir.join("app.log").display()
+        )
+    });
+    let list = s.request("GET", "/list", "").1;
+    assert!(
+        list.contains("\"ksigma\"") && !list.contains("\"arima\""),
+        "{list}"
+    );
+    let log = s.log_text();
+    assert!(
+        log.contains("Python algorithms are not available: no virtual environment at")
+            && log.contains("no-such-venv (create it with `python3 python/setup_venv.py`)"),
+        "{log}"
+    );
+    let v = detect(&s, &X17, "arima", "");
+    assert_eq!(msg(&v), "failed to load model: arima");
+}

@@ -1,0 +1,13 @@
+"""Exception types upstream algorithms raise."""
+
+
+class ModelNotFoundException(Exception):
+    pass
+
+
+class FailedToLoadModel(Exception):
+    pass
+
+
+class InvalidModelName(ValueError):
+    pass
