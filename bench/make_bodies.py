@@ -23,6 +23,11 @@ for i in range(N):
     spike = 40.0 if i % 197 == 0 else 0.0
     vals.append(round(100.0 + 0.01 * i + 10.0 * math.sin(i * 2 * math.pi / 24) + 4.0 * noise() + spike, 6))
 ts = [1577808000000 + 60000 * i for i in range(N)]
+# auto-ARIMA costs seconds per fit: 200 points of an AR(1) process (~1.5 s)
+ar1, level = [], 0.0
+for i in range(200):
+    level = 0.7 * level + noise()
+    ar1.append(round(50.0 + 5.0 * level, 6))
 val1 = vals[3:] + vals[:3]
 
 def body(path, algo, option, extra=None, second=False):
@@ -49,7 +54,13 @@ cases = {
     "dtw": body("/correlation", "dtw", "algo=dtw,radius=1", second=True),
     "tlcc": body("/correlation", "tlcc", "algo=tlcc,lag_start=-20,lag_end=20", second=True),
 }
-for name, (path, b) in cases.items():
+# Python algorithms (bench/python.sh); not in the default list of http.sh.
+python_cases = {
+    "noop": body("/forecast", "noop", "algo=noop", FC),
+    "arima": ("/forecast", {**body("/forecast", "arima", "algo=arima", FC)[1],
+                            "data": [ts[:200], ar1], "rows": 200, "start": ts[199] + 60000}),
+}
+for name, (path, b) in {**cases, **python_cases}.items():
     with open(f"{out}/{name}.json", "w") as f:
         json.dump(b, f, separators=(",", ":"))
     with open(f"{out}/{name}.path", "w") as f:

@@ -27,7 +27,7 @@ function done(summary, latency, requests)
     failed = failed + t:get("failures")
   end
   local socket = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
-  io.write(string.format("RESULT %.0f %.3f %.3f %.3f %d %d\n",
+  io.write(string.format("RESULT %.2f %.3f %.3f %.3f %d %d\n",
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     failed + summary.errors.status, socket))
