@@ -19,6 +19,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -88,12 +89,49 @@ struct Job {
     reply: oneshot::Sender<Result<PyReply, String>>,
 }
 
+/// What the slots know about their processes, for callers.
+#[derive(Debug, Default)]
+struct Health {
+    /// Workers that said hello and have not been lost since.
+    ready: AtomicUsize,
+    /// Why the last start of a worker failed; cleared by a successful start.
+    start_error: StdMutex<Option<String>>,
+}
+
+impl Health {
+    fn started(&self) {
+        self.ready.fetch_add(1, Ordering::SeqCst);
+        *self.start_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn lost(&self) {
+        self.ready.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn failed(&self, why: &str) {
+        *self.start_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.to_owned());
+    }
+
+    /// Set when no worker runs and none could be started: requests fail at
+    /// once instead of waiting for their timeout.
+    fn broken(&self) -> Option<String> {
+        if self.ready.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        self.start_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
 /// Handle to the worker pool; cheap to share.
 #[derive(Debug)]
 pub struct PyPool {
     tx: mpsc::Sender<Job>,
     timeout: Duration,
     workers: usize,
+    health: Arc<Health>,
 }
 
 impl PyPool {
@@ -112,15 +150,24 @@ impl PyPool {
         let hello = first.hello.clone();
         let (tx, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
-        tokio::spawn(slot(spec.clone(), 0, Some(first), rx.clone()));
+        let health = Arc::new(Health::default());
+        health.started();
+        tokio::spawn(slot(
+            spec.clone(),
+            0,
+            Some(first),
+            rx.clone(),
+            health.clone(),
+        ));
         for i in 1..spec.workers {
-            tokio::spawn(slot(spec.clone(), i, None, rx.clone()));
+            tokio::spawn(slot(spec.clone(), i, None, rx.clone(), health.clone()));
         }
         Ok((
             PyPool {
                 tx,
                 timeout: spec.timeout,
                 workers: spec.workers,
+                health,
             },
             hello,
         ))
@@ -133,6 +180,9 @@ impl PyPool {
     /// Runs `call` on a free worker, finishing by `deadline` at the latest
     /// (sooner when `python-timeout` is shorter).
     pub async fn call(&self, call: PyCall, deadline: Instant) -> Result<PyReply, String> {
+        if let Some(why) = self.health.broken() {
+            return Err(format!("no Python worker is running: {why}"));
+        }
         let deadline = deadline.min(Instant::now() + self.timeout);
         let algo = call.algo.clone();
         let (reply, rx) = oneshot::channel();
@@ -164,6 +214,7 @@ async fn slot(
     idx: usize,
     mut current: Option<Worker>,
     rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    health: Arc<Health>,
 ) {
     let mut backoff = Duration::from_secs(1);
     let mut pending: Option<Job> = None;
@@ -173,9 +224,11 @@ async fn slot(
             None => match Worker::spawn(&spec, idx).await {
                 Ok(w) => {
                     backoff = Duration::from_secs(1);
+                    health.started();
                     w
                 }
                 Err(e) => {
+                    health.failed(&e);
                     tracing::error!(target: "anode::python", worker = idx, "cannot start a Python worker: {e}; retrying in {} s", backoff.as_secs());
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -183,51 +236,67 @@ async fn slot(
                 }
             },
         };
-        loop {
-            let job = match pending.take() {
-                Some(job) => Some(job),
-                None => tokio::select! {
-                    biased;
-                    status = w.child.wait() => {
-                        tracing::warn!(target: "anode::python", worker = idx, pid = w.pid, "Python worker {} while idle; starting a new one", describe_exit(status));
-                        break;
-                    }
-                    job = async { rx.lock().await.recv().await } => job,
-                },
-            };
-            let Some(job) = job else {
-                let _ = w.child.start_kill();
-                return;
-            };
-            if job.reply.is_closed() {
-                continue;
-            }
-            // Died between jobs and not noticed yet: replace it, keep the job.
-            if let Ok(Some(status)) = w.child.try_wait() {
-                tracing::warn!(target: "anode::python", worker = idx, pid = w.pid, "Python worker {}; starting a new one", describe_exit(Ok(status)));
-                pending = Some(job);
-                break;
-            }
-            if Instant::now() >= job.deadline {
-                let _ = job.reply.send(Err(format!(
-                    "python algorithm {} timed out waiting for a free Python worker",
-                    job.call.algo
-                )));
-                continue;
-            }
-            let budget = job.deadline.saturating_duration_since(job.since);
-            match w.run(&job.call, job.deadline, budget, &spec).await {
-                Ok(reply) => {
-                    let _ = job.reply.send(Ok(reply));
+        let open = serve(&spec, idx, &mut w, &mut pending, &rx).await;
+        health.lost();
+        if !open {
+            return;
+        }
+    }
+}
+
+/// Feeds jobs to one live worker until it is lost (true) or the pool is
+/// dropped (false).
+async fn serve(
+    spec: &Spec,
+    idx: usize,
+    w: &mut Worker,
+    pending: &mut Option<Job>,
+    rx: &Mutex<mpsc::Receiver<Job>>,
+) -> bool {
+    loop {
+        let job = match pending.take() {
+            Some(job) => Some(job),
+            None => tokio::select! {
+                biased;
+                status = w.child.wait() => {
+                    tracing::warn!(target: "anode::python", worker = idx, pid = w.pid, "Python worker {} while idle; starting a new one", describe_exit(status));
+                    return true;
                 }
-                Err(RunError::Failed(msg)) => {
-                    let _ = job.reply.send(Err(msg));
-                }
-                Err(RunError::Lost(msg)) => {
-                    tracing::warn!(target: "anode::python", worker = idx, pid = w.pid, "{msg}");
-                    let _ = job.reply.send(Err(msg));
-                    break;
-                }
+                job = async { rx.lock().await.recv().await } => job,
+            },
+        };
+        let Some(job) = job else {
+            let _ = w.child.start_kill();
+            return false;
+        };
+        if job.reply.is_closed() {
+            continue;
+        }
+        // Died between jobs and not noticed yet: replace it, keep the job.
+        if let Ok(Some(status)) = w.child.try_wait() {
+            tracing::warn!(target: "anode::python", worker = idx, pid = w.pid, "Python worker {}; starting a new one", describe_exit(Ok(status)));
+            *pending = Some(job);
+            return true;
+        }
+        if Instant::now() >= job.deadline {
+            let _ = job.reply.send(Err(format!(
+                "python algorithm {} timed out waiting for a free Python worker",
+                job.call.algo
+            )));
+            continue;
+        }
+        let budget = job.deadline.saturating_duration_since(job.since);
+        match w.run(&job.call, job.deadline, budget, spec).await {
+            Ok(reply) => {
+                let _ = job.reply.send(Ok(reply));
+            }
+            Err(RunError::Failed(msg)) => {
+                let _ = job.reply.send(Err(msg));
+            }
+            Err(RunError::Lost(msg)) => {
+                tracing::warn!(target: "anode::python", worker = idx, pid = w.pid, "{msg}");
+                let _ = job.reply.send(Err(msg));
+                return true;
             }
         }
     }
@@ -466,5 +535,46 @@ fn describe_exit(status: std::io::Result<ExitStatus>) -> String {
             _ => "ended".to_owned(),
         },
         Err(e) => format!("ended, status unknown: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_fails_fast_only_when_nothing_runs_and_starts_fail() {
+        let h = Health::default();
+        assert_eq!(h.broken(), None, "starting up: wait");
+        h.started();
+        h.lost();
+        assert_eq!(h.broken(), None, "respawning after a crash: wait");
+        h.failed("the worker exited with status 3 before it was ready");
+        assert_eq!(
+            h.broken().as_deref(),
+            Some("the worker exited with status 3 before it was ready")
+        );
+        h.started();
+        assert_eq!(h.broken(), None);
+    }
+
+    #[test]
+    fn exit_descriptions() {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            describe_exit(Ok(ExitStatus::from_raw(11))),
+            "killed by signal 11 (SIGSEGV)"
+        );
+        assert_eq!(
+            describe_exit(Ok(ExitStatus::from_raw(7 << 8))),
+            "exited with status 7"
+        );
+    }
+
+    #[test]
+    fn reads_our_own_rss() {
+        let rss = rss_bytes(std::process::id()).unwrap();
+        assert!(rss > 1 << 20 && rss < 1 << 34, "{rss}");
+        assert_eq!(rss_bytes(u32::MAX), None);
     }
 }

@@ -86,6 +86,19 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The app-log once it contains every one of `needles` (the log is
+    /// written by a background thread), or as it is after 10 s.
+    pub fn log_with(&self, needles: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log_text();
+            if needles.iter().all(|n| log.contains(n)) || std::time::Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Process ids of the server's children (its Python workers).
     pub fn children(&self) -> Vec<u32> {
         let me = self.child.id();
