@@ -1,0 +1,270 @@
+//! Databases, super tables, tables and their tags, persisted in redb.
+//!
+//! The catalog is small and read on every statement, so it lives in memory
+//! (behind the engine's lock) and every change is written through to one
+//! redb file in the same call: a DDL statement that returned is durable.
+//! Entries are JSON values under `db/<db>`, `st/<db>/<stable>`,
+//! `tb/<db>/<table>` and the counters under `meta/...`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use redb::{Database as Redb, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DbError, Result};
+use crate::types::{DataType, Precision, Value};
+
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("catalog");
+
+/// A column or tag with its stable id (ids are never reused, so WAL records
+/// written before an ALTER still map to the right column).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub id: u16,
+    pub name: String,
+    pub ty: DataType,
+}
+
+/// Database options with TDengine 2.x defaults (spec A3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DbOptions {
+    /// Retention in days.
+    pub keep: i64,
+    /// Days covered by one data file (and the future limit of a timestamp).
+    pub days: i64,
+    pub cache: i64,
+    pub blocks: i64,
+    pub update: u8,
+    pub cachelast: u8,
+    pub precision: Precision,
+    pub replica: i64,
+    pub quorum: i64,
+    pub minrows: i64,
+    pub maxrows: i64,
+    pub comp: i64,
+    pub wal: u8,
+    pub fsync: i64,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            keep: 3650,
+            days: 10,
+            cache: 16,
+            blocks: 6,
+            update: 0,
+            cachelast: 0,
+            precision: Precision::Ms,
+            replica: 1,
+            quorum: 1,
+            minrows: 100,
+            maxrows: 4096,
+            comp: 2,
+            wal: 1,
+            fsync: 3000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Database {
+    pub name: String,
+    pub options: DbOptions,
+    /// Creation time, ms since the epoch.
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct STable {
+    pub name: String,
+    /// First column is the timestamp.
+    pub columns: Vec<Column>,
+    pub tags: Vec<Column>,
+    pub created: i64,
+    pub next_id: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TableKind {
+    Normal { columns: Vec<Column>, next_id: u16 },
+    Child { stable: String, tags: Vec<Value> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    /// Unique for the life of the catalog: data of a dropped table never
+    /// reappears in a new table of the same name.
+    pub uid: u64,
+    pub kind: TableKind,
+    pub created: i64,
+}
+
+/// One database and everything in it.
+#[derive(Debug, Clone, Default)]
+pub struct DbEntry {
+    pub db: Option<Database>,
+    pub stables: BTreeMap<String, STable>,
+    pub tables: BTreeMap<String, Table>,
+}
+
+/// The catalog: in memory, written through to redb.
+pub struct Catalog {
+    store: Redb,
+    pub dbs: BTreeMap<String, DbEntry>,
+    pub next_uid: u64,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("databases", &self.dbs.len())
+            .finish()
+    }
+}
+
+/// A change to write through.
+pub enum Change<'a> {
+    PutDb(&'a Database),
+    DelDb(&'a str),
+    PutSTable(&'a str, &'a STable),
+    DelSTable(&'a str, &'a str),
+    PutTable(&'a str, &'a Table),
+    DelTable(&'a str, &'a str),
+}
+
+impl Catalog {
+    pub fn open(path: &Path) -> Result<Catalog> {
+        let store = Redb::create(path)
+            .map_err(|e| DbError::io(&format!("catalog {}", path.display()), e))?;
+        let mut c = Catalog {
+            store,
+            dbs: BTreeMap::new(),
+            next_uid: 1,
+        };
+        c.load()?;
+        Ok(c)
+    }
+
+    fn load(&mut self) -> Result<()> {
+        let err = |e: &dyn std::fmt::Display| DbError::io("reading the catalog", e);
+        let txn = self.store.begin_read().map_err(|e| err(&e))?;
+        let table = match txn.open_table(ENTRIES) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(err(&e)),
+        };
+        for item in table.iter().map_err(|e| err(&e))? {
+            let (k, v) = item.map_err(|e| err(&e))?;
+            let key = k.value().to_owned();
+            let bytes = v.value();
+            let parts: Vec<&str> = key.splitn(3, '/').collect();
+            match parts.as_slice() {
+                ["db", name] => {
+                    let d: Database = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
+                    self.dbs.entry((*name).to_owned()).or_default().db = Some(d);
+                }
+                ["st", db, name] => {
+                    let s: STable = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
+                    self.dbs
+                        .entry((*db).to_owned())
+                        .or_default()
+                        .stables
+                        .insert((*name).to_owned(), s);
+                }
+                ["tb", db, name] => {
+                    let t: Table = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
+                    self.next_uid = self.next_uid.max(t.uid + 1);
+                    self.dbs
+                        .entry((*db).to_owned())
+                        .or_default()
+                        .tables
+                        .insert((*name).to_owned(), t);
+                }
+                ["meta", "next_uid"] => {
+                    let n: u64 = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
+                    self.next_uid = self.next_uid.max(n);
+                }
+                _ => {}
+            }
+        }
+        // entries of databases whose record is missing are leftovers
+        self.dbs.retain(|_, e| e.db.is_some());
+        Ok(())
+    }
+
+    /// Writes `changes` in one transaction (one fsync).
+    pub fn commit(&self, changes: &[Change<'_>]) -> Result<()> {
+        let err = |e: &dyn std::fmt::Display| DbError::io("writing the catalog", e);
+        let txn = self.store.begin_write().map_err(|e| err(&e))?;
+        {
+            let mut t = txn.open_table(ENTRIES).map_err(|e| err(&e))?;
+            let json = |v: &dyn erased::Json| v.to_json();
+            for c in changes {
+                match c {
+                    Change::PutDb(d) => {
+                        t.insert(format!("db/{}", d.name).as_str(), json(*d).as_slice())
+                            .map_err(|e| err(&e))?;
+                    }
+                    Change::DelDb(name) => {
+                        t.remove(format!("db/{name}").as_str())
+                            .map_err(|e| err(&e))?;
+                        // every table and super table of the database
+                        let prefixes = [format!("st/{name}/"), format!("tb/{name}/")];
+                        for p in prefixes {
+                            let keys: Vec<String> = t
+                                .range(p.as_str()..)
+                                .map_err(|e| err(&e))?
+                                .map_while(|r| {
+                                    let k = r.ok()?.0.value().to_owned();
+                                    k.starts_with(&p).then_some(k)
+                                })
+                                .collect();
+                            for k in keys {
+                                t.remove(k.as_str()).map_err(|e| err(&e))?;
+                            }
+                        }
+                    }
+                    Change::PutSTable(db, s) => {
+                        t.insert(format!("st/{db}/{}", s.name).as_str(), json(*s).as_slice())
+                            .map_err(|e| err(&e))?;
+                    }
+                    Change::DelSTable(db, name) => {
+                        t.remove(format!("st/{db}/{name}").as_str())
+                            .map_err(|e| err(&e))?;
+                    }
+                    Change::PutTable(db, tb) => {
+                        t.insert(
+                            format!("tb/{db}/{}", tb.name).as_str(),
+                            json(*tb).as_slice(),
+                        )
+                        .map_err(|e| err(&e))?;
+                    }
+                    Change::DelTable(db, name) => {
+                        t.remove(format!("tb/{db}/{name}").as_str())
+                            .map_err(|e| err(&e))?;
+                    }
+                }
+            }
+            let next = serde_json::to_vec(&self.next_uid).expect("u64 serialises");
+            t.insert("meta/next_uid", next.as_slice())
+                .map_err(|e| err(&e))?;
+        }
+        txn.commit().map_err(|e| err(&e))
+    }
+}
+
+mod erased {
+    /// Serialises any catalog entry to JSON bytes.
+    pub trait Json {
+        fn to_json(&self) -> Vec<u8>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> Vec<u8> {
+            serde_json::to_vec(self).expect("catalog entries serialise")
+        }
+    }
+}

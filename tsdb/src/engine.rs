@@ -1,0 +1,1238 @@
+//! The engine: catalog + WAL + table data behind one lock, and statement
+//! execution. DDL and INSERT live here; SELECT is in [`crate::query`].
+//!
+//! Durability order of an INSERT: tables it auto-creates are committed to
+//! the catalog first, then the rows are appended to the WAL, then applied in
+//! memory, then acknowledged. Recovery loads the catalog and replays the WAL
+//! (records of tables that no longer exist are skipped by uid).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use crate::catalog::{
+    Catalog, Change, Column, Database, DbEntry, DbOptions, STable, Table, TableKind,
+};
+use crate::error::{DbError, Result, code};
+use crate::fail;
+use crate::result::{ColMeta, Output};
+use crate::sql::ast::{
+    self, AlterAction, ColumnDef, Expr, InsertTable, ObjName, ShowWhat, Statement, SubTable,
+};
+use crate::storage::table::{TableData, Update};
+use crate::storage::wal::{InsertRecord, Wal};
+use crate::types::{DataType, Precision, Value, parse_timestamp};
+
+/// Longest database name (2.x docs: 32/33).
+pub const MAX_DB_NAME: usize = 32;
+/// Longest table name (2.x: 192).
+pub const MAX_TABLE_NAME: usize = 192;
+/// Longest column or tag name.
+pub const MAX_COLUMN_NAME: usize = 64;
+/// Columns of a table, timestamp included (2.x: 1024 in later releases).
+pub const MAX_COLUMNS: usize = 1024;
+/// Tags of a super table.
+pub const MAX_TAGS: usize = 128;
+
+pub struct State {
+    pub catalog: Catalog,
+    pub data: HashMap<u64, TableData>,
+    wal: Wal,
+}
+
+pub struct Engine {
+    pub state: RwLock<State>,
+    pub data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+fn now_ms() -> i64 {
+    Precision::Ms.now()
+}
+
+/// Checks a database, table or column name: letters, digits, `_`, not
+/// starting with a digit.
+fn check_name(kind: &str, name: &str, max: usize) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= max
+        && !name.as_bytes()[0].is_ascii_digit()
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    if !ok {
+        fail!(
+            code::INVALID_VALUE,
+            "invalid {kind} name '{name}': letters, digits and '_' only, not starting with a digit, at most {max} characters"
+        );
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Opens (creating) the data directory: catalog, then WAL replay.
+    pub fn open(dir: &Path) -> Result<Engine> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbError::io(&format!("data directory {}", dir.display()), e))?;
+        let catalog = Catalog::open(&dir.join("catalog.redb"))?;
+        let (wal, records) = Wal::open(&dir.join("wal.log"))?;
+        let mut state = State {
+            catalog,
+            data: HashMap::new(),
+            wal,
+        };
+        let mut replayed = 0usize;
+        let tables = state.table_index();
+        for rec in records {
+            let Some((db, table)) = tables.get(&rec.uid) else {
+                continue;
+            };
+            let (update, cols) = {
+                let entry = &state.catalog.dbs[db];
+                let update = Update::from_option(entry.db.as_ref().map_or(0, |d| d.options.update));
+                (update, entry.columns_of(table).unwrap_or_default())
+            };
+            replayed += rec.rows.len();
+            apply(&mut state.data, &rec, &cols, update);
+        }
+        tracing::info!(
+            dir = %dir.display(),
+            databases = state.catalog.dbs.len(),
+            rows = replayed,
+            "storage opened, WAL replayed"
+        );
+        Ok(Engine {
+            state: RwLock::new(state),
+            data_dir: dir.to_owned(),
+        })
+    }
+
+    /// Runs one statement. `db` is the current database (`USE`, or the REST
+    /// URL's database).
+    pub fn execute(&self, sql: &str, db: Option<&str>) -> Result<Output> {
+        let stmt = crate::sql::parse(sql)?;
+        match stmt {
+            Statement::Select(sel) => {
+                let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+                crate::query::select(&state, &sel, db)
+            }
+            Statement::ShowDatabases => Ok(self.read().show_databases()),
+            Statement::Show {
+                what,
+                db: in_db,
+                like,
+            } => {
+                let state = self.read();
+                let db = resolve_db(in_db.as_deref(), db)?;
+                state.show_tables(&db, what, like.as_deref())
+            }
+            Statement::Describe(name) => self.read().describe(&name, db),
+            Statement::Use(name) => {
+                let state = self.read();
+                if !state.catalog.dbs.contains_key(&name) {
+                    fail!(code::DB_NOT_EXIST, "Database not exist: {name}");
+                }
+                Ok(Output::UseDb(name))
+            }
+            Statement::Insert(tables) => self.write().insert(&tables, db),
+            other => self.write().ddl(other, db),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The database a statement addresses: its own qualifier, else the current.
+pub fn resolve_db(explicit: Option<&str>, current: Option<&str>) -> Result<String> {
+    match explicit.or(current) {
+        Some(d) => Ok(d.to_owned()),
+        None => Err(DbError::new(
+            code::DB_NOT_SPECIFIED,
+            "Database not specified or available (USE a database, or write db.table)",
+        )),
+    }
+}
+
+/// Applies a WAL record to the table data.
+fn apply(data: &mut HashMap<u64, TableData>, rec: &InsertRecord, cols: &[Column], update: Update) {
+    // position of each supplied column in the current schema
+    let positions: Vec<Option<usize>> = rec
+        .col_ids
+        .iter()
+        .map(|id| cols.iter().skip(1).position(|c| c.id == *id))
+        .collect();
+    let width = cols.len().saturating_sub(1);
+    let mut given = vec![false; width];
+    for p in positions.iter().flatten() {
+        given[*p] = true;
+    }
+    let table = data.entry(rec.uid).or_default();
+    for (ts, vals) in &rec.rows {
+        let mut row = vec![Value::Null; width];
+        for (v, p) in vals.iter().zip(&positions) {
+            if let Some(p) = p {
+                row[*p] = v.clone();
+            }
+        }
+        table.insert(*ts, row, &given, update);
+    }
+}
+
+impl DbEntry {
+    /// Columns (timestamp first) of a normal or child table.
+    pub fn columns_of(&self, table: &str) -> Option<Vec<Column>> {
+        let t = self.tables.get(table)?;
+        match &t.kind {
+            TableKind::Normal { columns, .. } => Some(columns.clone()),
+            TableKind::Child { stable, .. } => Some(self.stables.get(stable)?.columns.clone()),
+        }
+    }
+
+    pub fn options(&self) -> DbOptions {
+        self.db
+            .as_ref()
+            .map(|d| d.options.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A literal of a DDL or INSERT statement as a value (`now`, `now - 1h`,
+/// numbers, strings, NULL).
+pub fn literal(e: &Expr, p: Precision, now: i64) -> Result<Value> {
+    Ok(match e {
+        Expr::Null => Value::Null,
+        Expr::Bool(b) => Value::Bool(*b),
+        Expr::Int(i) => Value::Int(*i),
+        Expr::Float(f) => Value::Double(*f),
+        Expr::Str(s) => Value::Str(s.clone()),
+        Expr::Now => Value::Int(now),
+        Expr::Neg(inner) => match literal(inner, p, now)? {
+            Value::Int(i) => Value::Int(-i),
+            Value::Double(d) => Value::Double(-d),
+            v => return Err(DbError::invalid(format!("cannot negate {v:?}"))),
+        },
+        Expr::Binary { op, left, right } if matches!(op, ast::BinOp::Add | ast::BinOp::Sub) => {
+            let base = match literal(left, p, now)? {
+                Value::Str(s) => Value::Int(parse_timestamp(&s, p)?),
+                v => v,
+            };
+            let Expr::Duration(d) = **right else {
+                return Err(DbError::invalid(
+                    "only a duration (such as 1h) can be added to a timestamp in a value",
+                ));
+            };
+            let ticks = crate::query::time::duration_ticks(d, p)?;
+            match base {
+                Value::Int(t) if *op == ast::BinOp::Add => Value::Int(t + ticks),
+                Value::Int(t) => Value::Int(t - ticks),
+                _ => return Err(DbError::invalid("invalid timestamp arithmetic")),
+            }
+        }
+        other => {
+            return Err(DbError::invalid(format!(
+                "a constant value is expected, not {other:?}"
+            )));
+        }
+    })
+}
+
+/// A value for a column of type `ty`: timestamps from strings and epochs.
+fn column_value(e: &Expr, ty: DataType, col: &str, p: Precision, now: i64) -> Result<Value> {
+    let v = literal(e, p, now)?;
+    if ty == DataType::Timestamp {
+        return match v {
+            Value::Str(s) => Ok(Value::Int(parse_timestamp(&s, p)?)),
+            Value::Int(i) => Ok(Value::Int(i)),
+            Value::Null => Ok(Value::Null),
+            other => Err(DbError::invalid(format!(
+                "invalid timestamp for column {col}: {other:?}"
+            ))),
+        };
+    }
+    ty.coerce(v, col)
+}
+
+fn columns_from(defs: &[ColumnDef], first_id: u16) -> Vec<Column> {
+    defs.iter()
+        .enumerate()
+        .map(|(i, d)| Column {
+            id: first_id + i as u16,
+            name: d.name.clone(),
+            ty: d.ty,
+        })
+        .collect()
+}
+
+fn duration_days(e: &Expr, what: &str) -> Result<i64> {
+    match e {
+        Expr::Int(i) => Ok(*i),
+        Expr::Duration(d) => match d.unit {
+            'd' => Ok(d.count),
+            'h' if d.count % 24 == 0 => Ok(d.count / 24),
+            'm' if d.count % 1440 == 0 => Ok(d.count / 1440),
+            _ => Err(DbError::invalid(format!(
+                "{what} must be a whole number of days (such as 10 or 10d)"
+            ))),
+        },
+        _ => Err(DbError::invalid(format!("{what} expects a number"))),
+    }
+}
+
+fn int_option(e: &Expr, what: &str, lo: i64, hi: i64) -> Result<i64> {
+    match e {
+        Expr::Int(i) if (lo..=hi).contains(i) => Ok(*i),
+        _ => Err(DbError::invalid(format!(
+            "invalid option {what}: expected a number in [{lo}, {hi}]"
+        ))),
+    }
+}
+
+/// Applies `CREATE/ALTER DATABASE` options; `alter` allows only the
+/// alterable ones.
+fn set_options(o: &mut DbOptions, opts: &[(String, Expr)], alter: bool) -> Result<()> {
+    for (k, v) in opts {
+        let alterable = matches!(
+            k.as_str(),
+            "keep" | "blocks" | "cachelast" | "cachemodel" | "comp" | "replica" | "quorum"
+        );
+        if alter && !alterable {
+            fail!(
+                code::INVALID_VALUE,
+                "option {} cannot be altered",
+                k.to_uppercase()
+            );
+        }
+        match k.as_str() {
+            "keep" => o.keep = duration_days(v, "KEEP")?,
+            "days" | "duration" => o.days = duration_days(v, "DAYS")?,
+            "cache" => o.cache = int_option(v, "CACHE", 1, 128)?,
+            "blocks" => o.blocks = int_option(v, "BLOCKS", 3, 1000)?,
+            "buffer" => {
+                // 3.x BUFFER (MB per vnode) = cache x blocks
+                let mb = int_option(v, "BUFFER", 3, 16384)?;
+                o.blocks = (mb / o.cache).clamp(3, 1000);
+            }
+            "update" => o.update = int_option(v, "UPDATE", 0, 2)? as u8,
+            "cachelast" => o.cachelast = int_option(v, "CACHELAST", 0, 3)? as u8,
+            "cachemodel" => {
+                o.cachelast = match v {
+                    Expr::Str(s) => match s.as_str() {
+                        "none" => 0,
+                        "last_row" => 1,
+                        "last_value" => 2,
+                        "both" => 3,
+                        _ => fail!(code::INVALID_VALUE, "invalid CACHEMODEL '{s}'"),
+                    },
+                    _ => fail!(code::INVALID_VALUE, "CACHEMODEL expects a quoted name"),
+                }
+            }
+            "precision" => match v {
+                Expr::Str(s) => o.precision = Precision::parse(s)?,
+                _ => fail!(code::INVALID_VALUE, "PRECISION expects 'ms', 'us' or 'ns'"),
+            },
+            "replica" => o.replica = int_option(v, "REPLICA", 1, 3)?,
+            "quorum" => o.quorum = int_option(v, "QUORUM", 1, 2)?,
+            "minrows" => o.minrows = int_option(v, "MINROWS", 10, 1000)?,
+            "maxrows" => o.maxrows = int_option(v, "MAXROWS", 200, 10000)?,
+            "comp" => o.comp = int_option(v, "COMP", 0, 2)?,
+            "wal" | "wal_level" => o.wal = int_option(v, "WAL", 1, 2)? as u8,
+            "fsync" | "wal_fsync_period" => o.fsync = int_option(v, "FSYNC", 0, 180_000)?,
+            "vgroups" | "pages" | "pagesize" | "stt_trigger" | "single_stable" | "cachesize" => {}
+            _ => fail!(
+                code::INVALID_VALUE,
+                "unknown database option {}",
+                k.to_uppercase()
+            ),
+        }
+    }
+    if o.keep < o.days {
+        fail!(
+            code::INVALID_VALUE,
+            "invalid option KEEP {}: must not be less than DAYS {}",
+            o.keep,
+            o.days
+        );
+    }
+    Ok(())
+}
+
+impl State {
+    /// uid → (db, table) for every table.
+    fn table_index(&self) -> HashMap<u64, (String, String)> {
+        let mut m = HashMap::new();
+        for (db, e) in &self.catalog.dbs {
+            for (name, t) in &e.tables {
+                m.insert(t.uid, (db.clone(), name.clone()));
+            }
+        }
+        m
+    }
+
+    pub fn db(&self, name: &str) -> Result<&DbEntry> {
+        self.catalog
+            .dbs
+            .get(name)
+            .ok_or_else(|| DbError::new(code::DB_NOT_EXIST, format!("Database not exist: {name}")))
+    }
+
+    fn ddl(&mut self, stmt: Statement, current: Option<&str>) -> Result<Output> {
+        match stmt {
+            Statement::CreateDatabase {
+                name,
+                if_not_exists,
+                options,
+            } => {
+                check_name("database", &name, MAX_DB_NAME)?;
+                if self.catalog.dbs.contains_key(&name) {
+                    if if_not_exists {
+                        return Ok(Output::Affected(0));
+                    }
+                    fail!(code::DB_ALREADY_EXIST, "Database already exists: {name}");
+                }
+                let mut o = DbOptions::default();
+                set_options(&mut o, &options, false)?;
+                let db = Database {
+                    name: name.clone(),
+                    options: o,
+                    created: now_ms(),
+                };
+                self.catalog.commit(&[Change::PutDb(&db)])?;
+                self.catalog.dbs.insert(
+                    name,
+                    DbEntry {
+                        db: Some(db),
+                        ..DbEntry::default()
+                    },
+                );
+                Ok(Output::Affected(0))
+            }
+            Statement::AlterDatabase { name, options } => {
+                let mut db = self
+                    .db(&name)?
+                    .db
+                    .clone()
+                    .expect("loaded databases have a record");
+                set_options(&mut db.options, &options, true)?;
+                self.catalog.commit(&[Change::PutDb(&db)])?;
+                self.catalog.dbs.get_mut(&name).expect("checked").db = Some(db);
+                Ok(Output::Affected(0))
+            }
+            Statement::DropDatabase { name, if_exists } => {
+                let Some(entry) = self.catalog.dbs.get(&name) else {
+                    if if_exists {
+                        return Ok(Output::Affected(0));
+                    }
+                    fail!(code::DB_NOT_EXIST, "Database not exist: {name}");
+                };
+                let uids: Vec<u64> = entry.tables.values().map(|t| t.uid).collect();
+                self.catalog.commit(&[Change::DelDb(&name)])?;
+                self.catalog.dbs.remove(&name);
+                for uid in uids {
+                    self.data.remove(&uid);
+                }
+                Ok(Output::Affected(0))
+            }
+            Statement::CreateTable {
+                name,
+                if_not_exists,
+                columns,
+                tags,
+            } => self.create_table(&name, if_not_exists, &columns, &tags, current),
+            Statement::CreateSubTables(subs) => {
+                for s in &subs {
+                    let db = resolve_db(s.name.db.as_deref(), current)?;
+                    self.create_child(&db, s, !s.if_not_exists)?;
+                }
+                Ok(Output::Affected(0))
+            }
+            Statement::Drop {
+                name,
+                if_exists,
+                stable,
+            } => self.drop_table(&name, if_exists, stable, current),
+            Statement::AlterTable {
+                name,
+                stable,
+                action,
+            } => self.alter_table(&name, stable, action, current),
+            _ => Err(DbError::unsupported("statement not supported")),
+        }
+    }
+
+    fn create_table(
+        &mut self,
+        name: &ObjName,
+        if_not_exists: bool,
+        columns: &[ColumnDef],
+        tags: &[ColumnDef],
+        current: Option<&str>,
+    ) -> Result<Output> {
+        let db = resolve_db(name.db.as_deref(), current)?;
+        check_name("table", &name.name, MAX_TABLE_NAME)?;
+        let entry = self.db(&db)?;
+        if entry.tables.contains_key(&name.name) || entry.stables.contains_key(&name.name) {
+            if if_not_exists {
+                return Ok(Output::Affected(0));
+            }
+            fail!(
+                code::TABLE_ALREADY_EXIST,
+                "Table already exists: {}",
+                name.name
+            );
+        }
+        if columns.first().map(|c| c.ty) != Some(DataType::Timestamp) {
+            fail!(
+                code::INVALID_COLUMN,
+                "the first column must be of type TIMESTAMP"
+            );
+        }
+        if columns.len() < 2 {
+            fail!(
+                code::INVALID_COLUMN,
+                "a table needs at least one column besides the timestamp"
+            );
+        }
+        if columns.len() + tags.len() > MAX_COLUMNS {
+            fail!(
+                code::INVALID_COLUMN,
+                "too many columns: at most {MAX_COLUMNS} including tags"
+            );
+        }
+        if tags.len() > MAX_TAGS {
+            fail!(code::INVALID_COLUMN, "too many tags: at most {MAX_TAGS}");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in columns.iter().chain(tags) {
+            check_name("column", &c.name, MAX_COLUMN_NAME)?;
+            if !seen.insert(c.name.as_str()) {
+                fail!(code::INVALID_COLUMN, "duplicated column name: {}", c.name);
+            }
+        }
+        let cols = columns_from(columns, 0);
+        let created = now_ms();
+        if tags.is_empty() {
+            let t = Table {
+                name: name.name.clone(),
+                uid: self.catalog.next_uid,
+                kind: TableKind::Normal {
+                    next_id: cols.len() as u16,
+                    columns: cols,
+                },
+                created,
+            };
+            self.catalog.next_uid += 1;
+            self.catalog.commit(&[Change::PutTable(&db, &t)])?;
+            self.catalog
+                .dbs
+                .get_mut(&db)
+                .expect("checked")
+                .tables
+                .insert(t.name.clone(), t);
+        } else {
+            let tag_cols = columns_from(tags, cols.len() as u16);
+            let st = STable {
+                name: name.name.clone(),
+                next_id: (cols.len() + tag_cols.len()) as u16,
+                columns: cols,
+                tags: tag_cols,
+                created,
+            };
+            self.catalog.commit(&[Change::PutSTable(&db, &st)])?;
+            self.catalog
+                .dbs
+                .get_mut(&db)
+                .expect("checked")
+                .stables
+                .insert(st.name.clone(), st);
+        }
+        Ok(Output::Affected(0))
+    }
+
+    /// Creates a child table; an existing one is an error only if `strict`.
+    /// Returns whether it was created.
+    fn create_child(&mut self, db: &str, s: &SubTable, strict: bool) -> Result<bool> {
+        let t = self.child_table(db, s, strict)?;
+        let Some(t) = t else { return Ok(false) };
+        self.catalog.commit(&[Change::PutTable(db, &t)])?;
+        self.catalog.next_uid += 1;
+        self.catalog
+            .dbs
+            .get_mut(db)
+            .expect("checked")
+            .tables
+            .insert(t.name.clone(), t);
+        Ok(true)
+    }
+
+    /// The child table `s` describes, or `None` if it exists (and not strict).
+    fn child_table(&self, db: &str, s: &SubTable, strict: bool) -> Result<Option<Table>> {
+        check_name("table", &s.name.name, MAX_TABLE_NAME)?;
+        let entry = self.db(db)?;
+        if entry.tables.contains_key(&s.name.name) || entry.stables.contains_key(&s.name.name) {
+            if strict {
+                fail!(
+                    code::TABLE_ALREADY_EXIST,
+                    "Table already exists: {}",
+                    s.name.name
+                );
+            }
+            return Ok(None);
+        }
+        let sdb = s.stable.db.as_deref().unwrap_or(db);
+        if sdb != db {
+            fail!(
+                code::INVALID_VALUE,
+                "a child table must be in the database of its super table"
+            );
+        }
+        let Some(st) = entry.stables.get(&s.stable.name) else {
+            fail!(
+                code::STABLE_NOT_EXIST,
+                "super table {} does not exist in database {db}",
+                s.stable.name
+            );
+        };
+        let p = entry.options().precision;
+        let now = p.now();
+        let mut tags = vec![Value::Null; st.tags.len()];
+        match &s.tag_names {
+            None => {
+                if s.tag_values.len() != st.tags.len() {
+                    fail!(
+                        code::INVALID_VALUE,
+                        "super table {} has {} tags, {} values given",
+                        st.name,
+                        st.tags.len(),
+                        s.tag_values.len()
+                    );
+                }
+                for (i, (tag, e)) in st.tags.iter().zip(&s.tag_values).enumerate() {
+                    tags[i] = column_value(e, tag.ty, &tag.name, p, now)?;
+                }
+            }
+            Some(names) => {
+                if names.len() != s.tag_values.len() {
+                    fail!(
+                        code::INVALID_VALUE,
+                        "{} tag names but {} values",
+                        names.len(),
+                        s.tag_values.len()
+                    );
+                }
+                for (n, e) in names.iter().zip(&s.tag_values) {
+                    let Some(i) = st.tags.iter().position(|t| &t.name == n) else {
+                        fail!(code::INVALID_COLUMN, "invalid tag name: {n}");
+                    };
+                    tags[i] = column_value(e, st.tags[i].ty, n, p, now)?;
+                }
+            }
+        }
+        Ok(Some(Table {
+            name: s.name.name.clone(),
+            uid: self.catalog.next_uid,
+            kind: TableKind::Child {
+                stable: st.name.clone(),
+                tags,
+            },
+            created: now_ms(),
+        }))
+    }
+
+    fn drop_table(
+        &mut self,
+        name: &ObjName,
+        if_exists: bool,
+        stable: bool,
+        current: Option<&str>,
+    ) -> Result<Output> {
+        let db = resolve_db(name.db.as_deref(), current)?;
+        let entry = self.db(&db)?;
+        if let Some(st) = entry.stables.get(&name.name) {
+            let children: Vec<(String, u64)> = entry
+                .tables
+                .values()
+                .filter(
+                    |t| matches!(&t.kind, TableKind::Child { stable, .. } if *stable == st.name),
+                )
+                .map(|t| (t.name.clone(), t.uid))
+                .collect();
+            let mut changes: Vec<Change<'_>> = children
+                .iter()
+                .map(|(n, _)| Change::DelTable(&db, n))
+                .collect();
+            changes.push(Change::DelSTable(&db, &name.name));
+            self.catalog.commit(&changes)?;
+            let e = self.catalog.dbs.get_mut(&db).expect("checked");
+            e.stables.remove(&name.name);
+            for (n, uid) in children {
+                e.tables.remove(&n);
+                self.data.remove(&uid);
+            }
+            return Ok(Output::Affected(0));
+        }
+        if stable && entry.tables.contains_key(&name.name) {
+            fail!(
+                code::INVALID_VALUE,
+                "{} is not a super table (use DROP TABLE)",
+                name.name
+            );
+        }
+        let Some(t) = entry.tables.get(&name.name) else {
+            if if_exists {
+                return Ok(Output::Affected(0));
+            }
+            fail!(code::TABLE_NOT_EXIST, "Table does not exist: {}", name.name);
+        };
+        let uid = t.uid;
+        self.catalog.commit(&[Change::DelTable(&db, &name.name)])?;
+        self.catalog
+            .dbs
+            .get_mut(&db)
+            .expect("checked")
+            .tables
+            .remove(&name.name);
+        self.data.remove(&uid);
+        Ok(Output::Affected(0))
+    }
+
+    fn alter_table(
+        &mut self,
+        name: &ObjName,
+        stable: bool,
+        action: AlterAction,
+        current: Option<&str>,
+    ) -> Result<Output> {
+        let db = resolve_db(name.db.as_deref(), current)?;
+        let entry = self.db(&db)?;
+        let p = entry.options().precision;
+        if let AlterAction::SetTag(tag, e) = &action {
+            let Some(t) = entry.tables.get(&name.name) else {
+                fail!(code::TABLE_NOT_EXIST, "Table does not exist: {}", name.name);
+            };
+            let TableKind::Child {
+                stable: st_name,
+                tags,
+            } = &t.kind
+            else {
+                fail!(
+                    code::INVALID_VALUE,
+                    "{} is not a child table; only child tables have tag values",
+                    name.name
+                );
+            };
+            let st = &entry.stables[st_name];
+            let Some(i) = st.tags.iter().position(|c| &c.name == tag) else {
+                fail!(code::INVALID_COLUMN, "invalid tag name: {tag}");
+            };
+            let mut tags = tags.clone();
+            tags[i] = column_value(e, st.tags[i].ty, tag, p, p.now())?;
+            let mut t = t.clone();
+            t.kind = TableKind::Child {
+                stable: st_name.clone(),
+                tags,
+            };
+            self.catalog.commit(&[Change::PutTable(&db, &t)])?;
+            self.catalog
+                .dbs
+                .get_mut(&db)
+                .expect("checked")
+                .tables
+                .insert(t.name.clone(), t);
+            return Ok(Output::Affected(0));
+        }
+        if let Some(st) = entry.stables.get(&name.name) {
+            let mut st = st.clone();
+            let children: Vec<Table> = entry
+                .tables
+                .values()
+                .filter(
+                    |t| matches!(&t.kind, TableKind::Child { stable, .. } if *stable == st.name),
+                )
+                .cloned()
+                .collect();
+            let mut changed_children = Vec::new();
+            let mut dropped_pos = None;
+            match action {
+                AlterAction::AddColumn(c) => {
+                    add_column(&mut st.columns, &st.tags, &mut st.next_id, c)?;
+                }
+                AlterAction::DropColumn(c) => {
+                    dropped_pos = Some(drop_column(&mut st.columns, &c)?);
+                }
+                AlterAction::ModifyColumn(c) => widen(&mut st.columns, &c)?,
+                AlterAction::AddTag(c) => {
+                    add_column(&mut st.tags, &st.columns, &mut st.next_id, c)?;
+                    for mut t in children.clone() {
+                        if let TableKind::Child { tags, .. } = &mut t.kind {
+                            tags.push(Value::Null);
+                        }
+                        changed_children.push(t);
+                    }
+                }
+                AlterAction::DropTag(tag) => {
+                    if st.tags.len() == 1 {
+                        fail!(code::INVALID_VALUE, "a super table needs at least one tag");
+                    }
+                    let Some(i) = st.tags.iter().position(|c| c.name == tag) else {
+                        fail!(code::INVALID_COLUMN, "invalid tag name: {tag}");
+                    };
+                    st.tags.remove(i);
+                    for mut t in children.clone() {
+                        if let TableKind::Child { tags, .. } = &mut t.kind {
+                            tags.remove(i);
+                        }
+                        changed_children.push(t);
+                    }
+                }
+                AlterAction::RenameTag(old, new) => {
+                    check_name("tag", &new, MAX_COLUMN_NAME)?;
+                    if st.tags.iter().chain(&st.columns).any(|c| c.name == new) {
+                        fail!(code::INVALID_COLUMN, "duplicated column name: {new}");
+                    }
+                    let Some(t) = st.tags.iter_mut().find(|c| c.name == old) else {
+                        fail!(code::INVALID_COLUMN, "invalid tag name: {old}");
+                    };
+                    t.name = new;
+                }
+                AlterAction::ModifyTag(c) => widen(&mut st.tags, &c)?,
+                AlterAction::SetTag(..) => unreachable!("handled above"),
+            }
+            let mut changes = vec![Change::PutSTable(&db, &st)];
+            changes.extend(changed_children.iter().map(|t| Change::PutTable(&db, t)));
+            self.catalog.commit(&changes)?;
+            if let Some(pos) = dropped_pos {
+                for t in &children {
+                    if let Some(d) = self.data.get_mut(&t.uid) {
+                        d.drop_column(pos - 1);
+                    }
+                }
+            }
+            let e = self.catalog.dbs.get_mut(&db).expect("checked");
+            for t in changed_children {
+                e.tables.insert(t.name.clone(), t);
+            }
+            e.stables.insert(st.name.clone(), st);
+            return Ok(Output::Affected(0));
+        }
+        if stable {
+            fail!(
+                code::STABLE_NOT_EXIST,
+                "super table {} does not exist in database {db}",
+                name.name
+            );
+        }
+        let Some(t) = entry.tables.get(&name.name) else {
+            fail!(code::TABLE_NOT_EXIST, "Table does not exist: {}", name.name);
+        };
+        let mut t = t.clone();
+        let TableKind::Normal { columns, next_id } = &mut t.kind else {
+            fail!(
+                code::INVALID_VALUE,
+                "the schema of child table {} changes through its super table",
+                name.name
+            );
+        };
+        let mut dropped_pos = None;
+        match action {
+            AlterAction::AddColumn(c) => add_column(columns, &[], next_id, c)?,
+            AlterAction::DropColumn(c) => dropped_pos = Some(drop_column(columns, &c)?),
+            AlterAction::ModifyColumn(c) => widen(columns, &c)?,
+            _ => fail!(
+                code::INVALID_VALUE,
+                "{} is a normal table: it has no tags",
+                name.name
+            ),
+        }
+        self.catalog.commit(&[Change::PutTable(&db, &t)])?;
+        if let (Some(pos), Some(d)) = (dropped_pos, self.data.get_mut(&t.uid)) {
+            d.drop_column(pos - 1);
+        }
+        self.catalog
+            .dbs
+            .get_mut(&db)
+            .expect("checked")
+            .tables
+            .insert(t.name.clone(), t);
+        Ok(Output::Affected(0))
+    }
+
+    fn insert(&mut self, tables: &[InsertTable], current: Option<&str>) -> Result<Output> {
+        let mut total = 0usize;
+        // Statements run up to the first error, as in 2.x: earlier table
+        // clauses stay written.
+        for it in tables {
+            let db = resolve_db(it.table.db.as_deref(), current)?;
+            if let Some(using) = &it.using {
+                let mut s = using.clone();
+                s.name = it.table.clone();
+                self.create_child(&db, &s, false)?;
+            }
+            total += self.insert_rows(&db, it)?;
+        }
+        Ok(Output::Affected(total))
+    }
+
+    fn insert_rows(&mut self, db: &str, it: &InsertTable) -> Result<usize> {
+        let entry = self.db(db)?;
+        let name = &it.table.name;
+        let Some(table) = entry.tables.get(name) else {
+            if entry.stables.contains_key(name) {
+                fail!(
+                    code::INVALID_VALUE,
+                    "cannot insert into super table {name}; insert into its child tables"
+                );
+            }
+            fail!(code::TABLE_NOT_EXIST, "Table does not exist: {name}");
+        };
+        let uid = table.uid;
+        let cols = entry.columns_of(name).expect("table exists");
+        let opts = entry.options();
+        let p = opts.precision;
+        // which schema columns the values are for
+        let targets: Vec<usize> = match &it.columns {
+            None => (0..cols.len()).collect(),
+            Some(names) => {
+                let mut v = Vec::with_capacity(names.len());
+                for n in names {
+                    let Some(i) = cols.iter().position(|c| &c.name == n) else {
+                        fail!(
+                            code::INVALID_COLUMN,
+                            "invalid column name: {n} (table {name})"
+                        );
+                    };
+                    if v.contains(&i) {
+                        fail!(code::INVALID_COLUMN, "duplicated column name: {n}");
+                    }
+                    v.push(i);
+                }
+                if !v.contains(&0) {
+                    fail!(
+                        code::INVALID_COLUMN,
+                        "the timestamp column {} must be given",
+                        cols[0].name
+                    );
+                }
+                v
+            }
+        };
+        let now = p.now();
+        let lo = now - opts.keep * 86_400 * p.per_second();
+        let hi = now + opts.days * 86_400 * p.per_second();
+        let mut rows: Vec<(i64, Vec<Value>)> = Vec::with_capacity(it.rows.len());
+        for (r, values) in it.rows.iter().enumerate() {
+            if values.len() != targets.len() {
+                fail!(
+                    code::INVALID_VALUE,
+                    "row {} of table {name} has {} values, {} expected",
+                    r + 1,
+                    values.len(),
+                    targets.len()
+                );
+            }
+            let mut ts = None;
+            let mut vals = Vec::with_capacity(targets.len() - 1);
+            for (e, &ci) in values.iter().zip(&targets) {
+                let c = &cols[ci];
+                let v = column_value(e, c.ty, &c.name, p, now).map_err(|e| {
+                    DbError::new(e.code, format!("{} (table {name}, row {})", e.msg, r + 1))
+                })?;
+                if ci == 0 {
+                    match v {
+                        Value::Int(t) => ts = Some(t),
+                        _ => fail!(
+                            code::INVALID_VALUE,
+                            "the timestamp must not be NULL (table {name}, row {})",
+                            r + 1
+                        ),
+                    }
+                } else {
+                    vals.push(v);
+                }
+            }
+            let ts = ts.expect("timestamp column checked");
+            if ts < lo || ts > hi {
+                fail!(
+                    code::TIMESTAMP_OUT_OF_RANGE,
+                    "Timestamp data out of range: {} is not within KEEP {} days and DAYS {} days of now (table {name})",
+                    crate::types::format_local(ts, p),
+                    opts.keep,
+                    opts.days
+                );
+            }
+            rows.push((ts, vals));
+        }
+        // Within one statement, equal timestamps collapse as the policy says
+        // (2.x sorted the batch and kept the first for UPDATE 0).
+        let col_ids: Vec<u16> = targets
+            .iter()
+            .filter(|&&i| i != 0)
+            .map(|&i| cols[i].id)
+            .collect();
+        let rec = InsertRecord { uid, col_ids, rows };
+        let sync =
+            opts.wal == 2 && (opts.fsync == 0 || self.wal.since_sync_ms() >= opts.fsync as u128);
+        self.wal.append(std::slice::from_ref(&rec), sync)?;
+        let n = rec.rows.len();
+        apply(
+            &mut self.data,
+            &rec,
+            &cols,
+            Update::from_option(opts.update),
+        );
+        Ok(n)
+    }
+
+    fn show_databases(&self) -> Output {
+        let cols = vec![
+            ColMeta::new("name", DataType::Binary(32)),
+            ColMeta::new("created_time", DataType::Timestamp),
+            ColMeta::new("ntables", DataType::Int),
+            ColMeta::new("vgroups", DataType::Int),
+            ColMeta::new("replica", DataType::SmallInt),
+            ColMeta::new("quorum", DataType::SmallInt),
+            ColMeta::new("days", DataType::SmallInt),
+            ColMeta::new("keep", DataType::Binary(24)),
+            ColMeta::new("cache(MB)", DataType::Int),
+            ColMeta::new("blocks", DataType::Int),
+            ColMeta::new("minrows", DataType::Int),
+            ColMeta::new("maxrows", DataType::Int),
+            ColMeta::new("wallevel", DataType::TinyInt),
+            ColMeta::new("fsync", DataType::Int),
+            ColMeta::new("comp", DataType::TinyInt),
+            ColMeta::new("cachelast", DataType::TinyInt),
+            ColMeta::new("precision", DataType::Binary(3)),
+            ColMeta::new("update", DataType::TinyInt),
+            ColMeta::new("status", DataType::Binary(10)),
+        ];
+        let rows = self
+            .catalog
+            .dbs
+            .values()
+            .filter_map(|e| {
+                let d = e.db.as_ref()?;
+                let o = &d.options;
+                Some(vec![
+                    Value::Str(d.name.clone()),
+                    Value::Int(d.created),
+                    Value::Int(e.tables.len() as i64),
+                    Value::Int(1),
+                    Value::Int(o.replica),
+                    Value::Int(o.quorum),
+                    Value::Int(o.days),
+                    Value::Str(o.keep.to_string()),
+                    Value::Int(o.cache),
+                    Value::Int(o.blocks),
+                    Value::Int(o.minrows),
+                    Value::Int(o.maxrows),
+                    Value::Int(i64::from(o.wal)),
+                    Value::Int(o.fsync),
+                    Value::Int(o.comp),
+                    Value::Int(i64::from(o.cachelast)),
+                    Value::Str(o.precision.as_str().to_owned()),
+                    Value::Int(i64::from(o.update)),
+                    Value::Str("ready".into()),
+                ])
+            })
+            .collect();
+        Output::Rows {
+            columns: cols,
+            rows,
+            precision: Precision::Ms,
+        }
+    }
+
+    fn show_tables(&self, db: &str, what: ShowWhat, like: Option<&str>) -> Result<Output> {
+        let entry = self.db(db)?;
+        let matches = |n: &str| like.is_none_or(|p| like_match(n, p));
+        Ok(match what {
+            ShowWhat::STables => Output::Rows {
+                columns: vec![
+                    ColMeta::new("name", DataType::Binary(192)),
+                    ColMeta::new("created_time", DataType::Timestamp),
+                    ColMeta::new("columns", DataType::SmallInt),
+                    ColMeta::new("tags", DataType::SmallInt),
+                    ColMeta::new("tables", DataType::Int),
+                ],
+                rows: entry
+                    .stables
+                    .values()
+                    .filter(|s| matches(&s.name))
+                    .map(|s| {
+                        let n = entry
+                            .tables
+                            .values()
+                            .filter(|t| matches!(&t.kind, TableKind::Child { stable, .. } if *stable == s.name))
+                            .count();
+                        vec![
+                            Value::Str(s.name.clone()),
+                            Value::Int(s.created),
+                            Value::Int(s.columns.len() as i64),
+                            Value::Int(s.tags.len() as i64),
+                            Value::Int(n as i64),
+                        ]
+                    })
+                    .collect(),
+                precision: Precision::Ms,
+            },
+            ShowWhat::Tables => Output::Rows {
+                columns: vec![
+                    ColMeta::new("table_name", DataType::Binary(192)),
+                    ColMeta::new("created_time", DataType::Timestamp),
+                    ColMeta::new("columns", DataType::SmallInt),
+                    ColMeta::new("stable_name", DataType::Binary(192)),
+                ],
+                rows: entry
+                    .tables
+                    .values()
+                    .filter(|t| matches(&t.name))
+                    .map(|t| {
+                        let (ncols, st) = match &t.kind {
+                            TableKind::Normal { columns, .. } => (columns.len(), Value::Null),
+                            TableKind::Child { stable, .. } => (
+                                entry.stables.get(stable).map_or(0, |s| s.columns.len()),
+                                Value::Str(stable.clone()),
+                            ),
+                        };
+                        vec![
+                            Value::Str(t.name.clone()),
+                            Value::Int(t.created),
+                            Value::Int(ncols as i64),
+                            st,
+                        ]
+                    })
+                    .collect(),
+                precision: Precision::Ms,
+            },
+        })
+    }
+
+    fn describe(&self, name: &ObjName, current: Option<&str>) -> Result<Output> {
+        let db = resolve_db(name.db.as_deref(), current)?;
+        let entry = self.db(&db)?;
+        let (cols, tags): (Vec<Column>, Vec<Column>) =
+            if let Some(st) = entry.stables.get(&name.name) {
+                (st.columns.clone(), st.tags.clone())
+            } else if let Some(t) = entry.tables.get(&name.name) {
+                match &t.kind {
+                    TableKind::Normal { columns, .. } => (columns.clone(), Vec::new()),
+                    TableKind::Child { stable, .. } => {
+                        let st = &entry.stables[stable];
+                        (st.columns.clone(), st.tags.clone())
+                    }
+                }
+            } else {
+                fail!(code::TABLE_NOT_EXIST, "Table does not exist: {}", name.name);
+            };
+        let row = |c: &Column, note: &str| {
+            vec![
+                Value::Str(c.name.clone()),
+                Value::Str(c.ty.name().replace("VARCHAR", "BINARY")),
+                Value::Int(i64::from(c.ty.len())),
+                Value::Str(note.to_owned()),
+            ]
+        };
+        let mut rows: Vec<Vec<Value>> = cols.iter().map(|c| row(c, "")).collect();
+        rows.extend(tags.iter().map(|c| row(c, "TAG")));
+        Ok(Output::Rows {
+            columns: vec![
+                ColMeta::new("Field", DataType::Binary(64)),
+                ColMeta::new("Type", DataType::Binary(18)),
+                ColMeta::new("Length", DataType::Int),
+                ColMeta::new("Note", DataType::Binary(10)),
+            ],
+            rows,
+            precision: Precision::Ms,
+        })
+    }
+}
+
+fn add_column(
+    list: &mut Vec<Column>,
+    others: &[Column],
+    next_id: &mut u16,
+    c: ColumnDef,
+) -> Result<()> {
+    check_name("column", &c.name, MAX_COLUMN_NAME)?;
+    if list.iter().chain(others).any(|x| x.name == c.name) {
+        fail!(code::INVALID_COLUMN, "duplicated column name: {}", c.name);
+    }
+    if list.len() + others.len() >= MAX_COLUMNS {
+        fail!(
+            code::INVALID_COLUMN,
+            "too many columns: at most {MAX_COLUMNS} including tags"
+        );
+    }
+    list.push(Column {
+        id: *next_id,
+        name: c.name,
+        ty: c.ty,
+    });
+    *next_id += 1;
+    Ok(())
+}
+
+/// Removes a column; returns its position (never 0, the timestamp).
+fn drop_column(list: &mut Vec<Column>, name: &str) -> Result<usize> {
+    let Some(i) = list.iter().position(|c| c.name == name) else {
+        fail!(code::INVALID_COLUMN, "invalid column name: {name}");
+    };
+    if i == 0 {
+        fail!(
+            code::INVALID_COLUMN,
+            "the timestamp column cannot be dropped"
+        );
+    }
+    if list.len() <= 2 {
+        fail!(
+            code::INVALID_COLUMN,
+            "a table needs at least one column besides the timestamp"
+        );
+    }
+    list.remove(i);
+    Ok(i)
+}
+
+/// MODIFY: only BINARY/NCHAR may be widened.
+fn widen(list: &mut [Column], c: &ColumnDef) -> Result<()> {
+    let Some(old) = list.iter_mut().find(|x| x.name == c.name) else {
+        fail!(code::INVALID_COLUMN, "invalid column name: {}", c.name);
+    };
+    match (old.ty, c.ty) {
+        (DataType::Binary(a), DataType::Binary(b)) | (DataType::NChar(a), DataType::NChar(b))
+            if b >= a =>
+        {
+            old.ty = c.ty;
+            Ok(())
+        }
+        _ => fail!(
+            code::INVALID_VALUE,
+            "only BINARY and NCHAR columns can be modified, and only to a larger length"
+        ),
+    }
+}
+
+/// SQL LIKE with `%` and `_` (and `\` escapes).
+pub fn like_match(s: &str, pattern: &str) -> bool {
+    fn go(s: &[char], p: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('%') => (0..=s.len()).any(|k| go(&s[k..], &p[1..])),
+            Some('_') => !s.is_empty() && go(&s[1..], &p[1..]),
+            Some('\\') if p.len() > 1 => s.first() == Some(&p[1]) && go(&s[1..], &p[2..]),
+            Some(c) => s.first() == Some(c) && go(&s[1..], &p[1..]),
+        }
+    }
+    let s: Vec<char> = s.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    go(&s, &p)
+}

@@ -1,0 +1,29 @@
+//! `tsdb`: a compact time-series database core in the TDengine mould.
+//!
+//! Databases, super tables with tags, child and normal tables, INSERT with
+//! auto-create, windowed SELECT (INTERVAL / SLIDING / FILL), `last_row`, a
+//! taosAdapter-compatible REST endpoint and a `taos`-style shell.
+//!
+//! # Layout
+//!
+//! - [`sql`]: lexer, parser and AST of the SQL dialect.
+//! - [`catalog`]: databases, tables and tags, written through to redb.
+//! - [`storage`]: the write-ahead log and the rows of each table.
+//! - [`engine`]: statement execution (DDL, INSERT) and recovery.
+//! - [`query`]: SELECT: scan, filter, group, window, aggregate, fill.
+//! - [`rest`]: `POST /rest/sql` with the taosAdapter JSON shape.
+//! - [`render`]: the taos shell's table layout; [`shell`]: the client.
+//! - [`types`], [`result`], [`error`]: values, result sets, error codes.
+
+pub mod catalog;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod query;
+pub mod render;
+pub mod rest;
+pub mod result;
+pub mod shell;
+pub mod sql;
+pub mod storage;
+pub mod types;

@@ -1,0 +1,174 @@
+//! The `tsdb` binary: `serve` (the REST server) and `shell` (the client).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use tsdb::config::Config;
+use tsdb::engine::Engine;
+use tsdb::rest::{RestState, router};
+use tsdb::shell::{Client, interactive, run_all, script_text};
+
+/// A compact time-series database in the TDengine mould.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (REST on 127.0.0.1:6041 by default).
+    Serve(ServeArgs),
+    /// The taos-style shell, over REST.
+    Shell(ShellArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Configuration file [default: etc/tsdb.ini, then /etc/taos/tsdb.ini]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Listen address, overriding the configuration (e.g. 127.0.0.1:0)
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Data directory, overriding the configuration
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+struct ShellArgs {
+    /// Server host
+    #[arg(short = 'h', long, default_value = "127.0.0.1")]
+    host: String,
+    /// Server REST port
+    #[arg(short = 'P', long, default_value_t = 6041)]
+    port: u16,
+    #[arg(short = 'u', long, default_value = "root")]
+    user: String,
+    #[arg(short = 'p', long, default_value = "taosdata")]
+    password: String,
+    /// Database to use
+    #[arg(short = 'd', long)]
+    database: Option<String>,
+    /// Run these statements and exit
+    #[arg(short = 's', long = "commands")]
+    commands: Option<String>,
+    /// Run the statements of this file and exit
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve(a) => serve(a),
+        Command::Shell(a) => shell(a),
+    }
+}
+
+fn serve(a: ServeArgs) -> ExitCode {
+    let mut config = match Config::load(a.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tsdb: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(l) = a.listen {
+        config.listen = l;
+    }
+    if let Some(d) = a.data_dir {
+        config.data_dir = d;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let engine = match Engine::open(&config.data_dir) {
+        Ok(e) => Arc::new(e),
+        Err(e) => {
+            eprintln!("tsdb: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = Arc::new(RestState {
+        engine,
+        user: config.user.clone(),
+        password: config.password.clone(),
+    });
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tsdb: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: anyhow::Result<()> = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        tracing::info!(
+            data_dir = %config.data_dir.display(),
+            "tsdb listening on http://{}",
+            listener.local_addr()?
+        );
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tsdb: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn shell(a: ShellArgs) -> ExitCode {
+    let mut client = Client::new(&a.host, a.port, &a.user, &a.password);
+    if let Some(db) = &a.database {
+        if !run_all(&mut client, &format!("use {db};")) {
+            return ExitCode::FAILURE;
+        }
+    }
+    let ok = if let Some(sql) = &a.commands {
+        run_all(&mut client, sql)
+    } else if let Some(file) = &a.file {
+        match std::fs::read_to_string(file) {
+            Ok(text) => run_all(&mut client, &script_text(&text)),
+            Err(e) => {
+                eprintln!("tsdb shell: cannot read {}: {e}", file.display());
+                false
+            }
+        }
+    } else {
+        match interactive(&mut client) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("tsdb shell: {e}");
+                false
+            }
+        }
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,289 @@
+//! Aggregate and selector functions over the rows of a group or window.
+
+use super::{Ctx, Ref, Schema, eval};
+use crate::error::{DbError, Result, code};
+use crate::fail;
+use crate::sql::ast::Expr;
+use crate::types::{DataType, Value};
+
+pub fn is_aggregate(name: &str) -> bool {
+    matches!(
+        name,
+        "count"
+            | "avg"
+            | "sum"
+            | "min"
+            | "max"
+            | "first"
+            | "last"
+            | "last_row"
+            | "spread"
+            | "stddev"
+            | "percentile"
+            | "apercentile"
+            | "twa"
+            | "elapsed"
+    )
+}
+
+fn column_arg<'e>(name: &str, args: &'e [Expr]) -> Result<&'e Expr> {
+    match args.first() {
+        Some(e) => Ok(e),
+        None => fail!(
+            code::INVALID_VALUE,
+            "function {name} needs a column argument"
+        ),
+    }
+}
+
+pub fn result_type(name: &str, args: &[Expr], schema: &Schema<'_>) -> Result<DataType> {
+    let arg_ty = || -> Result<DataType> {
+        let e = column_arg(name, args)?;
+        match e {
+            Expr::Column(n) => schema.lookup(n).map(|r| schema.type_of(r)).ok_or_else(|| {
+                DbError::new(code::INVALID_COLUMN, format!("Invalid column name: {n}"))
+            }),
+            Expr::Star => Ok(DataType::BigInt),
+            _ => Ok(DataType::Double),
+        }
+    };
+    Ok(match name {
+        "count" => DataType::BigInt,
+        "sum" => {
+            let t = arg_ty()?;
+            if t.is_integer() || t == DataType::Bool {
+                DataType::BigInt
+            } else {
+                DataType::Double
+            }
+        }
+        "min" | "max" | "first" | "last" | "last_row" => arg_ty()?,
+        "elapsed" => DataType::Double,
+        _ => DataType::Double,
+    })
+}
+
+/// The values of the argument over the rows, with their timestamps.
+fn values(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Vec<(i64, Value)>> {
+    let e = column_arg(name, args)?;
+    if matches!(e, Expr::Star) {
+        fail!(code::INVALID_VALUE, "{name}(*) is not supported");
+    }
+    // fast path: a plain column
+    if let Expr::Column(n) = e {
+        if let Some(r) = cx.schema.lookup(n) {
+            return Ok(cx
+                .rows
+                .iter()
+                .map(|row| (row.ts, cx.field(r, row)))
+                .collect());
+        }
+    }
+    let mut out = Vec::with_capacity(cx.rows.len());
+    for row in cx.rows {
+        let one = [*row];
+        let sub = Ctx {
+            schema: cx.schema,
+            sources: cx.sources,
+            now: cx.now,
+            rows: &one,
+            window: cx.window,
+        };
+        out.push((row.ts, eval(e, &sub)?));
+    }
+    Ok(out)
+}
+
+fn numeric(name: &str, vals: &[(i64, Value)]) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(vals.len());
+    for (_, v) in vals {
+        match v {
+            Value::Null => {}
+            Value::Str(_) => fail!(
+                code::INVALID_VALUE,
+                "function {name} applies to numeric columns"
+            ),
+            v => out.push(v.as_f64().expect("numeric")),
+        }
+    }
+    Ok(out)
+}
+
+fn param(name: &str, args: &[Expr], i: usize) -> Result<f64> {
+    match args.get(i) {
+        Some(Expr::Int(v)) => Ok(*v as f64),
+        Some(Expr::Float(v)) => Ok(*v),
+        _ => fail!(
+            code::INVALID_VALUE,
+            "function {name} needs a numeric parameter {}",
+            i + 1
+        ),
+    }
+}
+
+/// Linear interpolation between order statistics (numpy's default).
+pub fn percentile_sorted(xs: &[f64], p: f64) -> f64 {
+    let pos = p / 100.0 * (xs.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    xs[lo] + (xs[hi] - xs[lo]) * (pos - lo as f64)
+}
+
+pub fn compute(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
+    if name == "count" {
+        return Ok(match args.first() {
+            None | Some(Expr::Star) => Value::Int(cx.rows.len() as i64),
+            Some(Expr::Column(n)) if cx.schema.lookup(n) == Some(Ref::Ts) => {
+                Value::Int(cx.rows.len() as i64)
+            }
+            Some(_) => {
+                let v = values(name, args, cx)?;
+                Value::Int(v.iter().filter(|(_, x)| !x.is_null()).count() as i64)
+            }
+        });
+    }
+    if name == "last_row" {
+        // the row with the largest timestamp, NULLs included
+        let e = column_arg(name, args)?;
+        let Some(last) = cx.rows.iter().max_by_key(|r| (r.ts, r.src)) else {
+            return Ok(Value::Null);
+        };
+        let one = [*last];
+        let sub = Ctx {
+            schema: cx.schema,
+            sources: cx.sources,
+            now: cx.now,
+            rows: &one,
+            window: cx.window,
+        };
+        return eval(e, &sub);
+    }
+    let vals = values(name, args, cx)?;
+    Ok(match name {
+        "first" => vals
+            .iter()
+            .find(|(_, v)| !v.is_null())
+            .map_or(Value::Null, |(_, v)| v.clone()),
+        "last" => vals
+            .iter()
+            .rev()
+            .find(|(_, v)| !v.is_null())
+            .map_or(Value::Null, |(_, v)| v.clone()),
+        "min" | "max" => {
+            let mut best: Option<&Value> = None;
+            for (_, v) in &vals {
+                if v.is_null() {
+                    continue;
+                }
+                best = match best {
+                    None => Some(v),
+                    Some(b) => {
+                        let o = v.cmp_sql(b).unwrap_or(std::cmp::Ordering::Equal);
+                        if (name == "min" && o.is_lt()) || (name == "max" && o.is_gt()) {
+                            Some(v)
+                        } else {
+                            Some(b)
+                        }
+                    }
+                };
+            }
+            best.cloned().unwrap_or(Value::Null)
+        }
+        "sum" => {
+            let ints = vals
+                .iter()
+                .all(|(_, v)| matches!(v, Value::Int(_) | Value::Bool(_) | Value::Null));
+            let present: Vec<&Value> = vals
+                .iter()
+                .map(|(_, v)| v)
+                .filter(|v| !v.is_null())
+                .collect();
+            if present.is_empty() {
+                Value::Null
+            } else if ints {
+                Value::Int(
+                    present
+                        .iter()
+                        .map(|v| v.as_i64().unwrap_or(0))
+                        .fold(0i64, i64::wrapping_add),
+                )
+            } else {
+                Value::Double(numeric(name, &vals)?.iter().sum())
+            }
+        }
+        "avg" => {
+            let xs = numeric(name, &vals)?;
+            if xs.is_empty() {
+                Value::Null
+            } else {
+                Value::Double(xs.iter().sum::<f64>() / xs.len() as f64)
+            }
+        }
+        "spread" => {
+            let xs = numeric(name, &vals)?;
+            if xs.is_empty() {
+                Value::Null
+            } else {
+                let (lo, hi) = xs
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                        (a.min(*x), b.max(*x))
+                    });
+                Value::Double(hi - lo)
+            }
+        }
+        "stddev" => {
+            let xs = numeric(name, &vals)?;
+            if xs.is_empty() {
+                Value::Null
+            } else {
+                let n = xs.len() as f64;
+                let mean = xs.iter().sum::<f64>() / n;
+                Value::Double((xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt())
+            }
+        }
+        "percentile" | "apercentile" => {
+            let p = param(name, args, 1)?;
+            if !(0.0..=100.0).contains(&p) {
+                fail!(
+                    code::INVALID_VALUE,
+                    "{name}: the percentile must be in [0, 100], got {p}"
+                );
+            }
+            let mut xs = numeric(name, &vals)?;
+            if xs.is_empty() {
+                Value::Null
+            } else {
+                xs.sort_by(f64::total_cmp);
+                Value::Double(percentile_sorted(&xs, p))
+            }
+        }
+        "twa" => {
+            let pts: Vec<(i64, f64)> = vals
+                .iter()
+                .filter_map(|(t, v)| Some((*t, v.as_f64()?)))
+                .collect();
+            match pts.len() {
+                0 => Value::Null,
+                1 => Value::Double(pts[0].1),
+                _ => {
+                    let span = (pts[pts.len() - 1].0 - pts[0].0) as f64;
+                    if span == 0.0 {
+                        Value::Double(pts[0].1)
+                    } else {
+                        let area: f64 = pts
+                            .windows(2)
+                            .map(|w| (w[0].1 + w[1].1) / 2.0 * (w[1].0 - w[0].0) as f64)
+                            .sum();
+                        Value::Double(area / span)
+                    }
+                }
+            }
+        }
+        "elapsed" => match (cx.rows.first(), cx.rows.last()) {
+            (Some(a), Some(b)) => Value::Double((b.ts - a.ts) as f64),
+            _ => Value::Null,
+        },
+        _ => fail!(code::INVALID_VALUE, "Invalid function name: {name}"),
+    })
+}

@@ -1,0 +1,1121 @@
+//! SELECT: scan, filter, group, window, aggregate, fill, order, limit.
+//!
+//! - [`time`]: durations and window alignment.
+//! - [`agg`]: the aggregate and selector functions.
+//!
+//! A query gathers the rows of its table (or of the child tables of a super
+//! table whose tags pass the tag conditions) inside the time range read off
+//! the WHERE clause, filters them with the whole WHERE, then either projects
+//! them or groups them (GROUP BY / PARTITION BY tags or tbname), cuts each
+//! group into INTERVAL windows and evaluates the select list per group or
+//! window.
+//!
+//! Choices where TDengine versions differ (spec C8): an aggregate query over
+//! no rows answers one row (COUNT 0, other aggregates NULL) as 3.x does,
+//! unless it selects FIRST/LAST/LAST_ROW, which answer no row in both. With
+//! INTERVAL the window start is returned first, named `ts` (2.x), unless
+//! `_wstart` is selected; with GROUP BY the group columns are appended (2.x)
+//! unless selected.
+
+pub mod agg;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::catalog::{Column, TableKind};
+use crate::engine::{State, like_match, resolve_db};
+use crate::error::{DbError, Result, code};
+use crate::fail;
+use crate::result::{ColMeta, Output};
+use crate::sql::ast::{BinOp, Expr, Fill, Select};
+use crate::storage::table::TableData;
+use crate::types::{DataType, Precision, Value, parse_timestamp};
+
+pub const SERVER_VERSION: &str = concat!("3.3.7.0-tsdb-", env!("CARGO_PKG_VERSION"));
+
+/// One table taking part in a query.
+pub struct Source<'a> {
+    pub name: &'a str,
+    pub tags: &'a [Value],
+    pub data: Option<&'a TableData>,
+}
+
+/// Where a name points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ref {
+    Ts,
+    Col(usize),
+    Tag(usize),
+    Tbname,
+}
+
+/// The shape of the queried table.
+pub struct Schema<'a> {
+    pub columns: &'a [Column],
+    pub tags: &'a [Column],
+    pub stable: bool,
+    pub precision: Precision,
+}
+
+impl Schema<'_> {
+    pub fn lookup(&self, name: &str) -> Option<Ref> {
+        if name == "tbname" {
+            return Some(Ref::Tbname);
+        }
+        if name == "_c0" || name == "_rowts" || self.columns.first().is_some_and(|c| c.name == name)
+        {
+            return Some(Ref::Ts);
+        }
+        if let Some(i) = self.columns.iter().skip(1).position(|c| c.name == name) {
+            return Some(Ref::Col(i));
+        }
+        self.tags.iter().position(|c| c.name == name).map(Ref::Tag)
+    }
+
+    pub fn type_of(&self, r: Ref) -> DataType {
+        match r {
+            Ref::Ts => DataType::Timestamp,
+            Ref::Col(i) => self.columns[i + 1].ty,
+            Ref::Tag(i) => self.tags[i].ty,
+            Ref::Tbname => DataType::Binary(192),
+        }
+    }
+}
+
+/// A row during a query.
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    pub ts: i64,
+    pub vals: &'a [Value],
+    pub src: usize,
+}
+
+/// What expressions are evaluated against.
+pub struct Ctx<'q, 'a> {
+    pub schema: &'q Schema<'a>,
+    pub sources: &'q [Source<'a>],
+    pub now: i64,
+    /// The rows of the current group or window (sorted by ts), or one row.
+    pub rows: &'q [Row<'a>],
+    /// The current window `[start, end)`, when windowed.
+    pub window: Option<(i64, i64)>,
+}
+
+impl Ctx<'_, '_> {
+    fn field(&self, r: Ref, row: &Row<'_>) -> Value {
+        match r {
+            Ref::Ts => Value::Int(row.ts),
+            Ref::Col(i) => row.vals.get(i).cloned().unwrap_or(Value::Null),
+            Ref::Tag(i) => self.sources[row.src]
+                .tags
+                .get(i)
+                .cloned()
+                .unwrap_or(Value::Null),
+            Ref::Tbname => Value::Str(self.sources[row.src].name.to_owned()),
+        }
+    }
+}
+
+/// Evaluates `e` on the context's rows: aggregates over all of them, plain
+/// columns from the first.
+pub fn eval(e: &Expr, cx: &Ctx<'_, '_>) -> Result<Value> {
+    Ok(match e {
+        Expr::Null => Value::Null,
+        Expr::Bool(b) => Value::Bool(*b),
+        Expr::Int(i) => Value::Int(*i),
+        Expr::Float(f) => Value::Double(*f),
+        Expr::Str(s) => Value::Str(s.clone()),
+        Expr::Now => Value::Int(cx.now),
+        Expr::Duration(d) => Value::Int(time::duration_ticks(*d, cx.schema.precision)?),
+        Expr::Star => fail!(code::SYNTAX_ERROR, "'*' is not allowed here"),
+        Expr::Column(name) => match name.as_str() {
+            "_wstart" => cx.window.map_or(Value::Null, |w| Value::Int(w.0)),
+            "_wend" => cx.window.map_or(Value::Null, |w| Value::Int(w.1)),
+            "_wduration" => cx.window.map_or(Value::Null, |w| Value::Int(w.1 - w.0)),
+            _ => {
+                let Some(r) = cx.schema.lookup(name) else {
+                    fail!(code::INVALID_COLUMN, "Invalid column name: {name}");
+                };
+                match cx.rows.first() {
+                    Some(row) => cx.field(r, row),
+                    None => Value::Null,
+                }
+            }
+        },
+        Expr::Func { name, args } => {
+            if agg::is_aggregate(name) {
+                return agg::compute(name, args, cx);
+            }
+            scalar(name, args, cx)?
+        }
+        Expr::Neg(inner) => match eval(inner, cx)? {
+            Value::Int(i) => Value::Int(-i),
+            Value::Double(d) => Value::Double(-d),
+            Value::Null => Value::Null,
+            v => fail!(code::INVALID_VALUE, "cannot negate {v:?}"),
+        },
+        Expr::Not(inner) => match truth(&eval(inner, cx)?) {
+            Some(b) => Value::Bool(!b),
+            None => Value::Null,
+        },
+        Expr::Binary { op, left, right } => {
+            let l = eval(left, cx)?;
+            // a string compared with a timestamp is a time literal
+            let r = eval(right, cx)?;
+            let (l, r) = time_literals(left, l, right, r, cx)?;
+            binary(*op, &l, &r)?
+        }
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => {
+            let v = eval(expr, cx)?;
+            let lo = eval(low, cx)?;
+            let hi = eval(high, cx)?;
+            let (v, lo) = time_literals(expr, v, low, lo, cx)?;
+            let (v, hi) = time_literals(expr, v, high, hi, cx)?;
+            match (v.cmp_sql(&lo), v.cmp_sql(&hi)) {
+                (Some(a), Some(b)) => Value::Bool((a.is_ge() && b.is_le()) != *negated),
+                _ => Value::Null,
+            }
+        }
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
+            let v = eval(expr, cx)?;
+            if v.is_null() {
+                return Ok(Value::Null);
+            }
+            let mut found = false;
+            for item in list {
+                let x = eval(item, cx)?;
+                let (v2, x) = time_literals(expr, v.clone(), item, x, cx)?;
+                if v2.cmp_sql(&x) == Some(std::cmp::Ordering::Equal) {
+                    found = true;
+                    break;
+                }
+            }
+            Value::Bool(found != *negated)
+        }
+        Expr::IsNull { expr, negated } => Value::Bool(eval(expr, cx)?.is_null() != *negated),
+    })
+}
+
+/// Turns a string compared with the timestamp column into a timestamp.
+fn time_literals(
+    le: &Expr,
+    l: Value,
+    re: &Expr,
+    r: Value,
+    cx: &Ctx<'_, '_>,
+) -> Result<(Value, Value)> {
+    let is_time = |e: &Expr| match e {
+        Expr::Column(n) => {
+            matches!(n.as_str(), "_wstart" | "_wend")
+                || cx
+                    .schema
+                    .lookup(n)
+                    .is_some_and(|r| cx.schema.type_of(r) == DataType::Timestamp)
+        }
+        Expr::Now => true,
+        _ => false,
+    };
+    let p = cx.schema.precision;
+    let conv = |v: Value| -> Result<Value> {
+        match v {
+            Value::Str(s) => Ok(Value::Int(parse_timestamp(&s, p)?)),
+            v => Ok(v),
+        }
+    };
+    Ok(match (is_time(le), is_time(re)) {
+        (true, false) => (l, conv(r)?),
+        (false, true) => (conv(l)?, r),
+        _ => (l, r),
+    })
+}
+
+fn truth(v: &Value) -> Option<bool> {
+    match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(*b),
+        Value::Int(i) => Some(*i != 0),
+        Value::Double(d) => Some(*d != 0.0),
+        Value::Str(s) => Some(!s.is_empty()),
+    }
+}
+
+fn binary(op: BinOp, l: &Value, r: &Value) -> Result<Value> {
+    use std::cmp::Ordering::*;
+    Ok(match op {
+        BinOp::And => match (truth(l), truth(r)) {
+            (Some(false), _) | (_, Some(false)) => Value::Bool(false),
+            (Some(true), Some(true)) => Value::Bool(true),
+            _ => Value::Null,
+        },
+        BinOp::Or => match (truth(l), truth(r)) {
+            (Some(true), _) | (_, Some(true)) => Value::Bool(true),
+            (Some(false), Some(false)) => Value::Bool(false),
+            _ => Value::Null,
+        },
+        BinOp::Like | BinOp::NotLike => match (l, r) {
+            (Value::Str(s), Value::Str(p)) => Value::Bool(like_match(s, p) == (op == BinOp::Like)),
+            (Value::Null, _) | (_, Value::Null) => Value::Null,
+            _ => fail!(
+                code::INVALID_VALUE,
+                "LIKE applies to BINARY and NCHAR values"
+            ),
+        },
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            match l.cmp_sql(r) {
+                None => Value::Null,
+                Some(o) => Value::Bool(match op {
+                    BinOp::Eq => o == Equal,
+                    BinOp::Ne => o != Equal,
+                    BinOp::Lt => o == Less,
+                    BinOp::Le => o != Greater,
+                    BinOp::Gt => o == Greater,
+                    _ => o != Less,
+                }),
+            }
+        }
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
+            // arithmetic results are DOUBLE (spec A6); timestamps stay integer
+            match (l, r) {
+                (Value::Null, _) | (_, Value::Null) => Value::Null,
+                (Value::Int(a), Value::Int(b)) if matches!(op, BinOp::Add | BinOp::Sub) => {
+                    Value::Double(if op == BinOp::Add {
+                        *a as f64 + *b as f64
+                    } else {
+                        *a as f64 - *b as f64
+                    })
+                }
+                _ => {
+                    let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else {
+                        fail!(code::INVALID_VALUE, "arithmetic applies to numbers");
+                    };
+                    Value::Double(match op {
+                        BinOp::Add => a + b,
+                        BinOp::Sub => a - b,
+                        BinOp::Mul => a * b,
+                        BinOp::Div => a / b,
+                        _ => a % b,
+                    })
+                }
+            }
+        }
+    })
+}
+
+fn scalar(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
+    let arg = |i: usize| -> Result<Value> {
+        match args.get(i) {
+            Some(e) => eval(e, cx),
+            None => fail!(code::INVALID_VALUE, "function {name} needs an argument"),
+        }
+    };
+    let num = |v: Value, f: fn(f64) -> f64| -> Value {
+        match v.as_f64() {
+            Some(x) => Value::Double(f(x)),
+            None => Value::Null,
+        }
+    };
+    Ok(match name {
+        "abs" => num(arg(0)?, f64::abs),
+        "ceil" => num(arg(0)?, f64::ceil),
+        "floor" => num(arg(0)?, f64::floor),
+        "round" => num(arg(0)?, f64::round),
+        "sqrt" => num(arg(0)?, f64::sqrt),
+        "server_version" => Value::Str(SERVER_VERSION.into()),
+        "client_version" => Value::Str(SERVER_VERSION.into()),
+        "server_status" => Value::Int(1),
+        "database" => Value::Null,
+        "timezone" => Value::Str(chrono::Local::now().format("%Z (%z)").to_string()),
+        _ => fail!(code::INVALID_VALUE, "Invalid function name: {name}"),
+    })
+}
+
+/// The output type of a select expression.
+fn type_of(e: &Expr, schema: &Schema<'_>) -> Result<DataType> {
+    Ok(match e {
+        Expr::Null | Expr::Int(_) | Expr::Duration(_) => DataType::BigInt,
+        Expr::Bool(_) => DataType::Bool,
+        Expr::Float(_) => DataType::Double,
+        Expr::Str(s) => DataType::Binary(s.len().max(1) as u32),
+        Expr::Now => DataType::Timestamp,
+        Expr::Column(n) => match n.as_str() {
+            "_wstart" | "_wend" => DataType::Timestamp,
+            "_wduration" => DataType::BigInt,
+            _ => schema.lookup(n).map(|r| schema.type_of(r)).ok_or_else(|| {
+                DbError::new(code::INVALID_COLUMN, format!("Invalid column name: {n}"))
+            })?,
+        },
+        Expr::Func { name, args } => {
+            if agg::is_aggregate(name) {
+                agg::result_type(name, args, schema)?
+            } else {
+                match name.as_str() {
+                    "server_version" | "client_version" | "timezone" | "database" => {
+                        DataType::Binary(64)
+                    }
+                    "server_status" => DataType::Int,
+                    _ => DataType::Double,
+                }
+            }
+        }
+        Expr::Neg(inner) => type_of(inner, schema)?,
+        Expr::Binary {
+            op: BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod,
+            ..
+        } => DataType::Double,
+        _ => DataType::Bool,
+    })
+}
+
+/// Lower and upper (inclusive) timestamp bounds implied by the top-level
+/// AND of the WHERE clause.
+fn time_range(filter: Option<&Expr>, schema: &Schema<'_>, now: i64) -> Result<(i64, i64)> {
+    let mut lo = i64::MIN;
+    let mut hi = i64::MAX;
+    let Some(f) = filter else {
+        return Ok((lo, hi));
+    };
+    let mut conj = Vec::new();
+    fn split<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        match e {
+            Expr::Binary {
+                op: BinOp::And,
+                left,
+                right,
+            } => {
+                split(left, out);
+                split(right, out);
+            }
+            _ => out.push(e),
+        }
+    }
+    split(f, &mut conj);
+    let is_ts = |e: &Expr| matches!(e, Expr::Column(n) if schema.lookup(n) == Some(Ref::Ts));
+    let constant = |e: &Expr| -> Result<Option<i64>> {
+        let mut has_col = false;
+        e.walk(&mut |x| has_col |= matches!(x, Expr::Column(_) | Expr::Func { .. }));
+        if has_col {
+            return Ok(None);
+        }
+        let v = crate::engine::literal(e, schema.precision, now)?;
+        Ok(match v {
+            Value::Int(i) => Some(i),
+            Value::Str(s) => Some(parse_timestamp(&s, schema.precision)?),
+            _ => None,
+        })
+    };
+    for c in conj {
+        match c {
+            Expr::Binary { op, left, right } => {
+                let (op, v) = if is_ts(left) {
+                    (*op, right)
+                } else if is_ts(right) {
+                    let flipped = match op {
+                        BinOp::Lt => BinOp::Gt,
+                        BinOp::Le => BinOp::Ge,
+                        BinOp::Gt => BinOp::Lt,
+                        BinOp::Ge => BinOp::Le,
+                        o => *o,
+                    };
+                    (flipped, left)
+                } else {
+                    continue;
+                };
+                let Some(t) = constant(v)? else { continue };
+                match op {
+                    BinOp::Gt => lo = lo.max(t.saturating_add(1)),
+                    BinOp::Ge => lo = lo.max(t),
+                    BinOp::Lt => hi = hi.min(t.saturating_sub(1)),
+                    BinOp::Le => hi = hi.min(t),
+                    BinOp::Eq => {
+                        lo = lo.max(t);
+                        hi = hi.min(t);
+                    }
+                    _ => {}
+                }
+            }
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated: false,
+            } if is_ts(expr) => {
+                if let (Some(a), Some(b)) = (constant(low)?, constant(high)?) {
+                    lo = lo.max(a);
+                    hi = hi.min(b);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((lo, hi))
+}
+
+/// Whether `e` uses only tags and tbname (evaluated once per table).
+fn tag_only(e: &Expr, schema: &Schema<'_>) -> bool {
+    let mut ok = true;
+    let mut any = false;
+    e.walk(&mut |x| match x {
+        Expr::Column(n) => match schema.lookup(n) {
+            Some(Ref::Tag(_) | Ref::Tbname) => any = true,
+            _ => ok = false,
+        },
+        Expr::Func { .. } => ok = false,
+        _ => {}
+    });
+    ok && any
+}
+
+fn has_aggregate(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if let Expr::Func { name, .. } = x {
+            found |= agg::is_aggregate(name);
+        }
+    });
+    found
+}
+
+/// One output column: its expression, name and type.
+struct OutCol {
+    expr: Expr,
+    name: String,
+    ty: DataType,
+}
+
+pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Output> {
+    let Some(from) = &sel.from else {
+        return constant_select(sel, current);
+    };
+    let db = resolve_db(from.db.as_deref(), current)?;
+    let entry = state.db(&db)?;
+    let opts = entry.options();
+    let precision = opts.precision;
+    let now = precision.now();
+
+    // the table, or the super table and its children
+    let (schema, sources): (Schema<'_>, Vec<Source<'_>>) =
+        if let Some(st) = entry.stables.get(&from.name) {
+            let srcs = entry
+                .tables
+                .values()
+                .filter_map(|t| match &t.kind {
+                    TableKind::Child { stable, tags } if *stable == st.name => Some(Source {
+                        name: &t.name,
+                        tags,
+                        data: state.data.get(&t.uid),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            (
+                Schema {
+                    columns: &st.columns,
+                    tags: &st.tags,
+                    stable: true,
+                    precision,
+                },
+                srcs,
+            )
+        } else if let Some(t) = entry.tables.get(&from.name) {
+            let (columns, tags, tag_vals): (&[Column], &[Column], &[Value]) = match &t.kind {
+                TableKind::Normal { columns, .. } => (columns, &[], &[]),
+                TableKind::Child { stable, tags } => {
+                    let st = &entry.stables[stable];
+                    (&st.columns, &st.tags, tags)
+                }
+            };
+            (
+                Schema {
+                    columns,
+                    tags,
+                    stable: false,
+                    precision,
+                },
+                vec![Source {
+                    name: &t.name,
+                    tags: tag_vals,
+                    data: state.data.get(&t.uid),
+                }],
+            )
+        } else {
+            fail!(
+                code::TABLE_NOT_EXIST,
+                "Table does not exist: {} (database {db})",
+                from.name
+            );
+        };
+
+    // the select list, with * and first(*)/last(*)/last_row(*) expanded
+    let mut outs: Vec<OutCol> = Vec::new();
+    for item in &sel.items {
+        match &item.expr {
+            Expr::Star => {
+                for c in schema.columns {
+                    outs.push(OutCol {
+                        expr: Expr::Column(c.name.clone()),
+                        name: c.name.clone(),
+                        ty: c.ty,
+                    });
+                }
+                if schema.stable {
+                    for c in schema.tags {
+                        outs.push(OutCol {
+                            expr: Expr::Column(c.name.clone()),
+                            name: c.name.clone(),
+                            ty: c.ty,
+                        });
+                    }
+                }
+            }
+            Expr::Func { name, args }
+                if args.first() == Some(&Expr::Star)
+                    && matches!(name.as_str(), "first" | "last" | "last_row") =>
+            {
+                for c in schema.columns {
+                    let expr = Expr::Func {
+                        name: name.clone(),
+                        args: vec![Expr::Column(c.name.clone())],
+                    };
+                    outs.push(OutCol {
+                        ty: c.ty,
+                        expr,
+                        name: format!("{name}({})", c.name),
+                    });
+                }
+            }
+            e => outs.push(OutCol {
+                ty: type_of(e, &schema)?,
+                expr: e.clone(),
+                name: item.alias.clone().unwrap_or_else(|| item.text.clone()),
+            }),
+        }
+    }
+    let aggregate = outs.iter().any(|o| has_aggregate(&o.expr));
+    if let Some(f) = &sel.filter {
+        if has_aggregate(f) {
+            fail!(
+                code::INVALID_VALUE,
+                "aggregate functions are not allowed in WHERE"
+            );
+        }
+    }
+    if sel.interval.is_some() && !aggregate {
+        fail!(
+            code::INVALID_VALUE,
+            "an INTERVAL query needs an aggregate function in its select list"
+        );
+    }
+    if sel.interval.is_none() && (sel.fill.is_some() || sel.sliding.is_some()) {
+        fail!(code::INVALID_VALUE, "FILL and SLIDING need INTERVAL");
+    }
+    for o in &outs {
+        let mut bad = None;
+        o.expr.walk(&mut |x| {
+            if let Expr::Func { name, .. } = x {
+                if name == "last_row" && sel.interval.is_some() {
+                    bad = Some("LAST_ROW cannot be used with INTERVAL");
+                }
+            }
+        });
+        if let Some(m) = bad {
+            return Err(DbError::invalid(m));
+        }
+    }
+
+    // tables by tag conditions, then rows in the time range
+    let (lo, hi) = time_range(sel.filter.as_ref(), &schema, now)?;
+    let tag_conds: Vec<&Expr> = match &sel.filter {
+        Some(f) => {
+            let mut v = Vec::new();
+            fn split<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+                match e {
+                    Expr::Binary {
+                        op: BinOp::And,
+                        left,
+                        right,
+                    } => {
+                        split(left, out);
+                        split(right, out);
+                    }
+                    _ => out.push(e),
+                }
+            }
+            split(f, &mut v);
+            v.into_iter().filter(|e| tag_only(e, &schema)).collect()
+        }
+        None => Vec::new(),
+    };
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    for (si, src) in sources.iter().enumerate() {
+        let Some(data) = src.data else { continue };
+        if !tag_conds.is_empty() {
+            let probe = [Row {
+                ts: 0,
+                vals: &[],
+                src: si,
+            }];
+            let cx = Ctx {
+                schema: &schema,
+                sources: &sources,
+                now,
+                rows: &probe,
+                window: None,
+            };
+            let mut keep = true;
+            for c in &tag_conds {
+                keep &= truth(&eval(c, &cx)?) == Some(true);
+            }
+            if !keep {
+                continue;
+            }
+        }
+        if lo > hi {
+            continue;
+        }
+        for (ts, vals) in data.rows.range((Bound::Included(lo), Bound::Included(hi))) {
+            rows.push(Row {
+                ts: *ts,
+                vals,
+                src: si,
+            });
+        }
+    }
+    if let Some(f) = &sel.filter {
+        let mut kept = Vec::with_capacity(rows.len());
+        for r in rows {
+            let one = [r];
+            let cx = Ctx {
+                schema: &schema,
+                sources: &sources,
+                now,
+                rows: &one,
+                window: None,
+            };
+            if truth(&eval(f, &cx)?) == Some(true) {
+                kept.push(r);
+            }
+        }
+        rows = kept;
+    }
+
+    // groups: GROUP BY / PARTITION BY keys, in key order
+    let keys: Vec<&Expr> = sel.group_by.iter().chain(&sel.partition_by).collect();
+    for k in &keys {
+        match k {
+            Expr::Column(n)
+                if matches!(
+                    schema.lookup(n),
+                    Some(Ref::Tag(_) | Ref::Tbname | Ref::Col(_))
+                ) => {}
+            _ => fail!(
+                code::INVALID_VALUE,
+                "GROUP BY / PARTITION BY take tags, tbname or a column"
+            ),
+        }
+    }
+    let mut groups: BTreeMap<Vec<GroupKey>, Vec<Row<'_>>> = BTreeMap::new();
+    for r in &rows {
+        let one = [*r];
+        let cx = Ctx {
+            schema: &schema,
+            sources: &sources,
+            now,
+            rows: &one,
+            window: None,
+        };
+        let mut key = Vec::with_capacity(keys.len());
+        for k in &keys {
+            key.push(GroupKey(eval(k, &cx)?));
+        }
+        groups.entry(key).or_default().push(*r);
+    }
+    for g in groups.values_mut() {
+        g.sort_by_key(|r| (r.ts, r.src));
+    }
+    if groups.is_empty() && keys.is_empty() {
+        groups.insert(Vec::new(), Vec::new());
+    }
+    let group_list: Vec<(Vec<GroupKey>, Vec<Row<'_>>)> = {
+        let all: Vec<_> = groups.into_iter().collect();
+        match sel.slimit {
+            Some((n, off)) => all
+                .into_iter()
+                .skip(off as usize)
+                .take(n as usize)
+                .collect(),
+            None => all,
+        }
+    };
+
+    // implicit columns (2.x): window start first, group keys last
+    let mut columns: Vec<OutCol> = Vec::new();
+    let selected: Vec<String> = outs
+        .iter()
+        .filter_map(|o| match &o.expr {
+            Expr::Column(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    let selects = |name: &str| selected.iter().any(|n| n == name);
+    if sel.interval.is_some() && !selects("_wstart") {
+        columns.push(OutCol {
+            expr: Expr::Column("_wstart".into()),
+            name: schema.columns[0].name.clone(),
+            ty: DataType::Timestamp,
+        });
+    }
+    columns.extend(outs);
+    if aggregate && !sel.group_by.is_empty() {
+        for k in &sel.group_by {
+            if let Expr::Column(n) = k {
+                if !selects(n) {
+                    columns.push(OutCol {
+                        ty: type_of(k, &schema)?,
+                        expr: k.clone(),
+                        name: n.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    let mut out_rows: Vec<Vec<Value>> = Vec::new();
+    let per_group_limit = !keys.is_empty();
+    for (_, grows) in &group_list {
+        let mut block: Vec<Vec<Value>> = Vec::new();
+        if !aggregate {
+            for r in grows {
+                let one = [*r];
+                let cx = Ctx {
+                    schema: &schema,
+                    sources: &sources,
+                    now,
+                    rows: &one,
+                    window: None,
+                };
+                let mut row = Vec::with_capacity(columns.len());
+                for c in &columns {
+                    row.push(eval(&c.expr, &cx)?);
+                }
+                block.push(row);
+            }
+        } else if let Some(iv) = &sel.interval {
+            let w = time::Windows::new(iv, sel.sliding, precision)?;
+            block = windowed(
+                &columns,
+                grows,
+                &w,
+                sel.fill.as_ref(),
+                (lo, hi),
+                &schema,
+                &sources,
+                now,
+            )?;
+        } else {
+            let cx = Ctx {
+                schema: &schema,
+                sources: &sources,
+                now,
+                rows: grows,
+                window: None,
+            };
+            let selector_only = columns.iter().any(|c| {
+                let mut s = false;
+                c.expr.walk(&mut |x| {
+                    if let Expr::Func { name, .. } = x {
+                        s |= matches!(name.as_str(), "first" | "last" | "last_row");
+                    }
+                });
+                s
+            });
+            if !grows.is_empty() || !selector_only {
+                let mut row = Vec::with_capacity(columns.len());
+                for c in &columns {
+                    row.push(eval(&c.expr, &cx)?);
+                }
+                block.push(row);
+            }
+        }
+        order(&mut block, &sel.order_by, &columns, &schema)?;
+        if per_group_limit {
+            if let Some((n, off)) = sel.limit {
+                block = block
+                    .into_iter()
+                    .skip(off as usize)
+                    .take(n as usize)
+                    .collect();
+            }
+        }
+        out_rows.extend(block);
+    }
+    if !per_group_limit {
+        if schema.stable && !aggregate && sel.order_by.is_empty() {
+            // raw rows of a super table: grouped by child table, each in time order
+        }
+        if let Some((n, off)) = sel.limit {
+            out_rows = out_rows
+                .into_iter()
+                .skip(off as usize)
+                .take(n as usize)
+                .collect();
+        }
+    }
+    Ok(Output::Rows {
+        columns: columns
+            .into_iter()
+            .map(|c| ColMeta::new(c.name, c.ty))
+            .collect(),
+        rows: out_rows,
+        precision,
+    })
+}
+
+/// A group key with a total order (NULLs first).
+#[derive(Debug, Clone, PartialEq)]
+struct GroupKey(Value);
+
+impl Eq for GroupKey {}
+
+impl PartialOrd for GroupKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for GroupKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (&self.0, &other.0) {
+            (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+            (Value::Null, _) => std::cmp::Ordering::Less,
+            (_, Value::Null) => std::cmp::Ordering::Greater,
+            (a, b) => a.cmp_sql(b).unwrap_or(std::cmp::Ordering::Equal),
+        }
+    }
+}
+
+/// ORDER BY over output rows: by output column name, alias or expression.
+fn order(
+    block: &mut [Vec<Value>],
+    by: &[(Expr, bool)],
+    columns: &[OutCol],
+    schema: &Schema<'_>,
+) -> Result<()> {
+    if by.is_empty() {
+        return Ok(());
+    }
+    let mut keys = Vec::new();
+    for (e, desc) in by {
+        let idx = columns.iter().position(|c| {
+            c.expr == *e
+                || matches!(e, Expr::Column(n) if *n == c.name
+                    || (schema.lookup(n) == Some(Ref::Ts) && matches!(&c.expr, Expr::Column(m) if m == "_wstart" || schema.lookup(m) == Some(Ref::Ts))))
+        });
+        let Some(idx) = idx else {
+            fail!(
+                code::INVALID_VALUE,
+                "ORDER BY must name a column of the result"
+            );
+        };
+        keys.push((idx, *desc));
+    }
+    block.sort_by(|a, b| {
+        for (i, desc) in &keys {
+            let o = GroupKey(a[*i].clone()).cmp(&GroupKey(b[*i].clone()));
+            let o = if *desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    Ok(())
+}
+
+/// INTERVAL windows of one group, with FILL.
+#[allow(clippy::too_many_arguments)]
+fn windowed(
+    columns: &[OutCol],
+    rows: &[Row<'_>],
+    w: &time::Windows,
+    fill: Option<&Fill>,
+    range: (i64, i64),
+    schema: &Schema<'_>,
+    sources: &[Source<'_>],
+    now: i64,
+) -> Result<Vec<Vec<Value>>> {
+    let fill = fill.unwrap_or(&Fill::None);
+    let filling = !matches!(fill, Fill::None);
+    // window starts to produce
+    // No rows, no windows: FILL does not invent a whole range of empty
+    // windows (3.x has NULL_F/VALUE_F for that).
+    let (first, last) = match (rows.first(), rows.last()) {
+        (Some(a), Some(b)) => (a.ts, b.ts),
+        _ => return Ok(Vec::new()),
+    };
+    let (from, to) = if filling && range.0 != i64::MIN && range.1 != i64::MAX {
+        (range.0.min(first), range.1.max(last))
+    } else {
+        (first, last)
+    };
+    let mut out: Vec<Option<Vec<Value>>> = Vec::new();
+    let mut starts = Vec::new();
+    let mut s = w.first_start(from);
+    let mut lo_idx = 0usize;
+    while s <= to {
+        let e = w.end(s);
+        while lo_idx < rows.len() && rows[lo_idx].ts < s {
+            lo_idx += 1;
+        }
+        let mut hi_idx = lo_idx;
+        while hi_idx < rows.len() && rows[hi_idx].ts < e {
+            hi_idx += 1;
+        }
+        let win = &rows[lo_idx..hi_idx];
+        if win.is_empty() {
+            if filling {
+                out.push(None);
+                starts.push(s);
+            }
+        } else {
+            let cx = Ctx {
+                schema,
+                sources,
+                now,
+                rows: win,
+                window: Some((s, e)),
+            };
+            let mut row = Vec::with_capacity(columns.len());
+            for c in columns {
+                row.push(eval(&c.expr, &cx)?);
+            }
+            out.push(Some(row));
+            starts.push(s);
+        }
+        if out.len() > time::MAX_FILL_ROWS {
+            fail!(
+                code::INVALID_VALUE,
+                "the query would produce more than {} rows; narrow the time range",
+                time::MAX_FILL_ROWS
+            );
+        }
+        s = w.next(s);
+    }
+    if !filling {
+        return Ok(out.into_iter().flatten().collect());
+    }
+    // which output columns are computed (aggregates) and which are carried
+    let computed: Vec<bool> = columns.iter().map(|c| has_aggregate(&c.expr)).collect();
+    let template = out.iter().flatten().next().cloned();
+    let mut result: Vec<Vec<Value>> = Vec::with_capacity(out.len());
+    let fill_values: Vec<Value> = match fill {
+        Fill::Value(v) => v
+            .iter()
+            .map(|e| crate::engine::literal(e, schema.precision, now))
+            .collect::<Result<_>>()?,
+        _ => Vec::new(),
+    };
+    for (k, slot) in out.iter().enumerate() {
+        if let Some(r) = slot {
+            result.push(r.clone());
+            continue;
+        }
+        let s = starts[k];
+        let mut row = Vec::with_capacity(columns.len());
+        let mut agg_i = 0usize;
+        for (ci, c) in columns.iter().enumerate() {
+            if !computed[ci] {
+                let v = match &c.expr {
+                    Expr::Column(n) if n == "_wstart" => Value::Int(s),
+                    Expr::Column(n) if n == "_wend" => Value::Int(w.end(s)),
+                    _ => template.as_ref().map_or(Value::Null, |t| t[ci].clone()),
+                };
+                row.push(v);
+                continue;
+            }
+            let v = match fill {
+                Fill::Null | Fill::None => Value::Null,
+                Fill::Value(_) => {
+                    let v = fill_values.get(agg_i).cloned().unwrap_or(Value::Null);
+                    c.ty.coerce(v, &c.name).unwrap_or(Value::Null)
+                }
+                Fill::Prev => result.last().map_or(Value::Null, |r| r[ci].clone()),
+                Fill::Next => out[k + 1..]
+                    .iter()
+                    .flatten()
+                    .next()
+                    .map_or(Value::Null, |r| r[ci].clone()),
+                Fill::Linear => {
+                    let prev = (0..k)
+                        .rev()
+                        .find_map(|j| out[j].as_ref().map(|r| (starts[j], r[ci].clone())));
+                    let next = (k + 1..out.len())
+                        .find_map(|j| out[j].as_ref().map(|r| (starts[j], r[ci].clone())));
+                    match (prev, next) {
+                        (Some((t0, v0)), Some((t1, v1))) => match (v0.as_f64(), v1.as_f64()) {
+                            (Some(a), Some(b)) if t1 > t0 => {
+                                let x = a + (b - a) * (s - t0) as f64 / (t1 - t0) as f64;
+                                c.ty.coerce(Value::Double(x), &c.name)
+                                    .unwrap_or(Value::Double(x))
+                            }
+                            _ => Value::Null,
+                        },
+                        _ => Value::Null,
+                    }
+                }
+            };
+            agg_i += 1;
+            row.push(v);
+        }
+        result.push(row);
+    }
+    Ok(result)
+}
+
+/// SELECT without FROM: server functions and constants.
+fn constant_select(sel: &Select, current: Option<&str>) -> Result<Output> {
+    let columns: &[Column] = &[];
+    let schema = Schema {
+        columns,
+        tags: &[],
+        stable: false,
+        precision: Precision::Ms,
+    };
+    let now = Precision::Ms.now();
+    let cx = Ctx {
+        schema: &schema,
+        sources: &[],
+        now,
+        rows: &[],
+        window: None,
+    };
+    let mut cols = Vec::new();
+    let mut row = Vec::new();
+    for item in &sel.items {
+        let v = match &item.expr {
+            Expr::Func { name, .. } if name == "database" => {
+                current.map_or(Value::Null, |d| Value::Str(d.to_owned()))
+            }
+            e => eval(e, &cx)?,
+        };
+        cols.push(ColMeta::new(
+            item.alias.clone().unwrap_or_else(|| item.text.clone()),
+            type_of(&item.expr, &schema)?,
+        ));
+        row.push(v);
+    }
+    Ok(Output::Rows {
+        columns: cols,
+        rows: vec![row],
+        precision: Precision::Ms,
+    })
+}

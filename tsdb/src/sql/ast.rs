@@ -1,0 +1,235 @@
+//! The statements and expressions the parser produces.
+
+use crate::types::DataType;
+
+/// `[db.]name`, lower-cased unless quoted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjName {
+    pub db: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDef {
+    pub name: String,
+    pub ty: DataType,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    CreateDatabase {
+        name: String,
+        if_not_exists: bool,
+        options: Vec<(String, Expr)>,
+    },
+    AlterDatabase {
+        name: String,
+        options: Vec<(String, Expr)>,
+    },
+    Use(String),
+    DropDatabase {
+        name: String,
+        if_exists: bool,
+    },
+    ShowDatabases,
+    /// A normal table, or a super table when `tags` is not empty.
+    CreateTable {
+        name: ObjName,
+        if_not_exists: bool,
+        columns: Vec<ColumnDef>,
+        tags: Vec<ColumnDef>,
+    },
+    /// `CREATE TABLE t1 USING st TAGS (...) [t2 USING ...]`.
+    CreateSubTables(Vec<SubTable>),
+    Drop {
+        name: ObjName,
+        if_exists: bool,
+        stable: bool,
+    },
+    Show {
+        what: ShowWhat,
+        db: Option<String>,
+        like: Option<String>,
+    },
+    Describe(ObjName),
+    Insert(Vec<InsertTable>),
+    Select(Box<Select>),
+    /// `SELECT` without FROM of server functions, e.g. `SELECT SERVER_VERSION()`.
+    AlterTable {
+        name: ObjName,
+        stable: bool,
+        action: AlterAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ShowWhat {
+    Tables,
+    STables,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlterAction {
+    AddColumn(ColumnDef),
+    DropColumn(String),
+    AddTag(ColumnDef),
+    DropTag(String),
+    RenameTag(String, String),
+    ModifyColumn(ColumnDef),
+    ModifyTag(ColumnDef),
+    SetTag(String, Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubTable {
+    pub name: ObjName,
+    pub if_not_exists: bool,
+    pub stable: ObjName,
+    pub tag_names: Option<Vec<String>>,
+    pub tag_values: Vec<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertTable {
+    pub table: ObjName,
+    pub using: Option<SubTable>,
+    pub columns: Option<Vec<String>>,
+    pub rows: Vec<Vec<Expr>>,
+    /// Byte offset of the table clause, for messages.
+    pub pos: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectItem {
+    pub expr: Expr,
+    pub alias: Option<String>,
+    /// The expression's text, lower-cased: the default column name.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fill {
+    None,
+    Null,
+    Value(Vec<Expr>),
+    Prev,
+    Next,
+    Linear,
+}
+
+/// A duration as written: count and unit letter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Duration {
+    pub count: i64,
+    pub unit: char,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    pub every: Duration,
+    pub offset: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Select {
+    pub items: Vec<SelectItem>,
+    pub from: Option<ObjName>,
+    pub filter: Option<Expr>,
+    pub partition_by: Vec<Expr>,
+    pub interval: Option<Interval>,
+    pub sliding: Option<Duration>,
+    pub fill: Option<Fill>,
+    pub group_by: Vec<Expr>,
+    pub order_by: Vec<(Expr, bool)>,
+    pub slimit: Option<(i64, i64)>,
+    pub limit: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    Like,
+    NotLike,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Duration(Duration),
+    /// `now`, `now()`.
+    Now,
+    /// A column, tag, `tbname` or pseudo column (`_wstart`, `_c0`, ...).
+    Column(String),
+    /// `*` (in `count(*)`, `select *`, `last_row(*)`).
+    Star,
+    Func {
+        name: String,
+        args: Vec<Expr>,
+    },
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+}
+
+impl Expr {
+    /// Visits this expression and every sub-expression.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Func { args, .. } => args.iter().for_each(|a| a.walk(f)),
+            Expr::Neg(e) | Expr::Not(e) => e.walk(f),
+            Expr::Binary { left, right, .. } => {
+                left.walk(f);
+                right.walk(f);
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                expr.walk(f);
+                low.walk(f);
+                high.walk(f);
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.walk(f);
+                list.iter().for_each(|a| a.walk(f));
+            }
+            Expr::IsNull { expr, .. } => expr.walk(f),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! Column types, values, time precision and the timestamp formats.
+
+use chrono::{DateTime, Local, NaiveDateTime, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DbError, Result, code};
+
+/// Longest BINARY/NCHAR column (2.x: ~16,374 bytes per column).
+pub const MAX_BINARY_LEN: u32 = 16_374;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DataType {
+    Timestamp,
+    Bool,
+    TinyInt,
+    SmallInt,
+    Int,
+    BigInt,
+    Float,
+    Double,
+    /// BINARY/VARCHAR(n): n bytes.
+    Binary(u32),
+    /// NCHAR(n): n characters.
+    NChar(u32),
+}
+
+impl DataType {
+    /// The name in `DESCRIBE` and REST `column_meta` (3.x names).
+    pub fn name(self) -> &'static str {
+        match self {
+            DataType::Timestamp => "TIMESTAMP",
+            DataType::Bool => "BOOL",
+            DataType::TinyInt => "TINYINT",
+            DataType::SmallInt => "SMALLINT",
+            DataType::Int => "INT",
+            DataType::BigInt => "BIGINT",
+            DataType::Float => "FLOAT",
+            DataType::Double => "DOUBLE",
+            DataType::Binary(_) => "VARCHAR",
+            DataType::NChar(_) => "NCHAR",
+        }
+    }
+
+    /// Bytes (BINARY: declared bytes; NCHAR: declared characters, as REST).
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(self) -> u32 {
+        match self {
+            DataType::Bool | DataType::TinyInt => 1,
+            DataType::SmallInt => 2,
+            DataType::Int | DataType::Float => 4,
+            DataType::Timestamp | DataType::BigInt | DataType::Double => 8,
+            DataType::Binary(n) | DataType::NChar(n) => n,
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, DataType::Binary(_) | DataType::NChar(_))
+    }
+
+    pub fn is_string(self) -> bool {
+        matches!(self, DataType::Binary(_) | DataType::NChar(_))
+    }
+
+    pub fn is_integer(self) -> bool {
+        matches!(
+            self,
+            DataType::TinyInt | DataType::SmallInt | DataType::Int | DataType::BigInt
+        )
+    }
+
+    /// Converts a value for storage in a column of this type, with
+    /// TDengine's range rules (the 2.x NULL sentinels are out of range).
+    pub fn coerce(self, v: Value, col: &str) -> Result<Value> {
+        let bad = |what: &str| {
+            Err(DbError::invalid(format!(
+                "invalid value for column {col} of type {}: {what}",
+                self.decl()
+            )))
+        };
+        if v.is_null() {
+            return Ok(Value::Null);
+        }
+        match self {
+            DataType::Bool => match v {
+                Value::Bool(b) => Ok(Value::Bool(b)),
+                Value::Int(i) => Ok(Value::Bool(i != 0)),
+                Value::Double(d) => Ok(Value::Bool(d != 0.0)),
+                Value::Str(s) => match s.to_ascii_lowercase().as_str() {
+                    "true" => Ok(Value::Bool(true)),
+                    "false" => Ok(Value::Bool(false)),
+                    _ => bad(&format!("'{s}'")),
+                },
+                Value::Null => unreachable!(),
+            },
+            DataType::TinyInt | DataType::SmallInt | DataType::Int | DataType::BigInt => {
+                let i = match v {
+                    Value::Int(i) => i,
+                    Value::Bool(b) => i64::from(b),
+                    Value::Double(d) if d.fract() == 0.0 && d.abs() < 9.2e18 => d as i64,
+                    Value::Double(d) => return bad(&d.to_string()),
+                    Value::Str(s) => match s.trim().parse::<i64>() {
+                        Ok(i) => i,
+                        Err(_) => return bad(&format!("'{s}'")),
+                    },
+                    Value::Null => unreachable!(),
+                };
+                let (lo, hi) = match self {
+                    DataType::TinyInt => (-127, 127),
+                    DataType::SmallInt => (-32_767, 32_767),
+                    DataType::Int => (-2_147_483_647, 2_147_483_647),
+                    _ => (-i64::MAX, i64::MAX),
+                };
+                if i < lo || i > hi {
+                    return bad(&format!("{i} is out of range [{lo}, {hi}]"));
+                }
+                Ok(Value::Int(i))
+            }
+            DataType::Float | DataType::Double => {
+                let d = match v {
+                    Value::Int(i) => i as f64,
+                    Value::Double(d) => d,
+                    Value::Bool(b) => f64::from(u8::from(b)),
+                    Value::Str(s) => match s.trim().parse::<f64>() {
+                        Ok(d) => d,
+                        Err(_) => return bad(&format!("'{s}'")),
+                    },
+                    Value::Null => unreachable!(),
+                };
+                if self == DataType::Float {
+                    if d.is_finite() && d.abs() > f64::from(f32::MAX) {
+                        return bad(&format!("{d} is out of the FLOAT range"));
+                    }
+                    Ok(Value::Double(f64::from(d as f32)))
+                } else {
+                    Ok(Value::Double(d))
+                }
+            }
+            DataType::Binary(n) | DataType::NChar(n) => {
+                let s = match v {
+                    Value::Str(s) => s,
+                    Value::Int(i) => i.to_string(),
+                    Value::Double(d) => d.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Null => unreachable!(),
+                };
+                let len = if matches!(self, DataType::NChar(_)) {
+                    s.chars().count()
+                } else {
+                    s.len()
+                };
+                if len > n as usize {
+                    return Err(DbError::invalid(format!(
+                        "value too long for column {col} of type {}: {len} > {n}",
+                        self.decl()
+                    )));
+                }
+                Ok(Value::Str(s))
+            }
+            DataType::Timestamp => match v {
+                Value::Int(i) => Ok(Value::Int(i)),
+                _ => bad("a timestamp is expected"),
+            },
+        }
+    }
+
+    /// The declaration as written in SQL: `INT`, `BINARY(64)`.
+    pub fn decl(self) -> String {
+        match self {
+            DataType::Binary(n) => format!("BINARY({n})"),
+            DataType::NChar(n) => format!("NCHAR({n})"),
+            t => t.name().to_owned(),
+        }
+    }
+}
+
+/// A value. All integer types and timestamps are `Int`, FLOAT and DOUBLE
+/// are `Double` (a FLOAT is rounded through f32 when stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Str(String),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Double(d) => Some(*d),
+            Value::Bool(b) => Some(f64::from(u8::from(*b))),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Bool(b) => Some(i64::from(*b)),
+            Value::Double(d) if d.is_finite() => Some(*d as i64),
+            _ => None,
+        }
+    }
+
+    /// SQL comparison; `None` when either side is NULL or types differ.
+    pub fn cmp_sql(&self, other: &Value) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Value::Null, _) | (_, Value::Null) => None,
+            (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
+            (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+            (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+            (a, b) => a.as_f64()?.partial_cmp(&b.as_f64()?),
+        }
+    }
+}
+
+/// Timestamp precision of a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Precision {
+    #[default]
+    Ms,
+    Us,
+    Ns,
+}
+
+impl Precision {
+    pub fn parse(s: &str) -> Result<Precision> {
+        match s.to_ascii_lowercase().as_str() {
+            "ms" => Ok(Precision::Ms),
+            "us" => Ok(Precision::Us),
+            "ns" => Ok(Precision::Ns),
+            _ => Err(DbError::invalid(format!(
+                "invalid precision '{s}', expected 'ms', 'us' or 'ns'"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Ms => "ms",
+            Precision::Us => "us",
+            Precision::Ns => "ns",
+        }
+    }
+
+    /// Ticks per second.
+    pub fn per_second(self) -> i64 {
+        match self {
+            Precision::Ms => 1_000,
+            Precision::Us => 1_000_000,
+            Precision::Ns => 1_000_000_000,
+        }
+    }
+
+    /// Ticks per millisecond.
+    pub fn per_ms(self) -> i64 {
+        self.per_second() / 1000
+    }
+
+    /// Digits of the fraction of a second.
+    pub fn digits(self) -> usize {
+        match self {
+            Precision::Ms => 3,
+            Precision::Us => 6,
+            Precision::Ns => 9,
+        }
+    }
+
+    /// The current time in this precision.
+    pub fn now(self) -> i64 {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        match self {
+            Precision::Ms => d.as_millis() as i64,
+            Precision::Us => d.as_micros() as i64,
+            Precision::Ns => d.as_nanos() as i64,
+        }
+    }
+}
+
+/// Parses a timestamp string: `YYYY-MM-DD HH:MM:SS[.fff]` in local time, or
+/// RFC 3339 with an offset (`2013-04-12T15:52:01.123+08:00`, `...+0800`).
+pub fn parse_timestamp(s: &str, p: Precision) -> Result<i64> {
+    let t = s.trim();
+    let bad = || DbError::new(code::INVALID_VALUE, format!("invalid timestamp: '{s}'"));
+    let dt: DateTime<chrono::FixedOffset> = if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        dt
+    } else if let Ok(dt) = DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z") {
+        dt
+    } else {
+        let naive = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
+            .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
+            .or_else(|_| {
+                chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists"))
+            })
+            .map_err(|_| bad())?;
+        Local
+            .from_local_datetime(&naive)
+            .earliest()
+            .ok_or_else(bad)?
+            .fixed_offset()
+    };
+    let ns = dt.timestamp_nanos_opt().ok_or_else(bad)?;
+    Ok(match p {
+        Precision::Ms => ns.div_euclid(1_000_000),
+        Precision::Us => ns.div_euclid(1_000),
+        Precision::Ns => ns,
+    })
+}
+
+fn to_datetime(ts: i64, p: Precision) -> Option<DateTime<Local>> {
+    let (secs, sub) = (ts.div_euclid(p.per_second()), ts.rem_euclid(p.per_second()));
+    let nanos = sub * (1_000_000_000 / p.per_second());
+    Local.timestamp_opt(secs, nanos as u32).single()
+}
+
+/// `2018-10-03 14:38:05.000` in local time, as the taos shell prints.
+pub fn format_local(ts: i64, p: Precision) -> String {
+    match to_datetime(ts, p) {
+        Some(dt) => {
+            let frac = match p {
+                Precision::Ms => format!("{:03}", dt.timestamp_subsec_millis()),
+                Precision::Us => format!("{:06}", dt.timestamp_subsec_micros()),
+                Precision::Ns => format!("{:09}", dt.timestamp_subsec_nanos()),
+            };
+            format!("{}.{frac}", dt.format("%Y-%m-%d %H:%M:%S"))
+        }
+        None => ts.to_string(),
+    }
+}
+
+/// RFC 3339 in local time with the fraction's trailing zeros trimmed, as
+/// taosAdapter answers: `2022-07-30T06:44:40.32Z`.
+pub fn format_rfc3339(ts: i64, p: Precision) -> String {
+    let Some(dt) = to_datetime(ts, p) else {
+        return ts.to_string();
+    };
+    let frac = match p {
+        Precision::Ms => format!("{:03}", dt.timestamp_subsec_millis()),
+        Precision::Us => format!("{:06}", dt.timestamp_subsec_micros()),
+        Precision::Ns => format!("{:09}", dt.timestamp_subsec_nanos()),
+    };
+    let frac = frac.trim_end_matches('0');
+    let offset = dt.offset().local_minus_utc();
+    let zone = if offset == 0 {
+        "Z".to_owned()
+    } else {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let o = offset.abs();
+        format!("{sign}{:02}:{:02}", o / 3600, o % 3600 / 60)
+    };
+    let base = dt.format("%Y-%m-%dT%H:%M:%S");
+    if frac.is_empty() {
+        format!("{base}{zone}")
+    } else {
+        format!("{base}.{frac}{zone}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip() {
+        let ts = parse_timestamp("2018-10-03T14:38:05.000+08:00", Precision::Ms).unwrap();
+        assert_eq!(ts, 1_538_548_685_000);
+        assert_eq!(
+            parse_timestamp("2018-10-03T14:38:05.5+0800", Precision::Us).unwrap(),
+            1_538_548_685_500_000
+        );
+        let local = parse_timestamp("2018-10-03 14:38:05.800", Precision::Ms).unwrap();
+        assert_eq!(
+            format_local(local, Precision::Ms),
+            "2018-10-03 14:38:05.800"
+        );
+        assert!(parse_timestamp("2018-13-03 14:38:05", Precision::Ms).is_err());
+    }
+
+    #[test]
+    fn coercion_follows_tdengine_ranges() {
+        assert_eq!(
+            DataType::TinyInt.coerce(Value::Int(127), "c").unwrap(),
+            Value::Int(127)
+        );
+        assert!(DataType::TinyInt.coerce(Value::Int(-128), "c").is_err());
+        assert_eq!(
+            DataType::Float.coerce(Value::Double(10.3), "c").unwrap(),
+            Value::Double(f64::from(10.3f32))
+        );
+        let e = DataType::Binary(3)
+            .coerce(Value::Str("abcd".into()), "loc")
+            .unwrap_err();
+        assert_eq!(
+            e.msg,
+            "value too long for column loc of type BINARY(3): 4 > 3"
+        );
+        assert_eq!(
+            DataType::NChar(2)
+                .coerce(Value::Str("北京".into()), "c")
+                .unwrap(),
+            Value::Str("北京".into())
+        );
+    }
+}
