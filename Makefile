@@ -8,8 +8,11 @@ export PYO3_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
 .PHONY: run build venv test lint bench bench-http clean
 
-## run: build (release), set up the Python venv, start the anode on 127.0.0.1:6050
+## run: build (release), set up the Python venv, start the tsdb on 127.0.0.1:6041
+## (background) and the anode on 127.0.0.1:6050; Ctrl-C stops both
 run: build venv
+	@./target/release/tsdb serve --config etc/tsdb.ini & tsdb=$$!; \
+	trap 'kill $$tsdb 2>/dev/null' EXIT INT TERM; \
 	./target/release/anode --config etc/taosanode.ini
 
 ## venv: create or update the venv of the Python algorithms (quick when up to date)
@@ -17,7 +20,7 @@ venv:
 	$(PYTHON) python/setup_venv.py --config etc/taosanode.ini
 
 build:
-	$(CARGO) build --release -p anode
+	$(CARGO) build --release -p anode -p tsdb
 
 ## test: everything CI checks — formatting, clippy, unit, handler and end-to-end tests
 test: venv lint

@@ -417,6 +417,7 @@ impl Parser<'_> {
         let like = if self.eat_word("like") {
             match self.next().tok {
                 Tok::Str(s) => Some(s),
+                Tok::End => return Err(self.error("a quoted pattern")),
                 _ => {
                     self.i -= 1;
                     return Err(self.error("a quoted pattern"));
@@ -965,8 +966,9 @@ impl Parser<'_> {
                 }
                 _ => Expr::Column(w),
             },
+            Tok::End => return Err(self.error("an expression")),
             _ => {
-                self.i = self.i.saturating_sub(1);
+                self.i -= 1;
                 return Err(self.error("an expression"));
             }
         })

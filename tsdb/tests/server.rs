@@ -1,0 +1,218 @@
+//! The server end to end: REST shape and auth, the shell's `-s`, and
+//! recovery after `kill -9` during inserts.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Server, rest, temp_dir};
+use serde_json::json;
+
+#[test]
+fn rest_answers_in_the_taosadapter_shape() {
+    let s = Server::start(&temp_dir("rest").join("data"));
+    // credentials
+    let (code, body) = rest(&s.addr, None, "show databases", "cm9vdDp3cm9uZw==");
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(body, r#"{"code":855,"desc":"Authentication failure"}"#);
+
+    let ddl =
+        json!({"code": 0, "column_meta": [["affected_rows", "INT", 4]], "data": [[0]], "rows": 1});
+    assert_eq!(s.json(None, "create database power"), ddl);
+    assert_eq!(
+        s.json(Some("power"), "create table meters (ts timestamp, current float, voltage int, phase float) tags (location binary(64), groupId int)"),
+        ddl
+    );
+    let v = s.json(
+        Some("power"),
+        "insert into d1001 using meters tags ('Beijing.Chaoyang', 2) values ('2018-10-03 14:38:05.000', 10.3, 219, 0.31) ('2018-10-03 14:38:15.320', 12.6, 218, NULL)",
+    );
+    assert_eq!(v["data"], json!([[2]]));
+    // REST is stateless: without a database in the URL or the name, an error
+    let v = s.json(None, "select * from d1001");
+    assert_eq!(v["code"], 0x2616, "{v}");
+    let v = s.json(None, "select * from power.d1001");
+    assert_eq!(
+        v,
+        json!({
+            "code": 0,
+            "column_meta": [["ts", "TIMESTAMP", 8], ["current", "FLOAT", 4], ["voltage", "INT", 4], ["phase", "FLOAT", 4]],
+            "data": [["2018-10-03T14:38:05Z", 10.3, 219, 0.31], ["2018-10-03T14:38:15.32Z", 12.6, 218, null]],
+            "rows": 2
+        })
+    );
+    let v = s.json(
+        Some("power"),
+        "select tbname, location, count(*) from meters group by tbname",
+    );
+    assert_eq!(
+        v["column_meta"],
+        json!([
+            ["tbname", "VARCHAR", 192],
+            ["location", "VARCHAR", 64],
+            ["count(*)", "BIGINT", 8]
+        ])
+    );
+    assert_eq!(v["data"], json!([["d1001", "Beijing.Chaoyang", 2]]));
+    // errors: TDengine's codes, HTTP 200
+    let (code, body) = s.sql(Some("power"), "select * from");
+    assert_eq!(code, 200);
+    assert_eq!(
+        body,
+        r#"{"code":9728,"desc":"syntax error: unexpected end of statement, expected a table name"}"#
+    );
+    let v = s.json(Some("power"), "select * from nosuch");
+    assert_eq!(
+        v,
+        json!({"code": 0x2603, "desc": "Table does not exist: nosuch (database power)"})
+    );
+    // unknown paths are 404 with a JSON body
+    let mut t = std::net::TcpStream::connect(&s.addr).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        t,
+        "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    t.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 404"), "{raw}");
+}
+
+#[test]
+fn shell_runs_commands_with_taos_output() {
+    let s = Server::start(&temp_dir("shell").join("data"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tsdb"))
+        .args(["shell", "-h", "127.0.0.1", "-P", &s.port().to_string(), "-u", "root", "-p", "taosdata", "-s"])
+        .arg("create database d; use d; create table t (ts timestamp, v int); insert into t values ('2020-01-01 00:00:00', 7); select * from t; select * from t where v > 7; select nope from t;")
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a failed statement makes the exit status non-zero"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("Query OK, 0 row(s) affected ("),
+        "{stdout}"
+    );
+    assert_eq!(lines[2], "Database changed.");
+    assert!(
+        lines[6].starts_with("Query OK, 1 row(s) affected ("),
+        "{stdout}"
+    );
+    assert_eq!(lines[8], "           ts            |      v      |");
+    assert_eq!(lines[9], "=".repeat(40));
+    assert_eq!(lines[10], " 2020-01-01 00:00:00.000 |           7 |");
+    assert!(
+        lines[11].starts_with("Query OK, 1 row(s) in set ("),
+        "{stdout}"
+    );
+    // an empty result prints no header
+    assert!(
+        lines[13].starts_with("Query OK, 0 row(s) in set ("),
+        "{stdout}"
+    );
+    assert!(
+        stderr.starts_with("\nDB error: Invalid column name: nope ("),
+        "{stderr}"
+    );
+}
+
+/// Every insert the server acknowledged is there after `kill -9`.
+#[test]
+fn acknowledged_rows_survive_kill_9() {
+    let data = temp_dir("crash").join("data");
+    let mut s = Server::start(&data);
+    s.json(None, "create database crash");
+    s.json(
+        Some("crash"),
+        "create table m (ts timestamp, v bigint, w double) tags (w_id int)",
+    );
+    let base = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 86_400_000;
+    let acked: Arc<Mutex<BTreeSet<(i64, i64)>>> = Arc::default();
+    let stop_at = Instant::now() + Duration::from_millis(1500);
+    let mut writers = Vec::new();
+    for w in 0..4i64 {
+        let addr = s.addr.clone();
+        let acked = acked.clone();
+        writers.push(std::thread::spawn(move || {
+            for batch in 0..100_000i64 {
+                if Instant::now() > stop_at + Duration::from_secs(5) {
+                    break;
+                }
+                let mut sql = format!("insert into t{w} using m tags ({w}) values ");
+                let rows: Vec<i64> = (0..50)
+                    .map(|j| base + w * 10_000_000 + batch * 50 + j)
+                    .collect();
+                for ts in &rows {
+                    sql.push_str(&format!("({ts}, {ts}, 0.5) "));
+                }
+                let r = std::panic::catch_unwind(|| {
+                    rest(&addr, Some("crash"), &sql, "cm9vdDp0YW9zZGF0YQ==")
+                });
+                match r {
+                    Ok((200, body)) if body.contains("\"code\":0") => {
+                        let mut a = acked.lock().unwrap();
+                        for ts in rows {
+                            a.insert((w, ts));
+                        }
+                    }
+                    _ => break, // the server is gone
+                }
+            }
+        }));
+    }
+    while Instant::now() < stop_at {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // kill -9 in the middle of the inserts
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    for w in writers {
+        let _ = w.join();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 1000,
+        "only {} rows were acknowledged",
+        acked.len()
+    );
+    drop(s);
+
+    let s = Server::start(&data);
+    for w in 0..4i64 {
+        let v = s.json(Some("crash"), &format!("select ts, v from t{w}"));
+        let stored: BTreeSet<i64> = v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[1].as_i64().unwrap())
+            .collect();
+        let missing: Vec<i64> = acked
+            .iter()
+            .filter(|(ww, ts)| *ww == w && !stored.contains(ts))
+            .map(|x| x.1)
+            .take(5)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "table t{w}: acknowledged rows lost, e.g. {missing:?}"
+        );
+    }
+    let v = s.json(Some("crash"), "select count(*) from m");
+    assert!(
+        v["data"][0][0].as_i64().unwrap() >= acked.len() as i64,
+        "{v}"
+    );
+}
