@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod query;
 pub mod render;
 pub mod rest;

@@ -24,6 +24,44 @@ enum Command {
     Serve(ServeArgs),
     /// The taos-style shell, over REST.
     Shell(ShellArgs),
+    /// Load a CSV file into a table, over REST.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+struct ImportArgs {
+    #[arg(short = 'h', long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(short = 'P', long, default_value_t = 6041)]
+    port: u16,
+    #[arg(short = 'u', long, default_value = "root")]
+    user: String,
+    #[arg(short = 'p', long, default_value = "taosdata")]
+    password: String,
+    /// Database
+    #[arg(short = 'd', long)]
+    database: String,
+    /// Table to insert into
+    #[arg(short = 't', long)]
+    table: String,
+    /// Create the table from this super table if needed (with --tags)
+    #[arg(long, requires = "tags")]
+    using: Option<String>,
+    /// Tag values for --using, as SQL: "'Beijing', 2"
+    #[arg(long)]
+    tags: Option<String>,
+    /// Rows per INSERT
+    #[arg(long, default_value_t = tsdb::import::DEFAULT_BATCH)]
+    batch: usize,
+    /// The first line holds column names
+    #[arg(long)]
+    header: bool,
+    /// The CSV file
+    file: PathBuf,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +108,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve(a) => serve(a),
         Command::Shell(a) => shell(a),
+        Command::Import(a) => import(a),
     }
 }
 
@@ -136,6 +175,24 @@ fn serve(a: ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tsdb: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import(a: ImportArgs) -> ExitCode {
+    let mut client = Client::new(&a.host, a.port, &a.user, &a.password);
+    let spec = tsdb::import::ImportSpec {
+        db: &a.database,
+        table: &a.table,
+        using: a.using.as_deref().zip(a.tags.as_deref()),
+        batch: a.batch.max(1),
+        header: a.header,
+    };
+    match tsdb::import::import(&mut client, &a.file, &spec) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tsdb import: {e}");
             ExitCode::FAILURE
         }
     }

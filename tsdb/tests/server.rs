@@ -216,3 +216,86 @@ fn acknowledged_rows_survive_kill_9() {
         "{v}"
     );
 }
+
+#[test]
+fn import_loads_a_csv_file_in_batches() {
+    let dir = temp_dir("import");
+    let s = Server::start(&dir.join("data"));
+    s.json(None, "create database imp");
+    s.json(
+        Some("imp"),
+        "create table m (ts timestamp, v int, note binary(16)) tags (site binary(8))",
+    );
+    let base = 1_600_000_000_000i64;
+    let mut csv = String::from("ts,v,note\n");
+    for i in 0..12_345i64 {
+        csv.push_str(&format!("{},{},'n{}'\n", base + i * 1000, i % 1000, i % 7));
+    }
+    // a timestamp as text, and a string with a comma
+    csv.push_str("'2020-09-13 12:26:40.000',5,'a, b'\n");
+    let file = dir.join("rows.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tsdb"))
+        .args([
+            "import",
+            "-P",
+            &s.port().to_string(),
+            "-d",
+            "imp",
+            "-t",
+            "t1",
+            "--using",
+            "m",
+            "--tags",
+            "'north'",
+            "--batch",
+            "5000",
+            "--header",
+        ])
+        .arg(&file)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("imported 12346 rows into imp.t1"),
+        "{stderr}"
+    );
+    let v = s.json(
+        Some("imp"),
+        "select count(*), sum(v), last(note), site from m group by site",
+    );
+    // 2020-09-13 12:26:40 UTC is base: the last line updated nothing (UPDATE 0 keeps the first)
+    assert_eq!(
+        v["data"],
+        json!([[
+            12_345,
+            (0..12_345i64).map(|i| i % 1000).sum::<i64>(),
+            "n3",
+            "north"
+        ]]),
+        "{v}"
+    );
+    // a bad line stops the import with the server's message
+    std::fs::write(&file, "1600000000000,1,'ok'\n1600000001000,x,'bad'\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tsdb"))
+        .args([
+            "import",
+            "-P",
+            &s.port().to_string(),
+            "-d",
+            "imp",
+            "-t",
+            "t1",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tsdb import: rows up to line 2: invalid value for column v of type INT: 'x' (table t1, row 2)"),
+        "{stderr}"
+    );
+}

@@ -18,6 +18,7 @@
 //! unless selected.
 
 pub mod agg;
+pub mod multirow;
 pub mod time;
 
 use std::collections::BTreeMap;
@@ -146,6 +147,12 @@ pub fn eval(e: &Expr, cx: &Ctx<'_, '_>) -> Result<Value> {
         Expr::Func { name, args } => {
             if agg::is_aggregate(name) {
                 return agg::compute(name, args, cx);
+            }
+            if multirow::is_multirow(name) {
+                fail!(
+                    code::INVALID_VALUE,
+                    "{name} must be the only function of its select list"
+                );
             }
             scalar(name, args, cx)?
         }
@@ -357,6 +364,23 @@ fn type_of(e: &Expr, schema: &Schema<'_>) -> Result<DataType> {
         Expr::Func { name, args } => {
             if agg::is_aggregate(name) {
                 agg::result_type(name, args, schema)?
+            } else if multirow::is_multirow(name) {
+                match args.first() {
+                    Some(Expr::Column(n)) => {
+                        let t = schema
+                            .lookup(n)
+                            .map(|r| schema.type_of(r))
+                            .unwrap_or(DataType::Double);
+                        if name == "diff" && t == DataType::Float {
+                            DataType::Double
+                        } else if t.is_integer() {
+                            DataType::BigInt
+                        } else {
+                            t
+                        }
+                    }
+                    _ => DataType::Double,
+                }
             } else {
                 match name.as_str() {
                     "server_version" | "client_version" | "timezone" | "database" => {
@@ -601,6 +625,38 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         }
     }
     let aggregate = outs.iter().any(|o| has_aggregate(&o.expr));
+    let multi: Vec<usize> = outs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(&o.expr, Expr::Func { name, .. } if multirow::is_multirow(name)))
+        .map(|(i, _)| i)
+        .collect();
+    if !multi.is_empty() {
+        if multi.len() > 1 || aggregate {
+            fail!(
+                code::INVALID_VALUE,
+                "DIFF, TOP and BOTTOM cannot be combined with each other or with aggregates"
+            );
+        }
+        if sel.interval.is_some() {
+            fail!(
+                code::INVALID_VALUE,
+                "DIFF, TOP and BOTTOM cannot be used with INTERVAL"
+            );
+        }
+        let by_table = sel
+            .group_by
+            .iter()
+            .chain(&sel.partition_by)
+            .any(|k| matches!(k, Expr::Column(n) if n == "tbname"));
+        let is_diff = matches!(&outs[multi[0]].expr, Expr::Func { name, .. } if name == "diff");
+        if is_diff && schema.stable && !by_table {
+            fail!(
+                code::INVALID_VALUE,
+                "DIFF on a super table needs GROUP BY tbname (or PARTITION BY tbname)"
+            );
+        }
+    }
     if let Some(f) = &sel.filter {
         if has_aggregate(f) {
             fail!(
@@ -774,6 +830,16 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
             ty: DataType::Timestamp,
         });
     }
+    if !multi.is_empty() && !selected.iter().any(|n| schema.lookup(n) == Some(Ref::Ts)) {
+        let ts = &schema.columns[0];
+        columns.push(OutCol {
+            expr: Expr::Column(ts.name.clone()),
+            name: ts.name.clone(),
+            ty: DataType::Timestamp,
+        });
+    }
+    let multi_col = multi.first().map(|m| m + columns.len());
+    let outs_exprs: Vec<Expr> = outs.iter().map(|o| o.expr.clone()).collect();
     columns.extend(outs);
     if aggregate && !sel.group_by.is_empty() {
         for k in &sel.group_by {
@@ -793,7 +859,37 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
     let per_group_limit = !keys.is_empty();
     for (_, grows) in &group_list {
         let mut block: Vec<Vec<Value>> = Vec::new();
-        if !aggregate {
+        if let Some(&mi) = multi.first() {
+            let Expr::Func { name, args } = &outs_exprs[mi] else {
+                unreachable!()
+            };
+            let cx = Ctx {
+                schema: &schema,
+                sources: &sources,
+                now,
+                rows: grows,
+                window: None,
+            };
+            for (row, v) in multirow::pick(name, args, grows, &cx)? {
+                let one = [row];
+                let rcx = Ctx {
+                    schema: &schema,
+                    sources: &sources,
+                    now,
+                    rows: &one,
+                    window: None,
+                };
+                let mut out = Vec::with_capacity(columns.len());
+                for (ci, c) in columns.iter().enumerate() {
+                    if Some(ci) == multi_col {
+                        out.push(v.clone());
+                    } else {
+                        out.push(eval(&c.expr, &rcx)?);
+                    }
+                }
+                block.push(out);
+            }
+        } else if !aggregate {
             for r in grows {
                 let one = [*r];
                 let cx = Ctx {
