@@ -83,8 +83,7 @@ impl Spec {
 
 struct Job {
     call: PyCall,
-    /// When the request's time budget started (for messages).
-    since: Instant,
+    /// The request's own deadline: waiting for a free worker ends there.
     deadline: Instant,
     reply: oneshot::Sender<Result<PyReply, String>>,
 }
@@ -129,7 +128,6 @@ impl Health {
 #[derive(Debug)]
 pub struct PyPool {
     tx: mpsc::Sender<Job>,
-    timeout: Duration,
     workers: usize,
     health: Arc<Health>,
 }
@@ -165,7 +163,6 @@ impl PyPool {
         Ok((
             PyPool {
                 tx,
-                timeout: spec.timeout,
                 workers: spec.workers,
                 health,
             },
@@ -177,18 +174,17 @@ impl PyPool {
         self.workers
     }
 
-    /// Runs `call` on a free worker, finishing by `deadline` at the latest
-    /// (sooner when `python-timeout` is shorter).
+    /// Runs `call` on a free worker. Waiting for the worker ends at the
+    /// request's `deadline`; the run itself may take `python-timeout`, and
+    /// never past `deadline`.
     pub async fn call(&self, call: PyCall, deadline: Instant) -> Result<PyReply, String> {
         if let Some(why) = self.health.broken() {
             return Err(format!("no Python worker is running: {why}"));
         }
-        let deadline = deadline.min(Instant::now() + self.timeout);
         let algo = call.algo.clone();
         let (reply, rx) = oneshot::channel();
         let job = Job {
             call,
-            since: Instant::now(),
             deadline,
             reply,
         };
@@ -285,8 +281,9 @@ async fn serve(
             )));
             continue;
         }
-        let budget = job.deadline.saturating_duration_since(job.since);
-        match w.run(&job.call, job.deadline, budget, spec).await {
+        let run_deadline = job.deadline.min(Instant::now() + spec.timeout);
+        let budget = run_deadline.saturating_duration_since(Instant::now());
+        match w.run(&job.call, run_deadline, budget, spec).await {
             Ok(reply) => {
                 let _ = job.reply.send(Ok(reply));
             }

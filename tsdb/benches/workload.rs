@@ -1,0 +1,212 @@
+//! The workloads against the tsdb, printed as a table:
+//! ingest through the library API and over REST (one table; 10,000 child
+//! tables), `interval(1m)` avg over the rows, count and max, and last_row
+//! over the child tables.
+//!
+//!     cargo bench -p tsdb --bench workload                 # 10 M rows, 10,000 tables
+//!     ROWS=1000000 TABLES=1000 cargo bench -p tsdb --bench workload
+//!
+//! REST runs in-process on 127.0.0.1:0 with 4 writer threads posting
+//! 5,000-row INSERT statements (the shape).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tsdb::engine::Engine;
+use tsdb::rest::{RestState, router};
+use tsdb::result::Output;
+
+const BATCH: usize = 5000;
+const WRITERS: usize = 4;
+/// 2020-09-13 12:26:40 UTC, one row per second from there.
+const BASE: i64 = 1_600_000_000_000;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn batch_sql(table: &str, from: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 40 + 64);
+    s.push_str("insert into ");
+    s.push_str(table);
+    s.push_str(" values ");
+    for i in from..from + n {
+        let ts = BASE + i as i64 * 1000;
+        s.push_str(&format!("({ts},{},{}.5) ", i % 1000, i % 97));
+    }
+    s
+}
+
+fn post(addr: &str, db: &str, sql: &str) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "POST /rest/sql/{db} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic cm9vdDp0YW9zZGF0YQ==\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        sql.len()
+    )
+    .unwrap();
+    s.write_all(sql.as_bytes()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.contains("\"code\":0"), "{}", &raw[..raw.len().min(300)]);
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed().as_secs_f64())
+}
+
+fn rows_of(o: &Output) -> usize {
+    match o {
+        Output::Rows { rows, .. } => rows.len(),
+        _ => 0,
+    }
+}
+
+fn main() {
+    let rows = env("ROWS", 10_000_000);
+    let tables = env("TABLES", 10_000);
+    let table_rows = env("TABLE_ROWS", 1_000_000);
+    let dir = std::env::temp_dir().join(format!("tsdb-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut report: Vec<(String, String)> = Vec::new();
+
+    // library API: one table
+    let engine = Arc::new(Engine::open(&dir.join("lib")).unwrap());
+    engine
+        .execute("create database b keep 36500", None)
+        .unwrap();
+    engine
+        .execute("create table t (ts timestamp, v int, w double)", Some("b"))
+        .unwrap();
+    let mut secs = 0.0;
+    for from in (0..rows).step_by(BATCH) {
+        let sql = batch_sql("t", from, BATCH.min(rows - from));
+        let (_, s) = timed(|| engine.execute(&sql, Some("b")).unwrap());
+        secs += s;
+    }
+    report.push((
+        "library ingest, 1 table".into(),
+        format!("{:.2} M rows/s", rows as f64 / secs / 1e6),
+    ));
+
+    let (o, s) = timed(|| {
+        engine
+            .execute("select avg(v) from t interval(1m)", Some("b"))
+            .unwrap()
+    });
+    report.push((
+        format!(
+            "interval(1m) avg over {rows} rows ({} windows)",
+            rows_of(&o)
+        ),
+        format!("{:.0} ms", s * 1e3),
+    ));
+    let (_, s) = timed(|| engine.execute("select count(*) from t", Some("b")).unwrap());
+    report.push(("count(*)".into(), format!("{:.0} ms", s * 1e3)));
+    let (_, s) = timed(|| engine.execute("select max(v) from t", Some("b")).unwrap());
+    report.push(("max(v)".into(), format!("{:.0} ms", s * 1e3)));
+    drop(engine);
+
+    // REST, in-process server
+    let engine = Arc::new(Engine::open(&dir.join("rest")).unwrap());
+    engine
+        .execute("create database b keep 36500", None)
+        .unwrap();
+    engine
+        .execute("create table t (ts timestamp, v int, w double)", Some("b"))
+        .unwrap();
+    engine
+        .execute(
+            "create table st (ts timestamp, v int, w double) tags (id int)",
+            Some("b"),
+        )
+        .unwrap();
+    let state = Arc::new(RestState {
+        engine: engine.clone(),
+        user: "root".into(),
+        password: "taosdata".into(),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    rt.spawn(async move { axum::serve(listener, router(state)).await });
+
+    let (_, s) = timed(|| {
+        std::thread::scope(|sc| {
+            for w in 0..WRITERS {
+                let addr = &addr;
+                sc.spawn(move || {
+                    let mut from = w * BATCH;
+                    while from < rows {
+                        post(addr, "b", &batch_sql("t", from, BATCH.min(rows - from)));
+                        from += WRITERS * BATCH;
+                    }
+                });
+            }
+        })
+    });
+    report.push((
+        format!("REST ingest, 1 table, {WRITERS} writers"),
+        format!("{:.2} M rows/s", rows as f64 / s / 1e6),
+    ));
+
+    // many tables: TABLE_ROWS rows over TABLES child tables, auto-created
+    let per_table = (table_rows / tables).max(1);
+    let tables_per_batch = (BATCH / per_table).max(1);
+    let (_, s) = timed(|| {
+        std::thread::scope(|sc| {
+            for w in 0..WRITERS {
+                let addr = &addr;
+                sc.spawn(move || {
+                    let mut first = w * tables_per_batch;
+                    while first < tables {
+                        let mut sql = String::from("insert into ");
+                        for t in first..(first + tables_per_batch).min(tables) {
+                            sql.push_str(&format!("c{t} using st tags ({t}) values "));
+                            for i in 0..per_table {
+                                let ts = BASE + i as i64 * 1000;
+                                sql.push_str(&format!("({ts},{i},{t}.5) "));
+                            }
+                        }
+                        post(addr, "b", &sql);
+                        first += WRITERS * tables_per_batch;
+                    }
+                });
+            }
+        })
+    });
+    report.push((
+        format!(
+            "REST ingest, {} rows over {tables} child tables",
+            per_table * tables
+        ),
+        format!("{:.2} M rows/s", (per_table * tables) as f64 / s / 1e6),
+    ));
+    let (o, s) = timed(|| {
+        engine
+            .execute("select last_row(*) from st group by tbname", Some("b"))
+            .unwrap()
+    });
+    report.push((
+        format!("last_row over {} child tables", rows_of(&o)),
+        format!("{:.0} ms", s * 1e3),
+    ));
+
+    println!("{:<60} {}", "workload", "result");
+    for (k, v) in report {
+        println!("{k:<60} {v}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
