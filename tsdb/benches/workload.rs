@@ -204,7 +204,7 @@ fn main() {
         format!("{:.0} ms", s * 1e3),
     ));
 
-    println!("{:<60} {}", "workload", "result");
+    println!("{:<60} result", "workload");
     for (k, v) in report {
         println!("{k:<60} {v}");
     }
