@@ -97,7 +97,7 @@ impl Engine {
                 (update, entry.columns_of(table).unwrap_or_default())
             };
             replayed += rec.rows.len();
-            apply(&mut state.data, &rec, &cols, update);
+            apply(&mut state.data, rec, &cols, update);
         }
         tracing::info!(
             dir = %dir.display(),
@@ -164,7 +164,7 @@ pub fn resolve_db(explicit: Option<&str>, current: Option<&str>) -> Result<Strin
 }
 
 /// Applies a WAL record to the table data.
-fn apply(data: &mut HashMap<u64, TableData>, rec: &InsertRecord, cols: &[Column], update: Update) {
+fn apply(data: &mut HashMap<u64, TableData>, rec: InsertRecord, cols: &[Column], update: Update) {
     // position of each supplied column in the current schema
     let positions: Vec<Option<usize>> = rec
         .col_ids
@@ -177,14 +177,22 @@ fn apply(data: &mut HashMap<u64, TableData>, rec: &InsertRecord, cols: &[Column]
         given[*p] = true;
     }
     let table = data.entry(rec.uid).or_default();
-    for (ts, vals) in &rec.rows {
-        let mut row = vec![Value::Null; width];
-        for (v, p) in vals.iter().zip(&positions) {
-            if let Some(p) = p {
-                row[*p] = v.clone();
+    // every column, in schema order: the rows are stored as they came
+    let identity =
+        positions.len() == width && positions.iter().enumerate().all(|(i, p)| *p == Some(i));
+    for (ts, vals) in rec.rows {
+        let row = if identity {
+            vals
+        } else {
+            let mut row = vec![Value::Null; width];
+            for (v, p) in vals.into_iter().zip(&positions) {
+                if let Some(p) = p {
+                    row[*p] = v;
+                }
             }
-        }
-        table.insert(*ts, row, &given, update);
+            row
+        };
+        table.insert(ts, row, &given, update);
     }
 }
 
@@ -866,23 +874,70 @@ impl State {
         Ok(Output::Affected(0))
     }
 
+    /// An INSERT: tables it auto-creates are created first, in one catalog
+    /// transaction (they stay created even if a row is then refused, as in
+    /// TDengine); then every row of every table is checked, and only then
+    /// is anything written: one WAL append for the whole statement, so a
+    /// statement is all or nothing (3.x; 2.x wrote clauses up to the first
+    /// error).
     fn insert(&mut self, tables: &[InsertTable], current: Option<&str>) -> Result<Output> {
-        let mut total = 0usize;
-        // Statements run up to the first error, as in 2.x: earlier table
-        // clauses stay written.
+        let mut created: Vec<(String, Table)> = Vec::new();
+        for it in tables {
+            let Some(using) = &it.using else { continue };
+            let db = resolve_db(it.table.db.as_deref(), current)?;
+            if created
+                .iter()
+                .any(|(d, t)| *d == db && t.name == it.table.name)
+            {
+                continue;
+            }
+            let mut s = using.clone();
+            s.name = it.table.clone();
+            if let Some(mut t) = self.child_table(&db, &s, false)? {
+                t.uid = self.catalog.next_uid;
+                self.catalog.next_uid += 1;
+                created.push((db, t));
+            }
+        }
+        if !created.is_empty() {
+            let changes: Vec<Change<'_>> = created
+                .iter()
+                .map(|(db, t)| Change::PutTable(db, t))
+                .collect();
+            self.catalog.commit(&changes)?;
+            for (db, t) in created {
+                self.catalog
+                    .dbs
+                    .get_mut(&db)
+                    .expect("checked")
+                    .tables
+                    .insert(t.name.clone(), t);
+            }
+        }
+        let mut batch = Vec::with_capacity(tables.len());
+        let mut sync = false;
         for it in tables {
             let db = resolve_db(it.table.db.as_deref(), current)?;
-            if let Some(using) = &it.using {
-                let mut s = using.clone();
-                s.name = it.table.clone();
-                self.create_child(&db, &s, false)?;
-            }
-            total += self.insert_rows(&db, it)?;
+            let (rec, cols, opts) = self.insert_record(&db, it)?;
+            sync |= opts.wal == 2
+                && (opts.fsync == 0 || self.wal.since_sync_ms() >= opts.fsync as u128);
+            batch.push((rec, cols, Update::from_option(opts.update)));
+        }
+        self.wal.append(batch.iter().map(|b| &b.0), sync)?;
+        let mut total = 0;
+        for (rec, cols, update) in batch {
+            total += rec.rows.len();
+            apply(&mut self.data, rec, &cols, update);
         }
         Ok(Output::Affected(total))
     }
 
-    fn insert_rows(&mut self, db: &str, it: &InsertTable) -> Result<usize> {
+    /// The WAL record of one table clause, all values checked.
+    fn insert_record(
+        &self,
+        db: &str,
+        it: &InsertTable,
+    ) -> Result<(InsertRecord, Vec<Column>, DbOptions)> {
         let entry = self.db(db)?;
         let name = &it.table.name;
         let Some(table) = entry.tables.get(name) else {
@@ -978,18 +1033,7 @@ impl State {
             .filter(|&&i| i != 0)
             .map(|&i| cols[i].id)
             .collect();
-        let rec = InsertRecord { uid, col_ids, rows };
-        let sync =
-            opts.wal == 2 && (opts.fsync == 0 || self.wal.since_sync_ms() >= opts.fsync as u128);
-        self.wal.append(std::slice::from_ref(&rec), sync)?;
-        let n = rec.rows.len();
-        apply(
-            &mut self.data,
-            &rec,
-            &cols,
-            Update::from_option(opts.update),
-        );
-        Ok(n)
+        Ok((InsertRecord { uid, col_ids, rows }, cols, opts))
     }
 
     fn show_databases(&self) -> Output {

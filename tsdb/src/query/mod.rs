@@ -409,20 +409,7 @@ fn time_range(filter: Option<&Expr>, schema: &Schema<'_>, now: i64) -> Result<(i
         return Ok((lo, hi));
     };
     let mut conj = Vec::new();
-    fn split<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-        match e {
-            Expr::Binary {
-                op: BinOp::And,
-                left,
-                right,
-            } => {
-                split(left, out);
-                split(right, out);
-            }
-            _ => out.push(e),
-        }
-    }
-    split(f, &mut conj);
+    split_and(f, &mut conj);
     let is_ts = |e: &Expr| matches!(e, Expr::Column(n) if schema.lookup(n) == Some(Ref::Ts));
     let constant = |e: &Expr| -> Result<Option<i64>> {
         let mut has_col = false;
@@ -482,6 +469,21 @@ fn time_range(filter: Option<&Expr>, schema: &Schema<'_>, now: i64) -> Result<(i
         }
     }
     Ok((lo, hi))
+}
+
+/// The conjuncts of a top-level AND.
+fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::Binary {
+            op: BinOp::And,
+            left,
+            right,
+        } => {
+            split_and(left, out);
+            split_and(right, out);
+        }
+        _ => out.push(e),
+    }
 }
 
 /// Whether `e` uses only tags and tbname (evaluated once per table).
@@ -693,25 +695,52 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
     let tag_conds: Vec<&Expr> = match &sel.filter {
         Some(f) => {
             let mut v = Vec::new();
-            fn split<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-                match e {
-                    Expr::Binary {
-                        op: BinOp::And,
-                        left,
-                        right,
-                    } => {
-                        split(left, out);
-                        split(right, out);
-                    }
-                    _ => out.push(e),
-                }
-            }
-            split(f, &mut v);
+            split_and(f, &mut v);
             v.into_iter().filter(|e| tag_only(e, &schema)).collect()
         }
         None => Vec::new(),
     };
+    // The last-row cache: a query of only LAST_ROW (plus tags / tbname)
+    // with at most tag conditions reads each table's newest row, O(1) per
+    // table, instead of scanning.
+    let filter_is_tags_only = match &sel.filter {
+        None => true,
+        Some(f) => {
+            let mut all = Vec::new();
+            split_and(f, &mut all);
+            all.iter().all(|e| tag_only(e, &schema))
+        }
+    };
+    let last_row_only = filter_is_tags_only
+        && sel.interval.is_none()
+        && outs.iter().all(|o| {
+            let mut ok = true;
+            o.expr.walk(&mut |x| match x {
+                Expr::Func { name, .. } => ok &= name == "last_row",
+                Expr::Column(n) => {
+                    ok &= matches!(schema.lookup(n), Some(Ref::Tag(_) | Ref::Tbname))
+                }
+                _ => {}
+            });
+            ok
+        })
+        && outs
+            .iter()
+            .any(|o| matches!(&o.expr, Expr::Func { name, .. } if name == "last_row"));
+    // COUNT(*) alone, over whole tables: their row counts, no scan.
+    let count_only = filter_is_tags_only
+        && sel.interval.is_none()
+        && sel.group_by.is_empty()
+        && sel.partition_by.is_empty()
+        && !outs.is_empty() && outs.iter().all(|o| match &o.expr {
+        Expr::Func { name, args } if name == "count" => {
+            matches!(args.as_slice(), [Expr::Star])
+                || matches!(args.as_slice(), [Expr::Column(n)] if schema.lookup(n) == Some(Ref::Ts))
+        }
+        _ => false,
+    });
     let mut rows: Vec<Row<'_>> = Vec::new();
+    let mut counted = 0i64;
     for (si, src) in sources.iter().enumerate() {
         let Some(data) = src.data else { continue };
         if !tag_conds.is_empty() {
@@ -738,6 +767,20 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         if lo > hi {
             continue;
         }
+        if count_only {
+            counted += if (lo, hi) == (i64::MIN, i64::MAX) {
+                data.rows.len() as i64
+            } else {
+                data.rows.range(lo..=hi).count() as i64
+            };
+            continue;
+        }
+        if last_row_only {
+            if let Some((ts, vals)) = data.last_row() {
+                rows.push(Row { ts, vals, src: si });
+            }
+            continue;
+        }
         for (ts, vals) in data.rows.range((Bound::Included(lo), Bound::Included(hi))) {
             rows.push(Row {
                 ts: *ts,
@@ -745,6 +788,21 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                 src: si,
             });
         }
+    }
+    if count_only {
+        let row = vec![Value::Int(counted); outs.len()];
+        let rows = match sel.limit {
+            Some((n, off)) if off > 0 || n == 0 => Vec::new(),
+            _ => vec![row],
+        };
+        return Ok(Output::Rows {
+            columns: outs
+                .into_iter()
+                .map(|c| ColMeta::new(c.name, c.ty))
+                .collect(),
+            rows,
+            precision,
+        });
     }
     if let Some(f) = &sel.filter {
         let mut kept = Vec::with_capacity(rows.len());

@@ -27,8 +27,8 @@ pub struct Token {
     pub tok: Tok,
     /// Byte offset in the statement.
     pub pos: usize,
-    /// The source text of the token.
-    pub text: String,
+    /// Byte length of the token's source text.
+    pub len: usize,
 }
 
 const SYMBOLS: [&str; 19] = [
@@ -93,13 +93,13 @@ pub fn tokenize(sql: &str) -> Result<Vec<Token>> {
         out.push(Token {
             tok,
             pos: start,
-            text: sql[start..i].to_owned(),
+            len: i - start,
         });
     }
     out.push(Token {
         tok: Tok::End,
         pos: sql.len(),
-        text: String::new(),
+        len: 0,
     });
     Ok(out)
 }

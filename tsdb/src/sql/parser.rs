@@ -595,8 +595,8 @@ impl Parser<'_> {
             } else {
                 self.expr()?
             };
-            let end = self.toks[self.i.saturating_sub(1)].pos
-                + self.toks[self.i.saturating_sub(1)].text.len();
+            let end =
+                self.toks[self.i.saturating_sub(1)].pos + self.toks[self.i.saturating_sub(1)].len;
             let text: String = self.sql[start..end]
                 .split_whitespace()
                 .collect::<Vec<_>>()

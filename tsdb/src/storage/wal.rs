@@ -97,7 +97,11 @@ impl Wal {
     }
 
     /// Appends records in one write; `sync` forces an fsync.
-    pub fn append(&mut self, records: &[InsertRecord], sync: bool) -> Result<()> {
+    pub fn append<'r>(
+        &mut self,
+        records: impl IntoIterator<Item = &'r InsertRecord>,
+        sync: bool,
+    ) -> Result<()> {
         self.buf.clear();
         for rec in records {
             let start = self.buf.len();
