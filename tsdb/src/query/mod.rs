@@ -713,16 +713,11 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
     };
     let last_row_only = filter_is_tags_only
         && sel.interval.is_none()
-        && outs.iter().all(|o| {
-            let mut ok = true;
-            o.expr.walk(&mut |x| match x {
-                Expr::Func { name, .. } => ok &= name == "last_row",
-                Expr::Column(n) => {
-                    ok &= matches!(schema.lookup(n), Some(Ref::Tag(_) | Ref::Tbname))
-                }
-                _ => {}
-            });
-            ok
+        && outs.iter().all(|o| match &o.expr {
+            // last_row(any column), or a tag / tbname beside it
+            Expr::Func { name, .. } => name == "last_row",
+            Expr::Column(n) => matches!(schema.lookup(n), Some(Ref::Tag(_) | Ref::Tbname)),
+            _ => false,
         })
         && outs
             .iter()
@@ -1272,4 +1267,96 @@ fn constant_select(sel: &Select, current: Option<&str>) -> Result<Output> {
         rows: vec![row],
         precision: Precision::Ms,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Engine;
+    use crate::result::Output;
+    use crate::types::Value;
+
+    fn rows(o: Output) -> Vec<Vec<Value>> {
+        match o {
+            Output::Rows { rows, .. } => rows,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The last-row and count shortcuts answer what a scan would.
+    #[test]
+    fn shortcuts_agree_with_scans() {
+        let dir = std::env::temp_dir().join(format!("tsdb-query-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = Engine::open(&dir).unwrap();
+        e.execute("create database d", None).unwrap();
+        e.execute(
+            "create table st (ts timestamp, v int, w int) tags (g int)",
+            Some("d"),
+        )
+        .unwrap();
+        for t in 0..5 {
+            let mut sql = format!("insert into c{t} using st tags ({}) values ", t % 2);
+            for i in 0..50 {
+                sql.push_str(&format!(
+                    "({}, {}, {}) ",
+                    1_700_000_000_000i64 + i * 1000 + t,
+                    i * t,
+                    if i == 49 {
+                        "null".to_string()
+                    } else {
+                        i.to_string()
+                    }
+                ));
+            }
+            e.execute(&sql, Some("d")).unwrap();
+        }
+        let fast = rows(
+            e.execute(
+                "select last_row(*), tbname from st group by tbname",
+                Some("d"),
+            )
+            .unwrap(),
+        );
+        assert_eq!(fast.len(), 5);
+        for (t, r) in fast.iter().enumerate() {
+            // the newest row of each table, its NULL included
+            assert_eq!(r[0], Value::Int(1_700_000_000_000 + 49_000 + t as i64));
+            assert_eq!(r[1], Value::Int(49 * t as i64));
+            assert_eq!(r[2], Value::Null);
+            assert_eq!(r[3], Value::Str(format!("c{t}")));
+        }
+        // a column condition disables the shortcut, and the answer follows it
+        let scanned = rows(
+            e.execute(
+                "select last_row(v) from st where w >= 0 group by tbname",
+                Some("d"),
+            )
+            .unwrap(),
+        );
+        assert_eq!(scanned[4][0], Value::Int(48 * 4));
+        let fast = rows(
+            e.execute("select last_row(v) from st where g = 1", Some("d"))
+                .unwrap(),
+        );
+        assert_eq!(fast, vec![vec![Value::Int(49 * 3)]]);
+        assert_eq!(
+            rows(e.execute("select count(*) from st", Some("d")).unwrap()),
+            vec![vec![Value::Int(250)]]
+        );
+        assert_eq!(
+            rows(
+                e.execute("select count(*) from st where g = 0", Some("d"))
+                    .unwrap()
+            ),
+            vec![vec![Value::Int(150)]]
+        );
+        assert_eq!(
+            rows(
+                e.execute("select count(*) from st where w > 10", Some("d"))
+                    .unwrap()
+            ),
+            vec![vec![Value::Int(5 * 38)]]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
