@@ -20,8 +20,9 @@ use tsdb::result::Output;
 
 const BATCH: usize = 5000;
 const WRITERS: usize = 4;
-/// 2020-09-13 12:26:40 UTC, one row per second from there.
-const BASE: i64 = 1_600_000_000_000;
+/// 2020-09-13 12:26:00 UTC (a minute boundary), one row per second from
+/// there: 10 M rows make 166,667 one-minute windows.
+const BASE: i64 = 1_599_999_960_000;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -28,17 +28,32 @@ enum Command {
     Import(ImportArgs),
 }
 
+/// Where the server is and who we are (taos's `-h -P -u -p`).
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
-struct ImportArgs {
+struct ConnArgs {
+    /// Server host
     #[arg(short = 'h', long, default_value = "127.0.0.1")]
     host: String,
+    /// Server REST port
     #[arg(short = 'P', long, default_value_t = 6041)]
     port: u16,
     #[arg(short = 'u', long, default_value = "root")]
     user: String,
     #[arg(short = 'p', long, default_value = "taosdata")]
     password: String,
+}
+
+impl ConnArgs {
+    fn client(&self) -> Client {
+        Client::new(&self.host, self.port, &self.user, &self.password)
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+struct ImportArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
     /// Database
     #[arg(short = 'd', long)]
     database: String,
@@ -80,16 +95,8 @@ struct ServeArgs {
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
 struct ShellArgs {
-    /// Server host
-    #[arg(short = 'h', long, default_value = "127.0.0.1")]
-    host: String,
-    /// Server REST port
-    #[arg(short = 'P', long, default_value_t = 6041)]
-    port: u16,
-    #[arg(short = 'u', long, default_value = "root")]
-    user: String,
-    #[arg(short = 'p', long, default_value = "taosdata")]
-    password: String,
+    #[command(flatten)]
+    conn: ConnArgs,
     /// Database to use
     #[arg(short = 'd', long)]
     database: Option<String>,
@@ -181,7 +188,7 @@ fn serve(a: ServeArgs) -> ExitCode {
 }
 
 fn import(a: ImportArgs) -> ExitCode {
-    let mut client = Client::new(&a.host, a.port, &a.user, &a.password);
+    let mut client = a.conn.client();
     let spec = tsdb::import::ImportSpec {
         db: &a.database,
         table: &a.table,
@@ -199,7 +206,7 @@ fn import(a: ImportArgs) -> ExitCode {
 }
 
 fn shell(a: ShellArgs) -> ExitCode {
-    let mut client = Client::new(&a.host, a.port, &a.user, &a.password);
+    let mut client = a.conn.client();
     if let Some(db) = &a.database {
         if !run_all(&mut client, &format!("use {db};")) {
             return ExitCode::FAILURE;

@@ -82,13 +82,7 @@ fn values(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Vec<(i64, Value
     let mut out = Vec::with_capacity(cx.rows.len());
     for row in cx.rows {
         let one = [*row];
-        let sub = Ctx {
-            schema: cx.schema,
-            sources: cx.sources,
-            now: cx.now,
-            rows: &one,
-            window: cx.window,
-        };
+        let sub = cx.over(&one, cx.window);
         out.push((row.ts, eval(e, &sub)?));
     }
     Ok(out)
@@ -149,13 +143,7 @@ pub fn compute(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
             return Ok(Value::Null);
         };
         let one = [*last];
-        let sub = Ctx {
-            schema: cx.schema,
-            sources: cx.sources,
-            now: cx.now,
-            rows: &one,
-            window: cx.window,
-        };
+        let sub = cx.over(&one, cx.window);
         return eval(e, &sub);
     }
     let vals = values(name, args, cx)?;

@@ -103,7 +103,18 @@ pub struct Ctx<'q, 'a> {
     pub window: Option<(i64, i64)>,
 }
 
-impl Ctx<'_, '_> {
+impl<'q, 'a> Ctx<'q, 'a> {
+    /// The same context over other rows (one row, a group, a window).
+    pub fn over(&self, rows: &'q [Row<'a>], window: Option<(i64, i64)>) -> Ctx<'q, 'a> {
+        Ctx {
+            schema: self.schema,
+            sources: self.sources,
+            now: self.now,
+            rows,
+            window,
+        }
+    }
+
     fn field(&self, r: Ref, row: &Row<'_>) -> Value {
         match r {
             Ref::Ts => Value::Int(row.ts),
@@ -626,6 +637,13 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
             }),
         }
     }
+    let base = Ctx {
+        schema: &schema,
+        sources: &sources,
+        now,
+        rows: &[],
+        window: None,
+    };
     let aggregate = outs.iter().any(|o| has_aggregate(&o.expr));
     let multi: Vec<usize> = outs
         .iter()
@@ -744,13 +762,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                 vals: &[],
                 src: si,
             }];
-            let cx = Ctx {
-                schema: &schema,
-                sources: &sources,
-                now,
-                rows: &probe,
-                window: None,
-            };
+            let cx = base.over(&probe, None);
             let mut keep = true;
             for c in &tag_conds {
                 keep &= truth(&eval(c, &cx)?) == Some(true);
@@ -803,13 +815,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         let mut kept = Vec::with_capacity(rows.len());
         for r in rows {
             let one = [r];
-            let cx = Ctx {
-                schema: &schema,
-                sources: &sources,
-                now,
-                rows: &one,
-                window: None,
-            };
+            let cx = base.over(&one, None);
             if truth(&eval(f, &cx)?) == Some(true) {
                 kept.push(r);
             }
@@ -835,13 +841,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
     let mut groups: BTreeMap<Vec<GroupKey>, Vec<Row<'_>>> = BTreeMap::new();
     for r in &rows {
         let one = [*r];
-        let cx = Ctx {
-            schema: &schema,
-            sources: &sources,
-            now,
-            rows: &one,
-            window: None,
-        };
+        let cx = base.over(&one, None);
         let mut key = Vec::with_capacity(keys.len());
         for k in &keys {
             key.push(GroupKey(eval(k, &cx)?));
@@ -916,22 +916,10 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
             let Expr::Func { name, args } = &outs_exprs[mi] else {
                 unreachable!()
             };
-            let cx = Ctx {
-                schema: &schema,
-                sources: &sources,
-                now,
-                rows: grows,
-                window: None,
-            };
+            let cx = base.over(grows, None);
             for (row, v) in multirow::pick(name, args, grows, &cx)? {
                 let one = [row];
-                let rcx = Ctx {
-                    schema: &schema,
-                    sources: &sources,
-                    now,
-                    rows: &one,
-                    window: None,
-                };
+                let rcx = base.over(&one, None);
                 let mut out = Vec::with_capacity(columns.len());
                 for (ci, c) in columns.iter().enumerate() {
                     if Some(ci) == multi_col {
@@ -945,13 +933,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         } else if !aggregate {
             for r in grows {
                 let one = [*r];
-                let cx = Ctx {
-                    schema: &schema,
-                    sources: &sources,
-                    now,
-                    rows: &one,
-                    window: None,
-                };
+                let cx = base.over(&one, None);
                 let mut row = Vec::with_capacity(columns.len());
                 for c in &columns {
                     row.push(eval(&c.expr, &cx)?);
@@ -971,13 +953,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                 now,
             )?;
         } else {
-            let cx = Ctx {
-                schema: &schema,
-                sources: &sources,
-                now,
-                rows: grows,
-                window: None,
-            };
+            let cx = base.over(grows, None);
             let selector_only = columns.iter().any(|c| {
                 let mut s = false;
                 c.expr.walk(&mut |x| {

@@ -36,13 +36,7 @@ pub fn pick<'a>(
     let mut vals = Vec::with_capacity(rows.len());
     for r in rows {
         let one = [*r];
-        let sub = Ctx {
-            schema: cx.schema,
-            sources: cx.sources,
-            now: cx.now,
-            rows: &one,
-            window: None,
-        };
+        let sub = cx.over(&one, None);
         let v = eval(arg, &sub)?;
         if matches!(v, Value::Str(_)) {
             fail!(
