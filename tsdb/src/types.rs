@@ -289,6 +289,21 @@ impl Precision {
 pub fn parse_timestamp(s: &str, p: Precision) -> Result<i64> {
     let t = s.trim();
     let bad = || DbError::new(code::INVALID_VALUE, format!("invalid timestamp: '{s}'"));
+    // chrono is lenient about field widths ("2018-10-014:38" would pass as
+    // the 1st); TDengine wants YYYY-MM-DD, then a space, 'T' or the end.
+    let b = t.as_bytes();
+    let date_ok = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && matches!(b.get(10), None | Some(b' ' | b'T'));
+    if !date_ok {
+        return Err(bad());
+    }
     let dt: DateTime<chrono::FixedOffset> = if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         dt
     } else if let Ok(dt) = DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z") {
@@ -382,6 +397,12 @@ mod tests {
             "2018-10-03 14:38:05.800"
         );
         assert!(parse_timestamp("2018-13-03 14:38:05", Precision::Ms).is_err());
+        assert!(parse_timestamp("2018-10-014:38:00", Precision::Ms).is_err());
+        assert!(parse_timestamp("18-10-01 14:38:00", Precision::Ms).is_err());
+        assert_eq!(
+            parse_timestamp("2018-10-03", Precision::Ms).unwrap(),
+            parse_timestamp("2018-10-03 00:00:00", Precision::Ms).unwrap()
+        );
     }
 
     #[test]

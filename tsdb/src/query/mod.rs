@@ -1149,6 +1149,24 @@ fn windowed(
             .collect::<Result<_>>()?,
         _ => Vec::new(),
     };
+    // nearest non-empty window before and after each window: O(n), so a
+    // long filled range stays linear
+    let mut prev_full = vec![None; out.len()];
+    let mut next_full = vec![None; out.len()];
+    let mut last = None;
+    for k in 0..out.len() {
+        prev_full[k] = last;
+        if out[k].is_some() {
+            last = Some(k);
+        }
+    }
+    last = None;
+    for k in (0..out.len()).rev() {
+        next_full[k] = last;
+        if out[k].is_some() {
+            last = Some(k);
+        }
+    }
     for (k, slot) in out.iter().enumerate() {
         if let Some(r) = slot {
             result.push(r.clone());
@@ -1174,17 +1192,14 @@ fn windowed(
                     c.ty.coerce(v, &c.name).unwrap_or(Value::Null)
                 }
                 Fill::Prev => result.last().map_or(Value::Null, |r| r[ci].clone()),
-                Fill::Next => out[k + 1..]
-                    .iter()
-                    .flatten()
-                    .next()
+                Fill::Next => next_full[k]
+                    .and_then(|j| out[j].as_ref())
                     .map_or(Value::Null, |r| r[ci].clone()),
                 Fill::Linear => {
-                    let prev = (0..k)
-                        .rev()
-                        .find_map(|j| out[j].as_ref().map(|r| (starts[j], r[ci].clone())));
-                    let next = (k + 1..out.len())
-                        .find_map(|j| out[j].as_ref().map(|r| (starts[j], r[ci].clone())));
+                    let prev = prev_full[k]
+                        .map(|j| (starts[j], out[j].as_ref().expect("full")[ci].clone()));
+                    let next = next_full[k]
+                        .map(|j| (starts[j], out[j].as_ref().expect("full")[ci].clone()));
                     match (prev, next) {
                         (Some((t0, v0)), Some((t1, v1))) => match (v0.as_f64(), v1.as_f64()) {
                             (Some(a), Some(b)) if t1 > t0 => {
