@@ -526,7 +526,7 @@ impl Parser<'_> {
             self.expect_word("values")?;
             let mut rows = Vec::new();
             while self.eat_sym("(") {
-                let row = self.expr_list()?;
+                let row = self.value_list()?;
                 self.expect_sym(")")?;
                 rows.push(row);
                 self.eat_sym(",");
@@ -546,6 +546,40 @@ impl Parser<'_> {
             }
         }
         Ok(Statement::Insert(tables))
+    }
+
+    /// The values of one INSERT row. A plain literal followed by `,` or `)`
+    /// is taken at once; anything else (`now - 1h`) goes through `expr`.
+    /// Rows are most of a large INSERT, so this path matters.
+    fn value_list(&mut self) -> Result<Vec<Expr>> {
+        let mut v = Vec::with_capacity(8);
+        loop {
+            let simple = matches!(self.peek_at(1), Tok::Sym(",") | Tok::Sym(")"));
+            let lit = if simple {
+                match &mut self.toks[self.i].tok {
+                    Tok::Int(i) => Some(Expr::Int(*i)),
+                    Tok::Float(f) => Some(Expr::Float(*f)),
+                    Tok::Str(s) => Some(Expr::Str(std::mem::take(s))),
+                    Tok::Word(w) if w == "null" => Some(Expr::Null),
+                    Tok::Word(w) if w == "now" => Some(Expr::Now),
+                    Tok::Word(w) if w == "true" => Some(Expr::Bool(true)),
+                    Tok::Word(w) if w == "false" => Some(Expr::Bool(false)),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            match lit {
+                Some(e) => {
+                    self.i += 1;
+                    v.push(e);
+                }
+                None => v.push(self.expr()?),
+            }
+            if !self.eat_sym(",") {
+                return Ok(v);
+            }
+        }
     }
 
     fn expr_list(&mut self) -> Result<Vec<Expr>> {

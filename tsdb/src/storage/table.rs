@@ -37,18 +37,20 @@ impl TableData {
     /// Inserts one row; `given[i]` says whether column `i + 1` was supplied.
     /// Returns whether the row was stored.
     pub fn insert(&mut self, ts: i64, mut row: Vec<Value>, given: &[bool], update: Update) -> bool {
-        match self.rows.get_mut(&ts) {
-            None => {
-                self.rows.insert(ts, row);
+        use std::collections::btree_map::Entry;
+        match self.rows.entry(ts) {
+            Entry::Vacant(slot) => {
+                slot.insert(row);
                 true
             }
-            Some(old) => match update {
+            Entry::Occupied(mut slot) => match update {
                 Update::Discard => false,
                 Update::Replace => {
-                    *old = row;
+                    *slot.get_mut() = row;
                     true
                 }
                 Update::Partial => {
+                    let old = slot.get_mut();
                     if old.len() < row.len() {
                         old.resize(row.len(), Value::Null);
                     }
