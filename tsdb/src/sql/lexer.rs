@@ -31,10 +31,32 @@ pub struct Token {
     pub len: usize,
 }
 
-const SYMBOLS: [&str; 19] = [
-    "<=", ">=", "<>", "!=", "==", "(", ")", ",", ";", ".", "*", "+", "-", "/", "%", "=", "<", ">",
-    ":",
-];
+/// The symbol starting with `c` (and `next`), and its length in bytes.
+/// `==` is read as `=`.
+fn symbol(c: u8, next: Option<u8>) -> Option<(&'static str, usize)> {
+    Some(match (c, next) {
+        (b'<', Some(b'=')) => ("<=", 2),
+        (b'>', Some(b'=')) => (">=", 2),
+        (b'<', Some(b'>')) => ("<>", 2),
+        (b'!', Some(b'=')) => ("!=", 2),
+        (b'=', Some(b'=')) => ("=", 2),
+        (b'(', _) => ("(", 1),
+        (b')', _) => (")", 1),
+        (b',', _) => (",", 1),
+        (b';', _) => (";", 1),
+        (b'.', _) => (".", 1),
+        (b'*', _) => ("*", 1),
+        (b'+', _) => ("+", 1),
+        (b'-', _) => ("-", 1),
+        (b'/', _) => ("/", 1),
+        (b'%', _) => ("%", 1),
+        (b'=', _) => ("=", 1),
+        (b'<', _) => ("<", 1),
+        (b'>', _) => (">", 1),
+        (b':', _) => (":", 1),
+        _ => return None,
+    })
+}
 
 pub fn tokenize(sql: &str) -> Result<Vec<Token>> {
     let b = sql.as_bytes();
@@ -77,9 +99,9 @@ pub fn tokenize(sql: &str) -> Result<Vec<Token>> {
             let w = sql[i..j].to_lowercase();
             i = j;
             Tok::Word(w)
-        } else if let Some(s) = SYMBOLS.iter().find(|s| sql[i..].starts_with(**s)) {
-            i += s.len();
-            Tok::Sym(if *s == "==" { "=" } else { s })
+        } else if let Some((s, n)) = symbol(c, b.get(i + 1).copied()) {
+            i += n;
+            Tok::Sym(s)
         } else {
             return Err(DbError::syntax(format!(
                 "syntax error near \"{}\" (at position {i}): unexpected character",
