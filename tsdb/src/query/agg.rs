@@ -146,6 +146,9 @@ pub fn compute(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
         let sub = cx.over(&one, cx.window);
         return eval(e, &sub);
     }
+    if let Some(v) = streamed(name, args, cx)? {
+        return Ok(v);
+    }
     let vals = values(name, args, cx)?;
     Ok(match name {
         "first" => vals
@@ -274,4 +277,71 @@ pub fn compute(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
         },
         _ => fail!(code::INVALID_VALUE, "Invalid function name: {name}"),
     })
+}
+
+/// Aggregates of a plain column computed while walking the rows, without
+/// collecting their values (a full-table MAX reads 10 M rows). `None` when
+/// the argument is an expression or the function needs all values.
+fn streamed(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Option<Value>> {
+    let [Expr::Column(n)] = args else {
+        return Ok(None);
+    };
+    let Some(r) = cx.schema.lookup(n) else {
+        return Ok(None);
+    };
+    let ty = cx.schema.type_of(r);
+    if ty.is_string() && !matches!(name, "first" | "last") {
+        return Ok(None);
+    }
+    let mut it = cx
+        .rows
+        .iter()
+        .map(|row| cx.field(r, row))
+        .filter(|v| !v.is_null());
+    Ok(Some(match name {
+        "first" => it.next().unwrap_or(Value::Null),
+        "last" => it.last().unwrap_or(Value::Null),
+        "min" | "max" => {
+            let want = if name == "min" {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            };
+            let mut best: Option<Value> = None;
+            for v in it {
+                match &best {
+                    Some(b) if v.cmp_sql(b) != Some(want) => {}
+                    _ => best = Some(v),
+                }
+            }
+            best.unwrap_or(Value::Null)
+        }
+        "sum" if ty.is_integer() || ty == DataType::Bool || ty == DataType::Timestamp => {
+            let mut any = false;
+            let mut acc = 0i64;
+            for v in it {
+                any = true;
+                acc = acc.wrapping_add(v.as_i64().unwrap_or(0));
+            }
+            if any { Value::Int(acc) } else { Value::Null }
+        }
+        "sum" | "avg" | "spread" => {
+            let (mut n, mut acc, mut lo, mut hi) =
+                (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY);
+            for v in it {
+                let x = v.as_f64().unwrap_or(0.0);
+                n += 1;
+                acc += x;
+                lo = lo.min(x);
+                hi = hi.max(x);
+            }
+            match (name, n) {
+                (_, 0) => Value::Null,
+                ("sum", _) => Value::Double(acc),
+                ("avg", _) => Value::Double(acc / n as f64),
+                _ => Value::Double(hi - lo),
+            }
+        }
+        _ => return Ok(None),
+    }))
 }

@@ -839,20 +839,25 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         }
     }
     let mut groups: BTreeMap<Vec<GroupKey>, Vec<Row<'_>>> = BTreeMap::new();
-    for r in &rows {
-        let one = [*r];
-        let cx = base.over(&one, None);
-        let mut key = Vec::with_capacity(keys.len());
-        for k in &keys {
-            key.push(GroupKey(eval(k, &cx)?));
+    if keys.is_empty() {
+        // one group: the rows as scanned (each table's already in time order)
+        if sources.len() > 1 {
+            rows.sort_by_key(|r| (r.ts, r.src));
         }
-        groups.entry(key).or_default().push(*r);
-    }
-    for g in groups.values_mut() {
-        g.sort_by_key(|r| (r.ts, r.src));
-    }
-    if groups.is_empty() && keys.is_empty() {
-        groups.insert(Vec::new(), Vec::new());
+        groups.insert(Vec::new(), rows);
+    } else {
+        for r in &rows {
+            let one = [*r];
+            let cx = base.over(&one, None);
+            let mut key = Vec::with_capacity(keys.len());
+            for k in &keys {
+                key.push(GroupKey(eval(k, &cx)?));
+            }
+            groups.entry(key).or_default().push(*r);
+        }
+        for g in groups.values_mut() {
+            g.sort_by_key(|r| (r.ts, r.src));
+        }
     }
     let group_list: Vec<(Vec<GroupKey>, Vec<Row<'_>>)> = {
         let all: Vec<_> = groups.into_iter().collect();
