@@ -300,7 +300,7 @@ fn streamed(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Option<Value>
         .filter(|v| !v.is_null());
     Ok(Some(match name {
         "first" => it.next().unwrap_or(Value::Null),
-        "last" => it.last().unwrap_or(Value::Null),
+        "last" => it.next_back().unwrap_or(Value::Null),
         "min" | "max" => {
             let want = if name == "min" {
                 std::cmp::Ordering::Less
