@@ -23,6 +23,8 @@ use crate::storage::table::{TableData, Update};
 use crate::storage::wal::{InsertRecord, Wal};
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
+/// How often the server drops expired partitions.
+pub const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// Longest database name (2.x docs: 32/33).
 pub const MAX_DB_NAME: usize = 32;
 /// Longest table name (2.x: 192).
@@ -141,6 +143,39 @@ impl Engine {
             Statement::Insert(tables) => self.write().insert(&tables, db),
             other => self.write().ddl(other, db),
         }
+    }
+
+    /// Drops data older than each database's `keep`, a whole `days`
+    /// partition at a time (spec C3): a partition goes once all of it is
+    /// older than `now - keep`, so data lives between `keep` and
+    /// `keep + days`. Returns the rows dropped. The server calls this every
+    /// [`RETENTION_EVERY`]; queries never see expired rows before that
+    /// because inserts older than `now - keep` are refused anyway.
+    pub fn expire(&self, now_ms: i64) -> usize {
+        let mut state = self.write();
+        let mut dropped = 0;
+        let State { catalog, data, .. } = &mut *state;
+        for entry in catalog.dbs.values() {
+            let o = entry.options();
+            let p = o.precision;
+            let day = 86_400 * p.per_second();
+            let now = now_ms.saturating_mul(p.per_ms());
+            let part = o.days.max(1) * day;
+            // the first partition not entirely older than now - keep
+            let horizon = now - o.keep * day;
+            let keep_from = horizon.div_euclid(part) * part;
+            for t in entry.tables.values() {
+                if let Some(d) = data.get_mut(&t.uid) {
+                    let kept = d.rows.split_off(&keep_from);
+                    dropped += d.rows.len();
+                    d.rows = kept;
+                }
+            }
+        }
+        if dropped > 0 {
+            tracing::info!(rows = dropped, "retention: expired partitions dropped");
+        }
+        dropped
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {

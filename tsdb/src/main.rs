@@ -171,6 +171,16 @@ fn serve(a: ServeArgs) -> ExitCode {
             "tsdb listening on http://{}",
             listener.local_addr()?
         );
+        let retention = state.engine.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(tsdb::engine::RETENTION_EVERY);
+            loop {
+                tick.tick().await;
+                let e = retention.clone();
+                let now = tsdb::types::Precision::Ms.now();
+                let _ = tokio::task::spawn_blocking(move || e.expire(now)).await;
+            }
+        });
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

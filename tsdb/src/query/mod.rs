@@ -1355,4 +1355,42 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// KEEP drops whole DAYS partitions once all of them is too old.
+    #[test]
+    fn retention_drops_whole_partitions() {
+        let dir = std::env::temp_dir().join(format!("tsdb-keep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = Engine::open(&dir).unwrap();
+        e.execute("create database r keep 10 days 2", None).unwrap();
+        e.execute("create table t (ts timestamp, v int)", Some("r"))
+            .unwrap();
+        let day = 86_400_000i64;
+        let now = crate::types::Precision::Ms.now();
+        // one row per day, 9.5 days back to today
+        let mut sql = String::from("insert into t values ");
+        for k in 0..10 {
+            sql.push_str(&format!("({}, {k}) ", now - 9 * day - day / 2 + k * day));
+        }
+        e.execute(&sql, Some("r")).unwrap();
+        assert_eq!(e.expire(now), 0, "nothing is older than keep yet");
+        // five days later: partitions entirely before now+5d-10d go
+        let later = now + 5 * day;
+        let horizon = later - 10 * day;
+        let part_start = horizon.div_euclid(2 * day) * 2 * day;
+        let expected_gone = (0..10)
+            .filter(|k| now - 9 * day - day / 2 + k * day < part_start)
+            .count();
+        assert!(expected_gone >= 4, "{expected_gone}");
+        assert_eq!(e.expire(later), expected_gone);
+        let left = rows(e.execute("select count(*) from t", Some("r")).unwrap());
+        assert_eq!(left, vec![vec![Value::Int(10 - expected_gone as i64)]]);
+        // what stays starts in the partition holding now - keep
+        let first = rows(e.execute("select first(ts) from t", Some("r")).unwrap());
+        let Value::Int(first) = first[0][0] else {
+            panic!()
+        };
+        assert!(first >= part_start && part_start > horizon - 2 * day);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
