@@ -12,8 +12,14 @@
 //! - [`engine`]: statement execution (DDL, INSERT) and recovery.
 //! - [`query`]: SELECT: scan, filter, group, window, aggregate, fill.
 //! - [`rest`]: `POST /rest/sql` with the taosAdapter JSON shape.
-//! - [`render`]: the taos shell's table layout; [`shell`]: the client.
+//! - [`render`]: the taos shell's table layout; [`shell`]: the client;
+//!   [`import`]: CSV loading over REST.
+//! - [`config`]: `etc/tsdb.ini`.
 //! - [`types`], [`result`], [`error`]: values, result sets, error codes.
+//!
+//! Storage today keeps every row in memory, made durable by the WAL and
+//! rebuilt from it at start-up; immutable columnar files per time partition
+//! are the next step.
 
 pub mod catalog;
 pub mod config;
