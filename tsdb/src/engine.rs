@@ -45,6 +45,7 @@ pub struct State {
 pub struct Engine {
     pub state: RwLock<State>,
     pub data_dir: PathBuf,
+    syncer: std::sync::Arc<crate::storage::wal::Syncer>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -108,6 +109,7 @@ impl Engine {
             "storage opened, WAL replayed"
         );
         Ok(Engine {
+            syncer: state.wal.syncer(),
             state: RwLock::new(state),
             data_dir: dir.to_owned(),
         })
@@ -140,9 +142,21 @@ impl Engine {
                 }
                 Ok(Output::UseDb(name))
             }
-            Statement::Insert(tables) => self.write().insert(&tables, db),
+            Statement::Insert(tables) => {
+                // fsync (WAL 2) after the lock is released: group commit
+                let (n, sync_to) = self.write().insert(&tables, db)?;
+                if let Some(offset) = sync_to {
+                    self.syncer.sync_to(offset)?;
+                }
+                Ok(Output::Affected(n))
+            }
             other => self.write().ddl(other, db),
         }
+    }
+
+    /// fsyncs of the WAL so far (group commit shares them between writers).
+    pub fn wal_syncs(&self) -> u64 {
+        self.syncer.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Drops data older than each database's `keep`, a whole `days`
@@ -915,7 +929,13 @@ impl State {
     /// is anything written: one WAL append for the whole statement, so a
     /// statement is all or nothing (3.x; 2.x wrote clauses up to the first
     /// error).
-    fn insert(&mut self, tables: &[InsertTable], current: Option<&str>) -> Result<Output> {
+    /// Returns the rows written and, when the statement must be on disk
+    /// before it is acknowledged (WAL 2), the log offset to sync to.
+    fn insert(
+        &mut self,
+        tables: &[InsertTable],
+        current: Option<&str>,
+    ) -> Result<(usize, Option<u64>)> {
         let mut created: Vec<(String, Table)> = Vec::new();
         for it in tables {
             let Some(using) = &it.using else { continue };
@@ -955,16 +975,16 @@ impl State {
             let db = resolve_db(it.table.db.as_deref(), current)?;
             let (rec, cols, opts) = self.insert_record(&db, it)?;
             sync |= opts.wal == 2
-                && (opts.fsync == 0 || self.wal.since_sync_ms() >= opts.fsync as u128);
+                && (opts.fsync == 0 || self.wal.syncer().since_sync_ms() >= opts.fsync as u128);
             batch.push((rec, cols, Update::from_option(opts.update)));
         }
-        self.wal.append(batch.iter().map(|b| &b.0), sync)?;
+        let end = self.wal.append(batch.iter().map(|b| &b.0))?;
         let mut total = 0;
         for (rec, cols, update) in batch {
             total += rec.rows.len();
             apply(&mut self.data, rec, &cols, update);
         }
-        Ok(Output::Affected(total))
+        Ok((total, sync.then_some(end)))
     }
 
     /// The WAL record of one table clause, all values checked.

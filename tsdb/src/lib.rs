@@ -14,7 +14,7 @@
 //! - [`rest`]: `POST /rest/sql` with the taosAdapter JSON shape.
 //! - [`render`]: the taos shell's table layout; [`shell`]: the client;
 //!   [`import`]: CSV loading over REST.
-//! - [`config`]: `etc/tsdb.ini`.
+//! - [`config`] reads `etc/tsdb.ini`.
 //! - [`types`], [`result`], [`error`]: values, result sets, error codes.
 //!
 //! Storage today keeps every row in memory, made durable by the WAL and

@@ -1356,6 +1356,50 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// WAL 2 with FSYNC 0: every acknowledged insert was fsynced, and
+    /// concurrent writers share fsyncs (never more than one per statement).
+    #[test]
+    fn group_commit_under_concurrent_writers() {
+        let dir = std::env::temp_dir().join(format!("tsdb-group-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = std::sync::Arc::new(Engine::open(&dir).unwrap());
+        e.execute("create database g wal 2 fsync 0", None).unwrap();
+        e.execute("create table t (ts timestamp, v int)", Some("g"))
+            .unwrap();
+        let now = crate::types::Precision::Ms.now();
+        std::thread::scope(|s| {
+            for w in 0..8i64 {
+                let e = e.clone();
+                s.spawn(move || {
+                    for i in 0..50i64 {
+                        let sql = format!(
+                            "insert into t values ({}, {w})",
+                            now - 1_000_000 + w * 1000 + i
+                        );
+                        assert_eq!(e.execute(&sql, Some("g")).unwrap(), Output::Affected(1));
+                    }
+                });
+            }
+        });
+        let syncs = e.wal_syncs();
+        assert!(
+            (1..=400).contains(&syncs),
+            "{syncs} fsyncs for 400 statements"
+        );
+        assert_eq!(
+            rows(e.execute("select count(*) from t", Some("g")).unwrap()),
+            vec![vec![Value::Int(400)]]
+        );
+        drop(e);
+        // reopened from the WAL: all 400 rows
+        let e = Engine::open(&dir).unwrap();
+        assert_eq!(
+            rows(e.execute("select count(*) from t", Some("g")).unwrap()),
+            vec![vec![Value::Int(400)]]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// KEEP drops whole DAYS partitions once all of them is too old.
     #[test]
     fn retention_drops_whole_partitions() {

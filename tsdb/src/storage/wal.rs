@@ -13,6 +13,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::error::{DbError, Result};
@@ -25,8 +27,49 @@ const MAX_RECORD: u32 = 1 << 30;
 pub struct Wal {
     file: File,
     path: PathBuf,
-    last_sync: Instant,
     buf: Vec<u8>,
+    syncer: Arc<Syncer>,
+}
+
+/// Group commit: fsyncs happen outside the engine's lock, and one fsync
+/// covers every append written before it, so concurrent writers that need
+/// durability share one disk flush instead of queueing for one each.
+#[derive(Debug)]
+pub struct Syncer {
+    file: File,
+    /// Bytes appended so far (the log's length).
+    written: AtomicU64,
+    /// Bytes known to be on disk, and when that was last advanced.
+    synced: Mutex<(u64, Instant)>,
+    /// fsyncs done (for tests and logs).
+    pub syncs: AtomicU64,
+}
+
+impl Syncer {
+    /// Returns once everything up to byte `offset` is on disk.
+    pub fn sync_to(&self, offset: u64) -> Result<()> {
+        let mut g = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if g.0 >= offset {
+            return Ok(());
+        }
+        let target = self.written.load(Ordering::SeqCst);
+        self.file
+            .sync_data()
+            .map_err(|e| DbError::io("WAL fsync", e))?;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        *g = (target, Instant::now());
+        Ok(())
+    }
+
+    /// Milliseconds since the last fsync.
+    pub fn since_sync_ms(&self) -> u128 {
+        self.synced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .elapsed()
+            .as_millis()
+    }
 }
 
 /// Rows of one table from one statement.
@@ -85,23 +128,34 @@ impl Wal {
             file.set_len(good).map_err(io)?;
             file.seek(SeekFrom::End(0)).map_err(io)?;
         }
+        let syncer = Arc::new(Syncer {
+            file: file.try_clone().map_err(io)?,
+            written: AtomicU64::new(good),
+            synced: Mutex::new((good, Instant::now())),
+            syncs: AtomicU64::new(0),
+        });
         Ok((
             Wal {
                 file,
                 path: path.to_owned(),
-                last_sync: Instant::now(),
                 buf: Vec::new(),
+                syncer,
             },
             records,
         ))
     }
 
-    /// Appends records in one write; `sync` forces an fsync.
+    /// The group-commit handle, to fsync outside the engine's lock.
+    pub fn syncer(&self) -> Arc<Syncer> {
+        self.syncer.clone()
+    }
+
+    /// Appends records in one write and returns the log's new length; the
+    /// caller makes it durable with [`Syncer::sync_to`] when it must.
     pub fn append<'r>(
         &mut self,
         records: impl IntoIterator<Item = &'r InsertRecord>,
-        sync: bool,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         self.buf.clear();
         for rec in records {
             let start = self.buf.len();
@@ -115,16 +169,12 @@ impl Wal {
         }
         let io = |e: std::io::Error| DbError::io(&format!("WAL {}", self.path.display()), e);
         self.file.write_all(&self.buf).map_err(io)?;
-        if sync {
-            self.file.sync_data().map_err(io)?;
-            self.last_sync = Instant::now();
-        }
-        Ok(())
-    }
-
-    /// Milliseconds since the last fsync.
-    pub fn since_sync_ms(&self) -> u128 {
-        self.last_sync.elapsed().as_millis()
+        let end = self
+            .syncer
+            .written
+            .fetch_add(self.buf.len() as u64, Ordering::SeqCst)
+            + self.buf.len() as u64;
+        Ok(end)
     }
 }
 
@@ -256,7 +306,14 @@ mod tests {
         {
             let (mut w, recs) = Wal::open(&path).unwrap();
             assert!(recs.is_empty());
-            w.append(&[rec.clone(), rec.clone()], true).unwrap();
+            let end = w.append(&[rec.clone(), rec.clone()]).unwrap();
+            w.syncer().sync_to(end).unwrap();
+            w.syncer().sync_to(end).unwrap();
+            assert_eq!(
+                w.syncer().syncs.load(Ordering::Relaxed),
+                1,
+                "one fsync covers both"
+            );
         }
         // a torn write: half a record at the end
         let mut bytes = std::fs::read(&path).unwrap();
@@ -267,7 +324,7 @@ mod tests {
         let (mut w, recs) = Wal::open(&path).unwrap();
         assert_eq!(recs, vec![rec.clone(), rec.clone()]);
         assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full);
-        w.append(std::slice::from_ref(&rec), false).unwrap();
+        w.append(std::slice::from_ref(&rec)).unwrap();
         drop(w);
         let (_, recs) = Wal::open(&path).unwrap();
         assert_eq!(recs.len(), 3);
