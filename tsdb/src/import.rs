@@ -49,7 +49,7 @@ fn literal(field: &str, out: &mut String) {
 }
 
 /// Appends `(v1, v2, ...)` for one CSV line (commas inside quotes kept).
-fn row(line: &str, out: &mut String) {
+pub fn row(line: &str, out: &mut String) {
     out.push('(');
     let mut start = 0;
     let mut quote: Option<char> = None;

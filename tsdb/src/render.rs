@@ -20,7 +20,7 @@ pub struct Col {
 
 /// Digits of the fraction to show for a timestamp column: 3, 6 or 9, as
 /// many as the longest value has (REST trims trailing zeros).
-fn ts_digits(rows: &[Vec<Json>], i: usize) -> usize {
+pub fn ts_digits(rows: &[Vec<Json>], i: usize) -> usize {
     let mut d = 3;
     for r in rows {
         if let Some(Json::String(s)) = r.get(i) {
@@ -74,7 +74,8 @@ fn text_width(s: &str) -> usize {
         .sum()
 }
 
-fn local_time(s: &str, digits: usize) -> String {
+/// An RFC 3339 timestamp from REST in local time with `digits` of fraction.
+pub fn local_time(s: &str, digits: usize) -> String {
     match DateTime::parse_from_rfc3339(s) {
         Ok(dt) => {
             let l = dt.with_timezone(&Local);

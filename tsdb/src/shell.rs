@@ -89,6 +89,16 @@ impl Client {
             Some(s) => (s, true),
             None => (sql, false),
         };
+        let (sql, export) = split_export(sql);
+        let expanded;
+        let sql = match expand_insert_file(sql) {
+            Ok(Some(s)) => {
+                expanded = s;
+                expanded.as_str()
+            }
+            Ok(None) => sql,
+            Err(e) => return error(&e, started.elapsed().as_secs_f64()),
+        };
         let lower = sql.trim().to_ascii_lowercase();
         let answer = self.query(sql);
         let secs = started.elapsed().as_secs_f64();
@@ -146,6 +156,11 @@ impl Client {
                     out.push_str(&render::table(&cols, &rows, self.display_width));
                 }
             }
+            if let Some(path) = export {
+                if let Err(e) = std::fs::write(path, csv(&cols, &rows)) {
+                    return error(&format!("cannot write {path}: {e}"), secs);
+                }
+            }
             out.push_str(&format!(
                 "Query OK, {} row(s) in set ({secs:.6}s)\n\n",
                 rows.len()
@@ -157,6 +172,92 @@ impl Client {
             ok: true,
         }
     }
+}
+
+/// `select ... >> file`: the statement and the CSV file to write.
+fn split_export(sql: &str) -> (&str, Option<&str>) {
+    let b = sql.as_bytes();
+    let mut quote = None;
+    for i in 0..b.len().saturating_sub(1) {
+        match (quote, b[i]) {
+            (Some(q), c) if c == q => quote = None,
+            (None, b'\'' | b'"' | b'`') => quote = Some(b[i]),
+            (None, b'>') if b[i + 1] == b'>' => {
+                let path = sql[i + 2..].trim();
+                if !path.is_empty() {
+                    return (sql[..i].trim_end(), Some(path));
+                }
+            }
+            _ => {}
+        }
+    }
+    (sql, None)
+}
+
+/// A result set as CSV, as the taos shell writes `>> file`: a header of
+/// column names, strings and timestamps single-quoted, BOOL as 1/0.
+pub fn csv(cols: &[Col], rows: &[Vec<Json>]) -> String {
+    let mut out = cols
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    let digits: Vec<usize> = (0..cols.len())
+        .map(|i| render::ts_digits(rows, i))
+        .collect();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Json::Null => "NULL".to_owned(),
+                Json::Bool(b) => u8::from(*b).to_string(),
+                Json::String(s) if cols.get(i).is_some_and(|c| c.ty == "TIMESTAMP") => {
+                    format!("'{}'", render::local_time(s, digits[i]))
+                }
+                Json::String(s) => format!("'{}'", s.replace('\'', "\\'")),
+                other => other.to_string(),
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `INSERT INTO t ... FILE 'rows.csv'`: the file is read here, on the
+/// client (as the taos shell does), and sent as VALUES.
+pub fn expand_insert_file(sql: &str) -> Result<Option<String>, String> {
+    let lower = sql.to_ascii_lowercase();
+    let t = lower.trim_start();
+    if !(t.starts_with("insert") || t.starts_with("import")) {
+        return Ok(None);
+    }
+    let Some(at) = lower.rfind(" file ") else {
+        return Ok(None);
+    };
+    let rest = sql[at + 6..].trim();
+    let Some(path) = rest
+        .strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        .or_else(|| rest.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
+    else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut out = String::with_capacity(text.len() * 2);
+    out.push_str(sql[..at].trim_end());
+    out.push_str(" values ");
+    let mut n = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        crate::import::row(line, &mut out);
+        n += 1;
+    }
+    if n == 0 {
+        return Err(format!("{path} holds no rows"));
+    }
+    Ok(Some(out))
 }
 
 fn error(msg: &str, secs: f64) -> Printed {

@@ -299,3 +299,43 @@ fn import_loads_a_csv_file_in_batches() {
         "{stderr}"
     );
 }
+
+#[test]
+fn shell_reads_insert_files_and_writes_csv_exports() {
+    let dir = temp_dir("files");
+    let s = Server::start(&dir.join("data"));
+    let rows = dir.join("rows.csv");
+    std::fs::write(
+        &rows,
+        "'2020-01-01 00:00:00.000',1,'a, b'\n'2020-01-01 00:00:01.000',2,NULL\n",
+    )
+    .unwrap();
+    let out = dir.join("out.csv");
+    let sql = format!(
+        "create database f; use f; create table t (ts timestamp, v int, s binary(8)); insert into t file '{}'; select * from t >> {};",
+        rows.display(),
+        out.display()
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_tsdb"))
+        .args(["shell", "-P", &s.port().to_string(), "-s", &sql])
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("Query OK, 2 row(s) affected"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "ts,v,s\n'2020-01-01 00:00:00.000',1,'a, b'\n'2020-01-01 00:00:01.000',2,NULL\n"
+    );
+    // over REST the server cannot read the client's file
+    let v = s.json(
+        Some("f"),
+        &format!("insert into t file '{}'", rows.display()),
+    );
+    assert_eq!(v["code"], 0x2664, "{v}");
+}

@@ -521,7 +521,9 @@ impl Parser<'_> {
                 None
             };
             if self.is_word("file") {
-                return Err(DbError::unsupported("INSERT ... FILE is not supported yet"));
+                return Err(DbError::unsupported(
+                    "INSERT ... FILE names a file on the client: run it in tsdb shell (which sends the rows) or use tsdb import",
+                ));
             }
             self.expect_word("values")?;
             let mut rows = Vec::new();
