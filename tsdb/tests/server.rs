@@ -57,6 +57,28 @@ fn rest_answers_in_the_taosadapter_shape() {
         ])
     );
     assert_eq!(v["data"], json!([["d1001", "Beijing.Chaoyang", 2]]));
+    // SHOW with LIKE, created_time aside
+    s.json(Some("power"), "create table nt (ts timestamp, x double)");
+    let names = |sql: &str| -> Vec<String> {
+        s.json(Some("power"), sql)["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[0].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names("show tables"), ["d1001", "nt"]);
+    assert_eq!(names("show tables like 'd%'"), ["d1001"]);
+    assert_eq!(names("show tables like 'n_'"), ["nt"]);
+    assert_eq!(names("show stables"), ["meters"]);
+    assert_eq!(names("show databases"), ["power"]);
+    let v = s.json(Some("power"), "show stables");
+    assert_eq!(
+        &v["data"][0].as_array().unwrap()[2..],
+        &[json!(4), json!(2), json!(1)]
+    );
+    let v = s.json(Some("power"), "show tables like 'd%'");
+    assert_eq!(v["data"][0][3], "meters");
     // errors: TDengine's codes, HTTP 200
     let (code, body) = s.sql(Some("power"), "select * from");
     assert_eq!(code, 200);

@@ -1,0 +1,27 @@
+# Tag schema changes, tag values, super table queries by tag.
+create database tg;
+use tg;
+create stable st (ts timestamp, v int) tags (loc binary(16), gid int);
+create table a1 using st tags ('north', 1);
+create table a2 using st (gid) tags (2);
+create table if not exists a3 using st tags ('south', 3) if not exists a4 using st tags ('west', 4);
+insert into a1 values ('2020-01-01 00:00:00.000', 10) a2 values ('2020-01-01 00:00:00.000', 20) a3 values ('2020-01-01 00:00:00.000', 30);
+select tbname, loc, gid from st order by tbname;
+alter stable st add tag kind nchar(4);
+alter table a1 set tag kind = '电表';
+alter stable st rename tag loc place;
+alter stable st modify tag place binary(32);
+alter stable st drop tag gid;
+describe a1;
+select tbname, place, kind from st where place is not null order by tbname;
+select sum(v) from st where place in ('north', 'south');
+select sum(v) from st where tbname like 'a_' and place like 'n%';
+alter stable st drop tag nope;
+alter table a1 set tag nope = 1;
+alter table a1 add column w int;
+alter stable st modify column v bigint;
+create table n1 (ts timestamp, x double);
+alter table n1 add tag t int;
+drop stable a1;
+drop table st;
+select count(*) from st;
