@@ -182,9 +182,7 @@ fn serve(a: ServeArgs) -> ExitCode {
             }
         });
         axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(shutdown_signal())
             .await?;
         Ok(())
     });
@@ -246,4 +244,22 @@ fn shell(a: ShellArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// SIGINT or SIGTERM: stop accepting, finish the requests in flight. Every
+/// acknowledged insert is already in the WAL, so nothing else is flushed.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("tsdb stopping");
 }
