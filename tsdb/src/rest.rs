@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -86,11 +87,7 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
-async fn sql_default(
-    State(s): State<Arc<RestState>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
+async fn sql_default(State(s): State<Arc<RestState>>, headers: HeaderMap, body: Bytes) -> Response {
     run(s, headers, None, body).await
 }
 
@@ -98,15 +95,21 @@ async fn sql_db(
     State(s): State<Arc<RestState>>,
     Path(db): Path<String>,
     headers: HeaderMap,
-    body: String,
+    body: Bytes,
 ) -> Response {
     run(s, headers, Some(db), body).await
 }
 
-async fn run(s: Arc<RestState>, headers: HeaderMap, db: Option<String>, body: String) -> Response {
+async fn run(s: Arc<RestState>, headers: HeaderMap, db: Option<String>, body: Bytes) -> Response {
     if !authorized(&s, &headers) {
         return unauthorized();
     }
+    let Ok(body) = String::from_utf8(body.to_vec()) else {
+        return axum::Json(
+            json!({"code": code::SYNTAX_ERROR, "desc": "the SQL text is not valid UTF-8"}),
+        )
+        .into_response();
+    };
     let engine = s.engine.clone();
     let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || engine.execute(&body, db.as_deref())).await;

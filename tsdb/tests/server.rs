@@ -91,9 +91,18 @@ fn rest_answers_in_the_taosadapter_shape() {
         v,
         json!({"code": 0x2603, "desc": "Table does not exist: nosuch (database power)"})
     );
+    // bytes that are not UTF-8 get a JSON error too
+    use std::io::{Read, Write};
+    let mut t = std::net::TcpStream::connect(&s.addr).unwrap();
+    t.write_all(b"POST /rest/sql HTTP/1.1\r\nHost: x\r\nAuthorization: Basic cm9vdDp0YW9zZGF0YQ==\r\nContent-Length: 3\r\nConnection: close\r\n\r\n\xff\xfe;").unwrap();
+    let mut raw = String::new();
+    t.read_to_string(&mut raw).unwrap();
+    assert!(
+        raw.ends_with(r#"{"code":9728,"desc":"the SQL text is not valid UTF-8"}"#),
+        "{raw}"
+    );
     // unknown paths are 404 with a JSON body
     let mut t = std::net::TcpStream::connect(&s.addr).unwrap();
-    use std::io::{Read, Write};
     write!(
         t,
         "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
