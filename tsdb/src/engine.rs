@@ -125,6 +125,8 @@ impl Engine {
                 crate::query::select(&state, &sel, db)
             }
             Statement::ShowDatabases => Ok(self.read().show_databases()),
+            Statement::ShowCreateDatabase(name) => self.read().show_create_database(&name),
+            Statement::ShowCreateTable(name) => self.read().show_create_table(&name, db),
             Statement::Show {
                 what,
                 db: in_db,
@@ -1089,6 +1091,85 @@ impl State {
             .map(|&i| cols[i].id)
             .collect();
         Ok((InsertRecord { uid, col_ids, rows }, cols, opts))
+    }
+
+    fn show_create_database(&self, name: &str) -> Result<Output> {
+        let o = self.db(name)?.options();
+        let text = format!(
+            "CREATE DATABASE {name} KEEP {} DAYS {} CACHE {} BLOCKS {} MINROWS {} MAXROWS {} WAL {} FSYNC {} COMP {} CACHELAST {} PRECISION '{}' UPDATE {}",
+            o.keep,
+            o.days,
+            o.cache,
+            o.blocks,
+            o.minrows,
+            o.maxrows,
+            o.wal,
+            o.fsync,
+            o.comp,
+            o.cachelast,
+            o.precision.as_str(),
+            o.update
+        );
+        Ok(Output::Rows {
+            columns: vec![
+                ColMeta::new("Database", DataType::Binary(32)),
+                ColMeta::new("Create Database", DataType::Binary(1024)),
+            ],
+            rows: vec![vec![Value::Str(name.to_owned()), Value::Str(text)]],
+            precision: Precision::Ms,
+        })
+    }
+
+    fn show_create_table(&self, name: &ObjName, current: Option<&str>) -> Result<Output> {
+        let db = resolve_db(name.db.as_deref(), current)?;
+        let entry = self.db(&db)?;
+        let defs = |cols: &[Column]| {
+            cols.iter()
+                .map(|c| format!("{} {}", c.name, c.ty.decl()))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let text = if let Some(st) = entry.stables.get(&name.name) {
+            format!(
+                "CREATE TABLE {} ({}) TAGS ({})",
+                st.name,
+                defs(&st.columns),
+                defs(&st.tags)
+            )
+        } else if let Some(t) = entry.tables.get(&name.name) {
+            match &t.kind {
+                TableKind::Normal { columns, .. } => {
+                    format!("CREATE TABLE {} ({})", t.name, defs(columns))
+                }
+                TableKind::Child { stable, tags } => {
+                    let vals: Vec<String> = tags
+                        .iter()
+                        .map(|v| match v {
+                            Value::Null => "NULL".to_owned(),
+                            Value::Str(s) => format!("\"{s}\""),
+                            Value::Int(i) => i.to_string(),
+                            Value::Double(d) => d.to_string(),
+                            Value::Bool(b) => b.to_string(),
+                        })
+                        .collect();
+                    format!(
+                        "CREATE TABLE {} USING {stable} TAGS ({})",
+                        t.name,
+                        vals.join(",")
+                    )
+                }
+            }
+        } else {
+            fail!(code::TABLE_NOT_EXIST, "Table does not exist: {}", name.name);
+        };
+        Ok(Output::Rows {
+            columns: vec![
+                ColMeta::new("Table", DataType::Binary(192)),
+                ColMeta::new("Create Table", DataType::Binary(1024)),
+            ],
+            rows: vec![vec![Value::Str(name.name.clone()), Value::Str(text)]],
+            precision: Precision::Ms,
+        })
     }
 
     fn show_databases(&self) -> Output {

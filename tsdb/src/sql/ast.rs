@@ -32,6 +32,10 @@ pub enum Statement {
         if_exists: bool,
     },
     ShowDatabases,
+    /// `SHOW CREATE DATABASE db`.
+    ShowCreateDatabase(String),
+    /// `SHOW CREATE TABLE t` / `SHOW CREATE STABLE st`.
+    ShowCreateTable(ObjName),
     /// A normal table, or a super table when `tags` is not empty.
     CreateTable {
         name: ObjName,

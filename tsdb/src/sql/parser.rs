@@ -401,6 +401,18 @@ impl Parser<'_> {
         if self.eat_word("databases") {
             return Ok(Statement::ShowDatabases);
         }
+        if self.eat_word("create") {
+            if self.eat_word("database") {
+                return Ok(Statement::ShowCreateDatabase(
+                    self.ident("a database name")?,
+                ));
+            }
+            if !self.eat_word("stable") {
+                self.expect_word("table")
+                    .map_err(|_| self.error("DATABASE, TABLE or STABLE"))?;
+            }
+            return Ok(Statement::ShowCreateTable(self.obj_name("a table name")?));
+        }
         // SHOW [db.]TABLES / STABLES
         let mut db = None;
         if matches!(self.peek_at(1), Tok::Sym(".")) {
