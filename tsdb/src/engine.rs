@@ -938,6 +938,8 @@ impl State {
         tables: &[InsertTable],
         current: Option<&str>,
     ) -> Result<(usize, Option<u64>)> {
+        let expanded = self.expand_stable_inserts(tables, current)?;
+        let tables: &[InsertTable] = expanded.as_deref().unwrap_or(tables);
         let mut created: Vec<(String, Table)> = Vec::new();
         for it in tables {
             let Some(using) = &it.using else { continue };
@@ -987,6 +989,100 @@ impl State {
             apply(&mut self.data, rec, &cols, update);
         }
         Ok((total, sync.then_some(end)))
+    }
+
+    /// The 3.x super-table form, `INSERT INTO meters (tbname, location,
+    /// groupId, ts, current, ...) VALUES ('d31001', ...)`: each row goes to
+    /// the child table its `tbname` names, created from the row's tag values
+    /// if it does not exist. `None` when no clause uses the form.
+    fn expand_stable_inserts(
+        &self,
+        tables: &[InsertTable],
+        current: Option<&str>,
+    ) -> Result<Option<Vec<InsertTable>>> {
+        let uses_form = |it: &InsertTable| {
+            it.using.is_none()
+                && it
+                    .columns
+                    .as_ref()
+                    .is_some_and(|c| c.iter().any(|n| n == "tbname"))
+        };
+        if !tables.iter().any(uses_form) {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(tables.len());
+        for it in tables {
+            if !uses_form(it) {
+                out.push(it.clone());
+                continue;
+            }
+            let db = resolve_db(it.table.db.as_deref(), current)?;
+            let entry = self.db(&db)?;
+            let Some(st) = entry.stables.get(&it.table.name) else {
+                fail!(
+                    code::STABLE_NOT_EXIST,
+                    "tbname in the column list needs a super table; {} is not one",
+                    it.table.name
+                );
+            };
+            let names = it.columns.as_ref().expect("checked");
+            let tb = names.iter().position(|n| n == "tbname").expect("checked");
+            let tag_idx: Vec<usize> = (0..names.len())
+                .filter(|&i| st.tags.iter().any(|t| t.name == names[i]))
+                .collect();
+            let col_idx: Vec<usize> = (0..names.len())
+                .filter(|&i| i != tb && !tag_idx.contains(&i))
+                .collect();
+            // rows per child table, in first-seen order
+            let mut children: Vec<(String, InsertTable)> = Vec::new();
+            for (r, row) in it.rows.iter().enumerate() {
+                if row.len() != names.len() {
+                    fail!(
+                        code::INVALID_VALUE,
+                        "row {} of {} has {} values, {} expected",
+                        r + 1,
+                        it.table.name,
+                        row.len(),
+                        names.len()
+                    );
+                }
+                let Expr::Str(child) = &row[tb] else {
+                    fail!(
+                        code::INVALID_VALUE,
+                        "tbname must be a quoted table name (row {})",
+                        r + 1
+                    );
+                };
+                let child = child.to_lowercase();
+                let values: Vec<Expr> = col_idx.iter().map(|&i| row[i].clone()).collect();
+                if let Some((_, c)) = children.iter_mut().find(|(n, _)| *n == child) {
+                    c.rows.push(values);
+                    continue;
+                }
+                let name = ObjName {
+                    db: it.table.db.clone(),
+                    name: child.clone(),
+                };
+                children.push((
+                    child,
+                    InsertTable {
+                        table: name.clone(),
+                        using: Some(SubTable {
+                            name,
+                            if_not_exists: true,
+                            stable: it.table.clone(),
+                            tag_names: Some(tag_idx.iter().map(|&i| names[i].clone()).collect()),
+                            tag_values: tag_idx.iter().map(|&i| row[i].clone()).collect(),
+                        }),
+                        columns: Some(col_idx.iter().map(|&i| names[i].clone()).collect()),
+                        rows: vec![values],
+                        pos: it.pos,
+                    },
+                ));
+            }
+            out.extend(children.into_iter().map(|(_, c)| c));
+        }
+        Ok(Some(out))
     }
 
     /// The WAL record of one table clause, all values checked.

@@ -33,3 +33,7 @@ select top(voltage, 2), tbname from meters;
 select bottom(current, 1) from meters partition by tbname;
 select diff(voltage) from meters;
 select diff(voltage) from meters partition by tbname;
+# 3.x: insert through the super table, tbname and tags in the column list
+insert into meters (tbname, location, groupId, ts, current, voltage, phase) values ('d31001', 'Beijing.Chaoyang', 2, '2018-10-03 14:38:20.000', 10.1, 220, 0.23) ('d31002', NULL, 3, '2018-10-03 14:38:21.000', 10.2, 221, 0.24) ('d31001', 'ignored', 9, '2018-10-03 14:38:22.000', 10.3, 222, 0.25);
+select tbname, location, groupid, count(*), last(current) from meters where tbname like 'd31%' group by tbname;
+insert into meters (tbname, ts, current) values (5, now, 1);
