@@ -319,6 +319,36 @@ fn crashes_timeouts_and_memory_cost_one_request() {
         "{m}"
     );
     ok(&s);
+    // The worker killed for its memory restarts in the background; wait
+    // until both answer at once (two 0.3 s runs finishing together), so the
+    // timing below measures the loop, not a start-up.
+    let both_ready = Instant::now() + Duration::from_secs(60);
+    loop {
+        let started = Instant::now();
+        let pair: Vec<_> = (0..2)
+            .map(|_| {
+                let addr = s.addr.clone();
+                std::thread::spawn(move || {
+                    common::request(
+                        &addr,
+                        "POST",
+                        "/anomaly-detect",
+                        &body(&X17, "faulty", ",how=sleep,seconds=0.3", json!({})),
+                    )
+                })
+            })
+            .collect();
+        for t in pair {
+            t.join().unwrap();
+        }
+        if started.elapsed() < Duration::from_millis(550) {
+            break;
+        }
+        assert!(
+            Instant::now() < both_ready,
+            "two Python workers never became ready"
+        );
+    }
 
     // An endless loop: times out, while the other worker, the native
     // algorithms and /status keep answering at once.
