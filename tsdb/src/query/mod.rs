@@ -1,7 +1,8 @@
 //! SELECT: scan, filter, group, window, aggregate, fill, order, limit.
 //!
-//! - [`time`]: durations and window alignment.
-//! - [`agg`]: the aggregate and selector functions.
+//! - [`eval`](mod@eval): rows, the evaluation context, operators, expression types.
+//! - [`time`]: durations and window alignment; [`window`]: INTERVAL and FILL.
+//! - [`agg`]: the aggregate and selector functions; [`multirow`]: DIFF, TOP, BOTTOM.
 //!
 //! A query gathers the rows of its table (or of the child tables of a super
 //! table whose tags pass the tag conditions) inside the time range read off
@@ -18,398 +19,24 @@
 //! unless selected.
 
 pub mod agg;
+pub mod eval;
 pub mod multirow;
 pub mod time;
+pub mod window;
+
+pub use eval::{Ctx, Ref, Row, SERVER_VERSION, Schema, Source, eval};
+use eval::{truth, type_of};
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use crate::catalog::{Column, TableKind};
-use crate::engine::{State, like_match, resolve_db};
+use crate::engine::{State, resolve_db};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
-use crate::sql::ast::{BinOp, Expr, Fill, Select};
-use crate::storage::table::TableData;
+use crate::sql::ast::{BinOp, Expr, Select};
 use crate::types::{DataType, Precision, Value, parse_timestamp};
-
-pub const SERVER_VERSION: &str = concat!("3.3.7.0-tsdb-", env!("CARGO_PKG_VERSION"));
-
-/// One table taking part in a query.
-pub struct Source<'a> {
-    pub name: &'a str,
-    pub tags: &'a [Value],
-    pub data: Option<&'a TableData>,
-}
-
-/// Where a name points.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Ref {
-    Ts,
-    Col(usize),
-    Tag(usize),
-    Tbname,
-}
-
-/// The shape of the queried table.
-pub struct Schema<'a> {
-    pub columns: &'a [Column],
-    pub tags: &'a [Column],
-    pub stable: bool,
-    pub precision: Precision,
-}
-
-impl Schema<'_> {
-    pub fn lookup(&self, name: &str) -> Option<Ref> {
-        if name == "tbname" {
-            return Some(Ref::Tbname);
-        }
-        if name == "_c0" || name == "_rowts" || self.columns.first().is_some_and(|c| c.name == name)
-        {
-            return Some(Ref::Ts);
-        }
-        if let Some(i) = self.columns.iter().skip(1).position(|c| c.name == name) {
-            return Some(Ref::Col(i));
-        }
-        self.tags.iter().position(|c| c.name == name).map(Ref::Tag)
-    }
-
-    pub fn type_of(&self, r: Ref) -> DataType {
-        match r {
-            Ref::Ts => DataType::Timestamp,
-            Ref::Col(i) => self.columns[i + 1].ty,
-            Ref::Tag(i) => self.tags[i].ty,
-            Ref::Tbname => DataType::Binary(192),
-        }
-    }
-}
-
-/// A row during a query.
-#[derive(Clone, Copy)]
-pub struct Row<'a> {
-    pub ts: i64,
-    pub vals: &'a [Value],
-    pub src: usize,
-}
-
-/// What expressions are evaluated against.
-pub struct Ctx<'q, 'a> {
-    pub schema: &'q Schema<'a>,
-    pub sources: &'q [Source<'a>],
-    pub now: i64,
-    /// The rows of the current group or window (sorted by ts), or one row.
-    pub rows: &'q [Row<'a>],
-    /// The current window `[start, end)`, when windowed.
-    pub window: Option<(i64, i64)>,
-}
-
-impl<'q, 'a> Ctx<'q, 'a> {
-    /// The same context over other rows (one row, a group, a window).
-    pub fn over(&self, rows: &'q [Row<'a>], window: Option<(i64, i64)>) -> Ctx<'q, 'a> {
-        Ctx {
-            schema: self.schema,
-            sources: self.sources,
-            now: self.now,
-            rows,
-            window,
-        }
-    }
-
-    fn field(&self, r: Ref, row: &Row<'_>) -> Value {
-        match r {
-            Ref::Ts => Value::Int(row.ts),
-            Ref::Col(i) => row.vals.get(i).cloned().unwrap_or(Value::Null),
-            Ref::Tag(i) => self.sources[row.src]
-                .tags
-                .get(i)
-                .cloned()
-                .unwrap_or(Value::Null),
-            Ref::Tbname => Value::Str(self.sources[row.src].name.to_owned()),
-        }
-    }
-}
-
-/// Evaluates `e` on the context's rows: aggregates over all of them, plain
-/// columns from the first.
-pub fn eval(e: &Expr, cx: &Ctx<'_, '_>) -> Result<Value> {
-    Ok(match e {
-        Expr::Null => Value::Null,
-        Expr::Bool(b) => Value::Bool(*b),
-        Expr::Int(i) => Value::Int(*i),
-        Expr::Float(f) => Value::Double(*f),
-        Expr::Str(s) => Value::Str(s.clone()),
-        Expr::Now => Value::Int(cx.now),
-        Expr::Duration(d) => Value::Int(time::duration_ticks(*d, cx.schema.precision)?),
-        Expr::Star => fail!(code::SYNTAX_ERROR, "'*' is not allowed here"),
-        Expr::Column(name) => match name.as_str() {
-            "_wstart" => cx.window.map_or(Value::Null, |w| Value::Int(w.0)),
-            "_wend" => cx.window.map_or(Value::Null, |w| Value::Int(w.1)),
-            "_wduration" => cx.window.map_or(Value::Null, |w| Value::Int(w.1 - w.0)),
-            _ => {
-                let Some(r) = cx.schema.lookup(name) else {
-                    fail!(code::INVALID_COLUMN, "Invalid column name: {name}");
-                };
-                match cx.rows.first() {
-                    Some(row) => cx.field(r, row),
-                    None => Value::Null,
-                }
-            }
-        },
-        Expr::Func { name, args } => {
-            if agg::is_aggregate(name) {
-                return agg::compute(name, args, cx);
-            }
-            if multirow::is_multirow(name) {
-                fail!(
-                    code::INVALID_VALUE,
-                    "{name} must be the only function of its select list"
-                );
-            }
-            scalar(name, args, cx)?
-        }
-        Expr::Neg(inner) => match eval(inner, cx)? {
-            Value::Int(i) => Value::Int(-i),
-            Value::Double(d) => Value::Double(-d),
-            Value::Null => Value::Null,
-            v => fail!(code::INVALID_VALUE, "cannot negate {v:?}"),
-        },
-        Expr::Not(inner) => match truth(&eval(inner, cx)?) {
-            Some(b) => Value::Bool(!b),
-            None => Value::Null,
-        },
-        Expr::Binary { op, left, right } => {
-            let l = eval(left, cx)?;
-            // a string compared with a timestamp is a time literal
-            let r = eval(right, cx)?;
-            let (l, r) = time_literals(left, l, right, r, cx)?;
-            binary(*op, &l, &r)?
-        }
-        Expr::Between {
-            expr,
-            low,
-            high,
-            negated,
-        } => {
-            let v = eval(expr, cx)?;
-            let lo = eval(low, cx)?;
-            let hi = eval(high, cx)?;
-            let (v, lo) = time_literals(expr, v, low, lo, cx)?;
-            let (v, hi) = time_literals(expr, v, high, hi, cx)?;
-            match (v.cmp_sql(&lo), v.cmp_sql(&hi)) {
-                (Some(a), Some(b)) => Value::Bool((a.is_ge() && b.is_le()) != *negated),
-                _ => Value::Null,
-            }
-        }
-        Expr::InList {
-            expr,
-            list,
-            negated,
-        } => {
-            let v = eval(expr, cx)?;
-            if v.is_null() {
-                return Ok(Value::Null);
-            }
-            let mut found = false;
-            for item in list {
-                let x = eval(item, cx)?;
-                let (v2, x) = time_literals(expr, v.clone(), item, x, cx)?;
-                if v2.cmp_sql(&x) == Some(std::cmp::Ordering::Equal) {
-                    found = true;
-                    break;
-                }
-            }
-            Value::Bool(found != *negated)
-        }
-        Expr::IsNull { expr, negated } => Value::Bool(eval(expr, cx)?.is_null() != *negated),
-    })
-}
-
-/// Turns a string compared with the timestamp column into a timestamp.
-fn time_literals(
-    le: &Expr,
-    l: Value,
-    re: &Expr,
-    r: Value,
-    cx: &Ctx<'_, '_>,
-) -> Result<(Value, Value)> {
-    let is_time = |e: &Expr| match e {
-        Expr::Column(n) => {
-            matches!(n.as_str(), "_wstart" | "_wend")
-                || cx
-                    .schema
-                    .lookup(n)
-                    .is_some_and(|r| cx.schema.type_of(r) == DataType::Timestamp)
-        }
-        Expr::Now => true,
-        _ => false,
-    };
-    let p = cx.schema.precision;
-    let conv = |v: Value| -> Result<Value> {
-        match v {
-            Value::Str(s) => Ok(Value::Int(parse_timestamp(&s, p)?)),
-            v => Ok(v),
-        }
-    };
-    Ok(match (is_time(le), is_time(re)) {
-        (true, false) => (l, conv(r)?),
-        (false, true) => (conv(l)?, r),
-        _ => (l, r),
-    })
-}
-
-fn truth(v: &Value) -> Option<bool> {
-    match v {
-        Value::Null => None,
-        Value::Bool(b) => Some(*b),
-        Value::Int(i) => Some(*i != 0),
-        Value::Double(d) => Some(*d != 0.0),
-        Value::Str(s) => Some(!s.is_empty()),
-    }
-}
-
-fn binary(op: BinOp, l: &Value, r: &Value) -> Result<Value> {
-    use std::cmp::Ordering::*;
-    Ok(match op {
-        BinOp::And => match (truth(l), truth(r)) {
-            (Some(false), _) | (_, Some(false)) => Value::Bool(false),
-            (Some(true), Some(true)) => Value::Bool(true),
-            _ => Value::Null,
-        },
-        BinOp::Or => match (truth(l), truth(r)) {
-            (Some(true), _) | (_, Some(true)) => Value::Bool(true),
-            (Some(false), Some(false)) => Value::Bool(false),
-            _ => Value::Null,
-        },
-        BinOp::Like | BinOp::NotLike => match (l, r) {
-            (Value::Str(s), Value::Str(p)) => Value::Bool(like_match(s, p) == (op == BinOp::Like)),
-            (Value::Null, _) | (_, Value::Null) => Value::Null,
-            _ => fail!(
-                code::INVALID_VALUE,
-                "LIKE applies to BINARY and NCHAR values"
-            ),
-        },
-        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-            match l.cmp_sql(r) {
-                None => Value::Null,
-                Some(o) => Value::Bool(match op {
-                    BinOp::Eq => o == Equal,
-                    BinOp::Ne => o != Equal,
-                    BinOp::Lt => o == Less,
-                    BinOp::Le => o != Greater,
-                    BinOp::Gt => o == Greater,
-                    _ => o != Less,
-                }),
-            }
-        }
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
-            // arithmetic results are DOUBLE (spec A6); timestamps stay integer
-            match (l, r) {
-                (Value::Null, _) | (_, Value::Null) => Value::Null,
-                (Value::Int(a), Value::Int(b)) if matches!(op, BinOp::Add | BinOp::Sub) => {
-                    Value::Double(if op == BinOp::Add {
-                        *a as f64 + *b as f64
-                    } else {
-                        *a as f64 - *b as f64
-                    })
-                }
-                _ => {
-                    let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else {
-                        fail!(code::INVALID_VALUE, "arithmetic applies to numbers");
-                    };
-                    Value::Double(match op {
-                        BinOp::Add => a + b,
-                        BinOp::Sub => a - b,
-                        BinOp::Mul => a * b,
-                        BinOp::Div => a / b,
-                        _ => a % b,
-                    })
-                }
-            }
-        }
-    })
-}
-
-fn scalar(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
-    let arg = |i: usize| -> Result<Value> {
-        match args.get(i) {
-            Some(e) => eval(e, cx),
-            None => fail!(code::INVALID_VALUE, "function {name} needs an argument"),
-        }
-    };
-    let num = |v: Value, f: fn(f64) -> f64| -> Value {
-        match v.as_f64() {
-            Some(x) => Value::Double(f(x)),
-            None => Value::Null,
-        }
-    };
-    Ok(match name {
-        "abs" => num(arg(0)?, f64::abs),
-        "ceil" => num(arg(0)?, f64::ceil),
-        "floor" => num(arg(0)?, f64::floor),
-        "round" => num(arg(0)?, f64::round),
-        "sqrt" => num(arg(0)?, f64::sqrt),
-        "server_version" => Value::Str(SERVER_VERSION.into()),
-        "client_version" => Value::Str(SERVER_VERSION.into()),
-        "server_status" => Value::Int(1),
-        "database" => Value::Null,
-        "timezone" => Value::Str(chrono::Local::now().format("%Z (%z)").to_string()),
-        _ => fail!(code::INVALID_VALUE, "Invalid function name: {name}"),
-    })
-}
-
-/// The output type of a select expression.
-fn type_of(e: &Expr, schema: &Schema<'_>) -> Result<DataType> {
-    Ok(match e {
-        Expr::Null | Expr::Int(_) | Expr::Duration(_) => DataType::BigInt,
-        Expr::Bool(_) => DataType::Bool,
-        Expr::Float(_) => DataType::Double,
-        Expr::Str(s) => DataType::Binary(s.len().max(1) as u32),
-        Expr::Now => DataType::Timestamp,
-        Expr::Column(n) => match n.as_str() {
-            "_wstart" | "_wend" => DataType::Timestamp,
-            "_wduration" => DataType::BigInt,
-            _ => schema.lookup(n).map(|r| schema.type_of(r)).ok_or_else(|| {
-                DbError::new(code::INVALID_COLUMN, format!("Invalid column name: {n}"))
-            })?,
-        },
-        Expr::Func { name, args } => {
-            if agg::is_aggregate(name) {
-                agg::result_type(name, args, schema)?
-            } else if multirow::is_multirow(name) {
-                match args.first() {
-                    Some(Expr::Column(n)) => {
-                        let t = schema
-                            .lookup(n)
-                            .map(|r| schema.type_of(r))
-                            .unwrap_or(DataType::Double);
-                        if name == "diff" && t == DataType::Float {
-                            DataType::Double
-                        } else if t.is_integer() {
-                            DataType::BigInt
-                        } else {
-                            t
-                        }
-                    }
-                    _ => DataType::Double,
-                }
-            } else {
-                match name.as_str() {
-                    "server_version" | "client_version" | "timezone" | "database" => {
-                        DataType::Binary(64)
-                    }
-                    "server_status" => DataType::Int,
-                    _ => DataType::Double,
-                }
-            }
-        }
-        Expr::Neg(inner) => type_of(inner, schema)?,
-        Expr::Binary {
-            op: BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod,
-            ..
-        } => DataType::Double,
-        _ => DataType::Bool,
-    })
-}
 
 /// Lower and upper (inclusive) timestamp bounds implied by the top-level
 /// AND of the WHERE clause.
@@ -512,7 +139,7 @@ fn tag_only(e: &Expr, schema: &Schema<'_>) -> bool {
     ok && any
 }
 
-fn has_aggregate(e: &Expr) -> bool {
+pub(crate) fn has_aggregate(e: &Expr) -> bool {
     let mut found = false;
     e.walk(&mut |x| {
         if let Expr::Func { name, .. } = x {
@@ -523,7 +150,7 @@ fn has_aggregate(e: &Expr) -> bool {
 }
 
 /// One output column: its expression, name and type.
-struct OutCol {
+pub(crate) struct OutCol {
     expr: Expr,
     name: String,
     ty: DataType,
@@ -947,7 +574,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
             }
         } else if let Some(iv) = &sel.interval {
             let w = time::Windows::new(iv, sel.sliding, precision)?;
-            block = windowed(
+            block = window::windowed(
                 &columns,
                 grows,
                 &w,
@@ -1069,161 +696,6 @@ fn order(
         std::cmp::Ordering::Equal
     });
     Ok(())
-}
-
-/// INTERVAL windows of one group, with FILL.
-#[allow(clippy::too_many_arguments)]
-fn windowed(
-    columns: &[OutCol],
-    rows: &[Row<'_>],
-    w: &time::Windows,
-    fill: Option<&Fill>,
-    range: (i64, i64),
-    schema: &Schema<'_>,
-    sources: &[Source<'_>],
-    now: i64,
-) -> Result<Vec<Vec<Value>>> {
-    let fill = fill.unwrap_or(&Fill::None);
-    let filling = !matches!(fill, Fill::None);
-    // window starts to produce
-    // No rows, no windows: FILL does not invent a whole range of empty
-    // windows (3.x has NULL_F/VALUE_F for that).
-    let (first, last) = match (rows.first(), rows.last()) {
-        (Some(a), Some(b)) => (a.ts, b.ts),
-        _ => return Ok(Vec::new()),
-    };
-    let (from, to) = if filling && range.0 != i64::MIN && range.1 != i64::MAX {
-        (range.0.min(first), range.1.max(last))
-    } else {
-        (first, last)
-    };
-    let mut out: Vec<Option<Vec<Value>>> = Vec::new();
-    let mut starts = Vec::new();
-    let mut s = w.first_start(from);
-    let mut lo_idx = 0usize;
-    while s <= to {
-        let e = w.end(s);
-        while lo_idx < rows.len() && rows[lo_idx].ts < s {
-            lo_idx += 1;
-        }
-        let mut hi_idx = lo_idx;
-        while hi_idx < rows.len() && rows[hi_idx].ts < e {
-            hi_idx += 1;
-        }
-        let win = &rows[lo_idx..hi_idx];
-        if win.is_empty() {
-            if filling {
-                out.push(None);
-                starts.push(s);
-            }
-        } else {
-            let cx = Ctx {
-                schema,
-                sources,
-                now,
-                rows: win,
-                window: Some((s, e)),
-            };
-            let mut row = Vec::with_capacity(columns.len());
-            for c in columns {
-                row.push(eval(&c.expr, &cx)?);
-            }
-            out.push(Some(row));
-            starts.push(s);
-        }
-        if out.len() > time::MAX_FILL_ROWS {
-            fail!(
-                code::INVALID_VALUE,
-                "the query would produce more than {} rows; narrow the time range",
-                time::MAX_FILL_ROWS
-            );
-        }
-        s = w.next(s);
-    }
-    if !filling {
-        return Ok(out.into_iter().flatten().collect());
-    }
-    // which output columns are computed (aggregates) and which are carried
-    let computed: Vec<bool> = columns.iter().map(|c| has_aggregate(&c.expr)).collect();
-    let template = out.iter().flatten().next().cloned();
-    let mut result: Vec<Vec<Value>> = Vec::with_capacity(out.len());
-    let fill_values: Vec<Value> = match fill {
-        Fill::Value(v) => v
-            .iter()
-            .map(|e| crate::engine::literal(e, schema.precision, now))
-            .collect::<Result<_>>()?,
-        _ => Vec::new(),
-    };
-    // nearest non-empty window before and after each window: O(n), so a
-    // long filled range stays linear
-    let mut prev_full = vec![None; out.len()];
-    let mut next_full = vec![None; out.len()];
-    let mut last = None;
-    for k in 0..out.len() {
-        prev_full[k] = last;
-        if out[k].is_some() {
-            last = Some(k);
-        }
-    }
-    last = None;
-    for k in (0..out.len()).rev() {
-        next_full[k] = last;
-        if out[k].is_some() {
-            last = Some(k);
-        }
-    }
-    for (k, slot) in out.iter().enumerate() {
-        if let Some(r) = slot {
-            result.push(r.clone());
-            continue;
-        }
-        let s = starts[k];
-        let mut row = Vec::with_capacity(columns.len());
-        let mut agg_i = 0usize;
-        for (ci, c) in columns.iter().enumerate() {
-            if !computed[ci] {
-                let v = match &c.expr {
-                    Expr::Column(n) if n == "_wstart" => Value::Int(s),
-                    Expr::Column(n) if n == "_wend" => Value::Int(w.end(s)),
-                    _ => template.as_ref().map_or(Value::Null, |t| t[ci].clone()),
-                };
-                row.push(v);
-                continue;
-            }
-            let v = match fill {
-                Fill::Null | Fill::None => Value::Null,
-                Fill::Value(_) => {
-                    let v = fill_values.get(agg_i).cloned().unwrap_or(Value::Null);
-                    c.ty.coerce(v, &c.name).unwrap_or(Value::Null)
-                }
-                Fill::Prev => result.last().map_or(Value::Null, |r| r[ci].clone()),
-                Fill::Next => next_full[k]
-                    .and_then(|j| out[j].as_ref())
-                    .map_or(Value::Null, |r| r[ci].clone()),
-                Fill::Linear => {
-                    let prev = prev_full[k]
-                        .map(|j| (starts[j], out[j].as_ref().expect("full")[ci].clone()));
-                    let next = next_full[k]
-                        .map(|j| (starts[j], out[j].as_ref().expect("full")[ci].clone()));
-                    match (prev, next) {
-                        (Some((t0, v0)), Some((t1, v1))) => match (v0.as_f64(), v1.as_f64()) {
-                            (Some(a), Some(b)) if t1 > t0 => {
-                                let x = a + (b - a) * (s - t0) as f64 / (t1 - t0) as f64;
-                                c.ty.coerce(Value::Double(x), &c.name)
-                                    .unwrap_or(Value::Double(x))
-                            }
-                            _ => Value::Null,
-                        },
-                        _ => Value::Null,
-                    }
-                }
-            };
-            agg_i += 1;
-            row.push(v);
-        }
-        result.push(row);
-    }
-    Ok(result)
 }
 
 /// SELECT without FROM: server functions and constants.
