@@ -146,83 +146,19 @@ pub fn compute(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
         let sub = cx.over(&one, cx.window);
         return eval(e, &sub);
     }
-    if let Some(v) = streamed(name, args, cx)? {
-        return Ok(v);
+    // a plain column is read in place; anything else is evaluated first
+    if let [Expr::Column(n)] = args {
+        if let Some(r) = cx.schema.lookup(n) {
+            if let Some(v) = fold(name, cx.rows.iter().map(|row| cx.field(r, row)))? {
+                return Ok(v);
+            }
+        }
     }
     let vals = values(name, args, cx)?;
+    if let Some(v) = fold(name, vals.iter().map(|(_, v)| v.clone()))? {
+        return Ok(v);
+    }
     Ok(match name {
-        "first" => vals
-            .iter()
-            .find(|(_, v)| !v.is_null())
-            .map_or(Value::Null, |(_, v)| v.clone()),
-        "last" => vals
-            .iter()
-            .rev()
-            .find(|(_, v)| !v.is_null())
-            .map_or(Value::Null, |(_, v)| v.clone()),
-        "min" | "max" => {
-            let mut best: Option<&Value> = None;
-            for (_, v) in &vals {
-                if v.is_null() {
-                    continue;
-                }
-                best = match best {
-                    None => Some(v),
-                    Some(b) => {
-                        let o = v.cmp_sql(b).unwrap_or(std::cmp::Ordering::Equal);
-                        if (name == "min" && o.is_lt()) || (name == "max" && o.is_gt()) {
-                            Some(v)
-                        } else {
-                            Some(b)
-                        }
-                    }
-                };
-            }
-            best.cloned().unwrap_or(Value::Null)
-        }
-        "sum" => {
-            let ints = vals
-                .iter()
-                .all(|(_, v)| matches!(v, Value::Int(_) | Value::Bool(_) | Value::Null));
-            let present: Vec<&Value> = vals
-                .iter()
-                .map(|(_, v)| v)
-                .filter(|v| !v.is_null())
-                .collect();
-            if present.is_empty() {
-                Value::Null
-            } else if ints {
-                Value::Int(
-                    present
-                        .iter()
-                        .map(|v| v.as_i64().unwrap_or(0))
-                        .fold(0i64, i64::wrapping_add),
-                )
-            } else {
-                Value::Double(numeric(name, &vals)?.iter().sum())
-            }
-        }
-        "avg" => {
-            let xs = numeric(name, &vals)?;
-            if xs.is_empty() {
-                Value::Null
-            } else {
-                Value::Double(xs.iter().sum::<f64>() / xs.len() as f64)
-            }
-        }
-        "spread" => {
-            let xs = numeric(name, &vals)?;
-            if xs.is_empty() {
-                Value::Null
-            } else {
-                let (lo, hi) = xs
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                        (a.min(*x), b.max(*x))
-                    });
-                Value::Double(hi - lo)
-            }
-        }
         "stddev" => {
             let xs = numeric(name, &vals)?;
             if xs.is_empty() {
@@ -279,25 +215,11 @@ pub fn compute(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
     })
 }
 
-/// Aggregates of a plain column computed while walking the rows, without
-/// collecting their values (a full-table MAX reads 10 M rows). `None` when
-/// the argument is an expression or the function needs all values.
-fn streamed(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Option<Value>> {
-    let [Expr::Column(n)] = args else {
-        return Ok(None);
-    };
-    let Some(r) = cx.schema.lookup(n) else {
-        return Ok(None);
-    };
-    let ty = cx.schema.type_of(r);
-    if ty.is_string() && !matches!(name, "first" | "last") {
-        return Ok(None);
-    }
-    let mut it = cx
-        .rows
-        .iter()
-        .map(|row| cx.field(r, row))
-        .filter(|v| !v.is_null());
+/// FIRST, LAST, MIN, MAX, SUM, AVG and SPREAD in one pass over the values,
+/// NULLs skipped, without collecting them (a full-table MAX reads 10 M
+/// rows). `None` for the functions that need all values at once.
+fn fold(name: &str, vals: impl DoubleEndedIterator<Item = Value>) -> Result<Option<Value>> {
+    let mut it = vals.filter(|v| !v.is_null());
     Ok(Some(match name {
         "first" => it.next().unwrap_or(Value::Null),
         "last" => it.next_back().unwrap_or(Value::Null),
@@ -307,6 +229,7 @@ fn streamed(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Option<Value>
             } else {
                 std::cmp::Ordering::Greater
             };
+            // ties and incomparable values keep the earlier one
             let mut best: Option<Value> = None;
             for v in it {
                 match &best {
@@ -316,19 +239,21 @@ fn streamed(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Option<Value>
             }
             best.unwrap_or(Value::Null)
         }
-        "sum" if ty.is_integer() || ty == DataType::Bool || ty == DataType::Timestamp => {
-            let mut any = false;
-            let mut acc = 0i64;
-            for v in it {
-                any = true;
-                acc = acc.wrapping_add(v.as_i64().unwrap_or(0));
-            }
-            if any { Value::Int(acc) } else { Value::Null }
-        }
         "sum" | "avg" | "spread" => {
-            let (mut n, mut acc, mut lo, mut hi) =
-                (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY);
+            // SUM stays an integer while every value is one
+            let (mut n, mut ints, mut int_acc) = (0usize, true, 0i64);
+            let (mut acc, mut lo, mut hi) = (0.0f64, f64::INFINITY, f64::NEG_INFINITY);
             for v in it {
+                match v {
+                    Value::Str(_) => fail!(
+                        code::INVALID_VALUE,
+                        "function {name} applies to numeric columns"
+                    ),
+                    Value::Int(_) | Value::Bool(_) => {
+                        int_acc = int_acc.wrapping_add(v.as_i64().unwrap_or(0));
+                    }
+                    _ => ints = false,
+                }
                 let x = v.as_f64().unwrap_or(0.0);
                 n += 1;
                 acc += x;
@@ -337,6 +262,7 @@ fn streamed(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Option<Value>
             }
             match (name, n) {
                 (_, 0) => Value::Null,
+                ("sum", _) if ints => Value::Int(int_acc),
                 ("sum", _) => Value::Double(acc),
                 ("avg", _) => Value::Double(acc / n as f64),
                 _ => Value::Double(hi - lo),

@@ -616,9 +616,6 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         out_rows.extend(block);
     }
     if !per_group_limit {
-        if schema.stable && !aggregate && sel.order_by.is_empty() {
-            // raw rows of a super table: grouped by child table, each in time order
-        }
         if let Some((n, off)) = sel.limit {
             out_rows = out_rows
                 .into_iter()
