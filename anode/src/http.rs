@@ -208,11 +208,13 @@ async fn analysis(
     let deadline = tokio::time::Instant::from(started + state.timeout);
     let work = state.pool.run(move || endpoint.step(&registry, &bytes));
     let mut result = tokio::time::timeout_at(deadline, work).await;
-    if let Ok(Ok(Step::Python(job))) = result {
+    if let Ok(Ok(Step::Python(mut job))) = result {
         // The Python run has its own deadline inside the pool, which names
         // the cause when it passes; shaping the answer goes back to the pool.
+        // the input moves to the worker; `finish` needs only the rest
+        let call = std::mem::take(&mut job.call);
         let reply = match &state.python {
-            Some(py) => py.call(job.call.clone(), deadline).await,
+            Some(py) => py.call(call, deadline).await,
             None => Err("the Python workers are not running".to_owned()),
         };
         let finish = state.pool.run(move || Step::Done(job.finish(reply)));

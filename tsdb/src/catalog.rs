@@ -201,11 +201,10 @@ impl Catalog {
         let txn = self.store.begin_write().map_err(|e| err(&e))?;
         {
             let mut t = txn.open_table(ENTRIES).map_err(|e| err(&e))?;
-            let json = |v: &dyn erased::Json| v.to_json();
             for c in changes {
                 match c {
                     Change::PutDb(d) => {
-                        t.insert(format!("db/{}", d.name).as_str(), json(*d).as_slice())
+                        t.insert(format!("db/{}", d.name).as_str(), to_json(*d).as_slice())
                             .map_err(|e| err(&e))?;
                     }
                     Change::DelDb(name) => {
@@ -228,8 +227,11 @@ impl Catalog {
                         }
                     }
                     Change::PutSTable(db, s) => {
-                        t.insert(format!("st/{db}/{}", s.name).as_str(), json(*s).as_slice())
-                            .map_err(|e| err(&e))?;
+                        t.insert(
+                            format!("st/{db}/{}", s.name).as_str(),
+                            to_json(*s).as_slice(),
+                        )
+                        .map_err(|e| err(&e))?;
                     }
                     Change::DelSTable(db, name) => {
                         t.remove(format!("st/{db}/{name}").as_str())
@@ -238,7 +240,7 @@ impl Catalog {
                     Change::PutTable(db, tb) => {
                         t.insert(
                             format!("tb/{db}/{}", tb.name).as_str(),
-                            json(*tb).as_slice(),
+                            to_json(*tb).as_slice(),
                         )
                         .map_err(|e| err(&e))?;
                     }
@@ -248,7 +250,7 @@ impl Catalog {
                     }
                 }
             }
-            let next = serde_json::to_vec(&self.next_uid).expect("u64 serialises");
+            let next = to_json(&self.next_uid);
             t.insert("meta/next_uid", next.as_slice())
                 .map_err(|e| err(&e))?;
         }
@@ -256,15 +258,7 @@ impl Catalog {
     }
 }
 
-mod erased {
-    /// Serialises any catalog entry to JSON bytes.
-    pub trait Json {
-        fn to_json(&self) -> Vec<u8>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> Vec<u8> {
-            serde_json::to_vec(self).expect("catalog entries serialise")
-        }
-    }
+/// A catalog entry as the JSON bytes stored in redb.
+fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("catalog entries serialise")
 }

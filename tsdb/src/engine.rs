@@ -120,10 +120,7 @@ impl Engine {
     pub fn execute(&self, sql: &str, db: Option<&str>) -> Result<Output> {
         let stmt = crate::sql::parse(sql)?;
         match stmt {
-            Statement::Select(sel) => {
-                let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-                crate::query::select(&state, &sel, db)
-            }
+            Statement::Select(sel) => crate::query::select(&self.read(), &sel, db),
             Statement::ShowDatabases => Ok(self.read().show_databases()),
             Statement::ShowCreateDatabase(name) => self.read().show_create_database(&name),
             Statement::ShowCreateTable(name) => self.read().show_create_table(&name, db),

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use crate::protocol::AlgoType;
 
 /// One run of a Python algorithm.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PyCall {
     pub algo: String,
     /// The option string's keys (strings) plus, for forecasts, the control

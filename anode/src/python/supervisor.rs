@@ -128,7 +128,6 @@ impl Health {
 #[derive(Debug)]
 pub struct PyPool {
     tx: mpsc::Sender<Job>,
-    workers: usize,
     health: Arc<Health>,
 }
 
@@ -160,18 +159,7 @@ impl PyPool {
         for i in 1..spec.workers {
             tokio::spawn(slot(spec.clone(), i, None, rx.clone(), health.clone()));
         }
-        Ok((
-            PyPool {
-                tx,
-                workers: spec.workers,
-                health,
-            },
-            hello,
-        ))
-    }
-
-    pub fn workers(&self) -> usize {
-        self.workers
+        Ok((PyPool { tx, health }, hello))
     }
 
     /// Runs `call` on a free worker. Waiting for the worker ends at the
