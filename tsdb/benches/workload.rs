@@ -70,6 +70,36 @@ fn rows_of(o: &Output) -> usize {
     }
 }
 
+/// An engine in `dir` with database `b` and the one-table schema `t`.
+fn fresh(dir: &std::path::Path) -> Arc<Engine> {
+    let engine = Arc::new(Engine::open(dir).unwrap());
+    engine
+        .execute("create database b keep 36500", None)
+        .unwrap();
+    engine
+        .execute("create table t (ts timestamp, v int, w double)", Some("b"))
+        .unwrap();
+    engine
+}
+
+/// Posts `units` statements from WRITERS threads (writer `w` takes units
+/// `w, w + WRITERS, ...`); returns the seconds it took.
+fn write_concurrently(addr: &str, units: usize, sql: impl Fn(usize) -> String + Sync) -> f64 {
+    timed(|| {
+        std::thread::scope(|sc| {
+            for w in 0..WRITERS {
+                let sql = &sql;
+                sc.spawn(move || {
+                    for unit in (w..units).step_by(WRITERS) {
+                        post(addr, "b", &sql(unit));
+                    }
+                });
+            }
+        })
+    })
+    .1
+}
+
 fn main() {
     let rows = env("ROWS", 10_000_000);
     let tables = env("TABLES", 10_000);
@@ -79,13 +109,7 @@ fn main() {
     let mut report: Vec<(String, String)> = Vec::new();
 
     // library API: one table
-    let engine = Arc::new(Engine::open(&dir.join("lib")).unwrap());
-    engine
-        .execute("create database b keep 36500", None)
-        .unwrap();
-    engine
-        .execute("create table t (ts timestamp, v int, w double)", Some("b"))
-        .unwrap();
+    let engine = fresh(&dir.join("lib"));
     let mut secs = 0.0;
     for from in (0..rows).step_by(BATCH) {
         let sql = batch_sql("t", from, BATCH.min(rows - from));
@@ -116,13 +140,7 @@ fn main() {
     drop(engine);
 
     // REST, in-process server
-    let engine = Arc::new(Engine::open(&dir.join("rest")).unwrap());
-    engine
-        .execute("create database b keep 36500", None)
-        .unwrap();
-    engine
-        .execute("create table t (ts timestamp, v int, w double)", Some("b"))
-        .unwrap();
+    let engine = fresh(&dir.join("rest"));
     engine
         .execute(
             "create table st (ts timestamp, v int, w double) tags (id int)",
@@ -144,19 +162,9 @@ fn main() {
     let addr = listener.local_addr().unwrap().to_string();
     rt.spawn(async move { axum::serve(listener, router(state)).await });
 
-    let (_, s) = timed(|| {
-        std::thread::scope(|sc| {
-            for w in 0..WRITERS {
-                let addr = &addr;
-                sc.spawn(move || {
-                    let mut from = w * BATCH;
-                    while from < rows {
-                        post(addr, "b", &batch_sql("t", from, BATCH.min(rows - from)));
-                        from += WRITERS * BATCH;
-                    }
-                });
-            }
-        })
+    let s = write_concurrently(&addr, rows.div_ceil(BATCH), |unit| {
+        let from = unit * BATCH;
+        batch_sql("t", from, BATCH.min(rows - from))
     });
     report.push((
         format!("REST ingest, 1 table, {WRITERS} writers"),
@@ -166,27 +174,17 @@ fn main() {
     // many tables: TABLE_ROWS rows over TABLES child tables, auto-created
     let per_table = (table_rows / tables).max(1);
     let tables_per_batch = (BATCH / per_table).max(1);
-    let (_, s) = timed(|| {
-        std::thread::scope(|sc| {
-            for w in 0..WRITERS {
-                let addr = &addr;
-                sc.spawn(move || {
-                    let mut first = w * tables_per_batch;
-                    while first < tables {
-                        let mut sql = String::from("insert into ");
-                        for t in first..(first + tables_per_batch).min(tables) {
-                            sql.push_str(&format!("c{t} using st tags ({t}) values "));
-                            for i in 0..per_table {
-                                let ts = BASE + i as i64 * 1000;
-                                sql.push_str(&format!("({ts},{i},{t}.5) "));
-                            }
-                        }
-                        post(addr, "b", &sql);
-                        first += WRITERS * tables_per_batch;
-                    }
-                });
+    let s = write_concurrently(&addr, tables.div_ceil(tables_per_batch), |unit| {
+        let first = unit * tables_per_batch;
+        let mut sql = String::from("insert into ");
+        for t in first..(first + tables_per_batch).min(tables) {
+            sql.push_str(&format!("c{t} using st tags ({t}) values "));
+            for i in 0..per_table {
+                let ts = BASE + i as i64 * 1000;
+                sql.push_str(&format!("({ts},{i},{t}.5) "));
             }
-        })
+        }
+        sql
     });
     report.push((
         format!(

@@ -266,27 +266,27 @@ fn import_loads_a_csv_file_in_batches() {
     csv.push_str("'2020-09-13 12:26:40.000',5,'a, b'\n");
     let file = dir.join("rows.csv");
     std::fs::write(&file, csv).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tsdb"))
-        .args([
-            "import",
-            "-P",
-            &s.port().to_string(),
-            "-d",
-            "imp",
-            "-t",
-            "t1",
-            "--using",
-            "m",
-            "--tags",
-            "'north'",
-            "--batch",
-            "5000",
-            "--header",
-        ])
-        .arg(&file)
-        .env("TZ", "UTC")
-        .output()
-        .unwrap();
+    // `tsdb import -P <port> -d imp -t t1 <extra> <file>`
+    let import = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tsdb"))
+            .args([
+                "import",
+                "-P",
+                &s.port().to_string(),
+                "-d",
+                "imp",
+                "-t",
+                "t1",
+            ])
+            .args(extra)
+            .arg(&file)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap()
+    };
+    let out = import(&[
+        "--using", "m", "--tags", "'north'", "--batch", "5000", "--header",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -310,19 +310,7 @@ fn import_loads_a_csv_file_in_batches() {
     );
     // a bad line stops the import with the server's message
     std::fs::write(&file, "1600000000000,1,'ok'\n1600000001000,x,'bad'\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tsdb"))
-        .args([
-            "import",
-            "-P",
-            &s.port().to_string(),
-            "-d",
-            "imp",
-            "-t",
-            "t1",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = import(&[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
