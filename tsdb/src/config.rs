@@ -18,6 +18,8 @@ pub struct Config {
     pub user: String,
     pub password: String,
     pub log_level: String,
+    /// Budget of the decoded-block cache, MB (`[storage] block-cache-mb`).
+    pub block_cache_mb: usize,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             user: DEFAULT_USER.to_owned(),
             password: DEFAULT_PASSWORD.to_owned(),
             log_level: "info".to_owned(),
+            block_cache_mb: crate::engine::BLOCK_CACHE_BYTES >> 20,
         }
     }
 }
@@ -62,6 +65,11 @@ impl Config {
                     ("server", "user") => c.user = value.to_owned(),
                     ("server", "password") => c.password = value.to_owned(),
                     ("server", "log-level") => c.log_level = value.to_ascii_lowercase(),
+                    ("storage", "block-cache-mb") => {
+                        c.block_cache_mb = value
+                            .parse()
+                            .map_err(|_| bad("expected a size in MB such as 512"))?
+                    }
                     _ => return Err(bad("unknown key")),
                 }
             }

@@ -3,12 +3,15 @@
 //!
 //! Durability order of an INSERT: tables it auto-creates are committed to
 //! the catalog first, then the rows are appended to the WAL, then applied in
-//! memory, then acknowledged. Recovery loads the catalog and replays the WAL
-//! (records of tables that no longer exist are skipped by uid).
+//! memory, then acknowledged. When the memtables pass a third of the
+//! databases' `cache × blocks` they are frozen into blocks and written to
+//! data files in the background ([`crate::storage::store`]). Recovery loads
+//! the catalog, opens the data files and replays the WAL segments they do
+//! not cover (records of tables that no longer exist are skipped by uid).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use crate::catalog::{
     Catalog, Change, Column, Database, DbEntry, DbOptions, STable, Table, TableKind,
@@ -19,6 +22,7 @@ use crate::result::{ColMeta, Output};
 use crate::sql::ast::{
     self, AlterAction, ColumnDef, Expr, InsertTable, ObjName, ShowWhat, Statement, SubTable,
 };
+use crate::storage::store::{self, FlushJob, FreezeInput, Store};
 use crate::storage::table::{TableData, Update};
 use crate::storage::wal::{InsertRecord, Wal};
 use crate::types::{DataType, Precision, Value, parse_timestamp};
@@ -36,16 +40,26 @@ pub const MAX_COLUMNS: usize = 1024;
 /// Tags of a super table.
 pub const MAX_TAGS: usize = 128;
 
+/// Default budget of the decoded-block cache.
+pub const BLOCK_CACHE_BYTES: usize = 512 << 20;
+
 pub struct State {
     pub catalog: Catalog,
+    /// The memtables: rows not yet frozen into blocks.
     pub data: HashMap<u64, TableData>,
+    /// Blocks: frozen and in data files.
+    pub store: Store,
     wal: Wal,
+    /// Approximate bytes in the memtables.
+    mem_bytes: usize,
+    /// A flush is between freeze and install.
+    flushing: bool,
 }
 
 pub struct Engine {
-    pub state: RwLock<State>,
+    pub state: Arc<RwLock<State>>,
     pub data_dir: PathBuf,
-    syncer: std::sync::Arc<crate::storage::wal::Syncer>,
+    syncer: Arc<crate::storage::wal::Syncer>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -77,16 +91,36 @@ fn check_name(kind: &str, name: &str, max: usize) -> Result<()> {
 }
 
 impl Engine {
-    /// Opens (creating) the data directory: catalog, then WAL replay.
+    /// Opens (creating) the data directory: catalog, data files, then the
+    /// replay of the WAL segments the files do not cover.
     pub fn open(dir: &Path) -> Result<Engine> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DbError::io(&format!("data directory {}", dir.display()), e))?;
+        Engine::open_with(dir, BLOCK_CACHE_BYTES)
+    }
+
+    /// [`Engine::open`] with a budget for the decoded-block cache.
+    pub fn open_with(dir: &Path, cache_bytes: usize) -> Result<Engine> {
+        let io = |e: std::io::Error| DbError::io(&format!("data directory {}", dir.display()), e);
+        std::fs::create_dir_all(dir).map_err(io)?;
         let catalog = Catalog::open(&dir.join("catalog.redb"))?;
-        let (wal, records) = Wal::open(&dir.join("wal.log"))?;
+        let (store, covered) = Store::open(&dir.join("data"), cache_bytes)?;
+        // the single-file log of earlier versions becomes the first segment
+        let legacy = dir.join("wal.log");
+        if legacy.exists() && !dir.join("wal").exists() {
+            std::fs::create_dir_all(dir.join("wal")).map_err(io)?;
+            std::fs::rename(
+                &legacy,
+                dir.join("wal").join(format!("{:016}.log", covered + 1)),
+            )
+            .map_err(io)?;
+        }
+        let (wal, records) = Wal::open(&dir.join("wal"), covered)?;
         let mut state = State {
             catalog,
             data: HashMap::new(),
+            store,
             wal,
+            mem_bytes: 0,
+            flushing: false,
         };
         let mut replayed = 0usize;
         let tables = state.table_index();
@@ -100,7 +134,7 @@ impl Engine {
                 (update, entry.columns_of(table).unwrap_or_default())
             };
             replayed += rec.rows.len();
-            apply(&mut state.data, rec, &cols, update);
+            state.apply(rec, &cols, update);
         }
         tracing::info!(
             dir = %dir.display(),
@@ -108,11 +142,36 @@ impl Engine {
             rows = replayed,
             "storage opened, WAL replayed"
         );
-        Ok(Engine {
+        let engine = Engine {
             syncer: state.wal.syncer(),
-            state: RwLock::new(state),
+            state: Arc::new(RwLock::new(state)),
             data_dir: dir.to_owned(),
-        })
+        };
+        // a long replay can leave more than the memtables' budget
+        if engine.read().over_budget() {
+            engine.flush()?;
+        }
+        Ok(engine)
+    }
+
+    /// Freezes the memtables and writes them to data files now, waiting
+    /// for it (`FLUSH DATABASE`, shutdown, tests). Waits for a background
+    /// flush in progress first.
+    pub fn flush(&self) -> Result<()> {
+        loop {
+            let mut st = self.write();
+            if st.flushing {
+                drop(st);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            }
+            let Some(job) = st.freeze()? else {
+                return Ok(());
+            };
+            let dir = st.store.dir().to_owned();
+            drop(st);
+            return finish_flush(&self.state, &dir, job);
+        }
     }
 
     /// Runs one statement. `db` is the current database (`USE`, or the REST
@@ -143,11 +202,38 @@ impl Engine {
             }
             Statement::Insert(tables) => {
                 // fsync (WAL 2) after the lock is released: group commit
-                let (n, sync_to) = self.write().insert(&tables, db)?;
+                let (n, sync_to, job) = {
+                    let mut st = self.write();
+                    let (n, sync_to) = st.insert(&tables, db)?;
+                    let job = if st.over_budget() && !st.flushing {
+                        st.freeze()?
+                    } else {
+                        None
+                    };
+                    let dir = st.store.dir().to_owned();
+                    (n, sync_to, job.map(|j| (j, dir)))
+                };
+                if let Some((job, dir)) = job {
+                    let state = self.state.clone();
+                    std::thread::Builder::new()
+                        .name("tsdb-flush".into())
+                        .spawn(move || {
+                            // a failure is logged and retried with the next flush
+                            let _ = finish_flush(&state, &dir, job);
+                        })
+                        .map_err(|e| DbError::io("starting a flush thread", e))?;
+                }
                 if let Some(offset) = sync_to {
                     self.syncer.sync_to(offset)?;
                 }
                 Ok(Output::Affected(n))
+            }
+            Statement::Flush(name) => {
+                if !self.read().catalog.dbs.contains_key(&name) {
+                    fail!(code::DB_NOT_EXIST, "Database not exist: {name}");
+                }
+                self.flush()?;
+                Ok(Output::Affected(0))
             }
             other => self.write().ddl(other, db),
         }
@@ -167,8 +253,13 @@ impl Engine {
     pub fn expire(&self, now_ms: i64) -> usize {
         let mut state = self.write();
         let mut dropped = 0;
-        let State { catalog, data, .. } = &mut *state;
-        for entry in catalog.dbs.values() {
+        let State {
+            catalog,
+            data,
+            store,
+            ..
+        } = &mut *state;
+        for (name, entry) in &catalog.dbs {
             let o = entry.options();
             let p = o.precision;
             let day = 86_400 * p.per_second();
@@ -184,6 +275,13 @@ impl Engine {
                     d.rows = kept;
                 }
             }
+            let uids: Vec<u64> = entry.tables.values().map(|t| t.uid).collect();
+            match store.expire(name, &uids, keep_from) {
+                Ok(n) => dropped += n,
+                Err(e) => {
+                    tracing::error!(error = %e, db = %name, "retention: could not drop files")
+                }
+            }
         }
         if dropped > 0 {
             tracing::info!(rows = dropped, "retention: expired partitions dropped");
@@ -191,7 +289,7 @@ impl Engine {
         dropped
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+    pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -211,37 +309,38 @@ pub fn resolve_db(explicit: Option<&str>, current: Option<&str>) -> Result<Strin
     }
 }
 
-/// Applies a WAL record to the table data.
-fn apply(data: &mut HashMap<u64, TableData>, rec: InsertRecord, cols: &[Column], update: Update) {
-    // position of each supplied column in the current schema
-    let positions: Vec<Option<usize>> = rec
-        .col_ids
+/// Writes a job's files (no lock held) and installs them; on failure the
+/// blocks stay in memory and are retried with the next flush.
+fn finish_flush(state: &RwLock<State>, dir: &Path, job: FlushJob) -> Result<()> {
+    let written = store::write_files(dir, job);
+    let mut st = state.write().unwrap_or_else(|e| e.into_inner());
+    st.flushing = false;
+    let State {
+        catalog,
+        store,
+        wal,
+        ..
+    } = &mut *st;
+    let covered = store.install(written, &|db| catalog.dbs.contains_key(db))?;
+    wal.remove_upto(covered)?;
+    tracing::debug!(
+        files = store.file_count(),
+        covered_wal = covered,
+        "flush installed"
+    );
+    Ok(())
+}
+
+/// Memory a memtable row takes, roughly (for the flush trigger).
+fn row_bytes(vals: &[Value]) -> usize {
+    let strings: usize = vals
         .iter()
-        .map(|id| cols.iter().skip(1).position(|c| c.id == *id))
-        .collect();
-    let width = cols.len().saturating_sub(1);
-    let mut given = vec![false; width];
-    for p in positions.iter().flatten() {
-        given[*p] = true;
-    }
-    let table = data.entry(rec.uid).or_default();
-    // every column, in schema order: the rows are stored as they came
-    let identity =
-        positions.len() == width && positions.iter().enumerate().all(|(i, p)| *p == Some(i));
-    for (ts, vals) in rec.rows {
-        let row = if identity {
-            vals
-        } else {
-            let mut row = vec![Value::Null; width];
-            for (v, p) in vals.into_iter().zip(&positions) {
-                if let Some(p) = p {
-                    row[*p] = v;
-                }
-            }
-            row
-        };
-        table.insert(ts, row, &given, update);
-    }
+        .map(|v| match v {
+            Value::Str(s) => s.len(),
+            _ => 0,
+        })
+        .sum();
+    64 + std::mem::size_of_val(vals) + strings
 }
 
 impl DbEntry {
@@ -423,6 +522,120 @@ fn set_options(o: &mut DbOptions, opts: &[(String, Expr)], alter: bool) -> Resul
 }
 
 impl State {
+    /// Applies a WAL record to the memtable. Duplicate timestamps are
+    /// resolved here against all older layers (frozen and sealed blocks
+    /// too), so a read only has to let the newest layer win: `UPDATE 0`
+    /// drops a row whose timestamp is stored anywhere; `UPDATE 2` fills the
+    /// columns not given from the stored row.
+    fn apply(&mut self, rec: InsertRecord, cols: &[Column], update: Update) {
+        // position of each supplied column in the current schema
+        let positions: Vec<Option<usize>> = rec
+            .col_ids
+            .iter()
+            .map(|id| cols.iter().skip(1).position(|c| c.id == *id))
+            .collect();
+        let width = cols.len().saturating_sub(1);
+        let mut given = vec![false; width];
+        for p in positions.iter().flatten() {
+            given[*p] = true;
+        }
+        let sealed_max = self.store.tables.get(&rec.uid).map(|t| t.ts_max);
+        let table = self.data.entry(rec.uid).or_default();
+        // every column, in schema order: the rows are stored as they came
+        let identity =
+            positions.len() == width && positions.iter().enumerate().all(|(i, p)| *p == Some(i));
+        for (ts, vals) in rec.rows {
+            let mut row = if identity {
+                vals
+            } else {
+                let mut row = vec![Value::Null; width];
+                for (v, p) in vals.into_iter().zip(&positions) {
+                    if let Some(p) = p {
+                        row[*p] = v;
+                    }
+                }
+                row
+            };
+            if update != Update::Replace
+                && sealed_max.is_some_and(|m| ts <= m)
+                && !table.rows.contains_key(&ts)
+            {
+                let stored = self
+                    .store
+                    .row_at(rec.uid, ts, &cols[1..])
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "duplicate check against stored blocks failed");
+                        None
+                    });
+                if let Some(old) = stored {
+                    if update == Update::Discard {
+                        continue;
+                    }
+                    for (i, v) in old.into_iter().enumerate() {
+                        if !given[i] {
+                            row[i] = v;
+                        }
+                    }
+                }
+            }
+            self.mem_bytes += row_bytes(&row);
+            table.insert(ts, row, &given, update);
+        }
+    }
+
+    /// The memtables are past a third of the databases' `cache × blocks`
+    /// (2.x commits when about a third of the blocks are in use).
+    fn over_budget(&self) -> bool {
+        let budget: i64 = self
+            .catalog
+            .dbs
+            .values()
+            .map(|e| {
+                let o = e.options();
+                o.cache * o.blocks
+            })
+            .sum();
+        self.mem_bytes as i64 >= (budget << 20) / 3
+    }
+
+    /// Turns the memtables into blocks and rotates the WAL; `None` if there
+    /// is nothing to flush.
+    fn freeze(&mut self) -> Result<Option<FlushJob>> {
+        if self.data.values().all(|t| t.rows.is_empty()) {
+            return Ok(None);
+        }
+        let wal_seq = self.wal.rotate()?;
+        let tables = self.table_index();
+        let data = std::mem::take(&mut self.data);
+        self.mem_bytes = 0;
+        let mut schemas: Vec<(u64, &str, Vec<Column>, DbOptions)> = Vec::new();
+        let mut rows = Vec::new();
+        for (uid, t) in data {
+            let Some((db, name)) = tables.get(&uid) else {
+                continue;
+            };
+            let entry = &self.catalog.dbs[db];
+            let cols = entry.columns_of(name).unwrap_or_default();
+            schemas.push((uid, db.as_str(), cols, entry.options()));
+            rows.push(t);
+        }
+        let inputs = schemas
+            .iter()
+            .zip(rows)
+            .map(|((uid, db, cols, o), rows)| FreezeInput {
+                uid: *uid,
+                db,
+                columns: &cols[1..],
+                part_len: o.days.max(1) * 86_400 * o.precision.per_second(),
+                maxrows: o.maxrows.clamp(1, 1 << 20) as usize,
+                rows,
+            })
+            .collect();
+        let job = self.store.freeze(wal_seq, inputs);
+        self.flushing = true;
+        Ok(Some(job))
+    }
+
     /// uid → (db, table) for every table.
     fn table_index(&self) -> HashMap<u64, (String, String)> {
         let mut m = HashMap::new();
@@ -493,9 +706,10 @@ impl State {
                 let uids: Vec<u64> = entry.tables.values().map(|t| t.uid).collect();
                 self.catalog.commit(&[Change::DelDb(&name)])?;
                 self.catalog.dbs.remove(&name);
-                for uid in uids {
-                    self.data.remove(&uid);
+                for uid in &uids {
+                    self.data.remove(uid);
                 }
+                self.store.drop_db(&name, &uids)?;
                 Ok(Output::Affected(0))
             }
             Statement::CreateTable {
@@ -733,6 +947,7 @@ impl State {
             for (n, uid) in children {
                 e.tables.remove(&n);
                 self.data.remove(&uid);
+                self.store.drop_table(uid);
             }
             return Ok(Output::Affected(0));
         }
@@ -758,6 +973,7 @@ impl State {
             .tables
             .remove(&name.name);
         self.data.remove(&uid);
+        self.store.drop_table(uid);
         Ok(Output::Affected(0))
     }
 
@@ -983,7 +1199,7 @@ impl State {
         let mut total = 0;
         for (rec, cols, update) in batch {
             total += rec.rows.len();
-            apply(&mut self.data, rec, &cols, update);
+            self.apply(rec, &cols, update);
         }
         Ok((total, sync.then_some(end)))
     }

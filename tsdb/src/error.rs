@@ -17,6 +17,8 @@ pub mod code {
     pub const AUTH_FAILURE: u32 = 0x0357;
     pub const INTERNAL: u32 = 0x0100;
     pub const IO: u32 = 0x0104;
+    /// TSDB_CODE_TDB_FILE_CORRUPTED ("TSDB file corrupted").
+    pub const FILE_CORRUPTED: u32 = 0x0612;
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

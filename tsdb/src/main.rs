@@ -140,7 +140,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    let engine = match Engine::open(&config.data_dir) {
+    let engine = match Engine::open_with(&config.data_dir, config.block_cache_mb << 20) {
         Ok(e) => Arc::new(e),
         Err(e) => {
             eprintln!("tsdb: {e}");
@@ -181,9 +181,18 @@ fn serve(a: ServeArgs) -> ExitCode {
                 let _ = tokio::task::spawn_blocking(move || e.expire(now)).await;
             }
         });
-        axum::serve(listener, router(state))
+        axum::serve(listener, router(state.clone()))
             .with_graceful_shutdown(shutdown_signal())
             .await?;
+        // the next start then has no WAL to replay
+        let e = state.engine.clone();
+        match tokio::task::spawn_blocking(move || e.flush()).await {
+            Ok(Ok(())) => tracing::info!("memtables flushed; stopped"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "flush at shutdown failed; the WAL has the rows")
+            }
+            Err(e) => tracing::error!(error = %e, "flush at shutdown failed; the WAL has the rows"),
+        }
         Ok(())
     });
     match result {

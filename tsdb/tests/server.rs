@@ -161,7 +161,9 @@ fn shell_runs_commands_with_taos_output() {
 fn acknowledged_rows_survive_kill_9() {
     let data = temp_dir("crash").join("data");
     let mut s = Server::start(&data);
-    s.json(None, "create database crash");
+    // a 1 MB write cache: memtables are flushed to data files many times
+    // while the writers run, so the kill also lands during flushes
+    s.json(None, "create database crash cache 1 blocks 3");
     s.json(
         Some("crash"),
         "create table m (ts timestamp, v bigint, w double) tags (w_id int)",
@@ -220,6 +222,8 @@ fn acknowledged_rows_survive_kill_9() {
         acked.len()
     );
     drop(s);
+    let files = std::fs::read_dir(data.join("data/crash")).map_or(0, |d| d.count());
+    assert!(files > 0, "no data file was written before the kill");
 
     let s = Server::start(&data);
     for w in 0..4i64 {

@@ -8,6 +8,7 @@ use crate::engine::like_match;
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::sql::ast::{BinOp, Expr};
+use crate::storage::store::TableBlocks;
 use crate::storage::table::TableData;
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
@@ -17,7 +18,10 @@ pub const SERVER_VERSION: &str = concat!("3.3.7.0-tsdb-", env!("CARGO_PKG_VERSIO
 pub struct Source<'a> {
     pub name: &'a str,
     pub tags: &'a [Value],
+    /// The memtable.
     pub data: Option<&'a TableData>,
+    /// The sealed blocks.
+    pub blocks: Option<&'a TableBlocks>,
 }
 
 /// Where a name points.

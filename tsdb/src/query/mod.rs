@@ -21,6 +21,7 @@
 pub mod agg;
 pub mod eval;
 pub mod multirow;
+pub mod scan;
 pub mod time;
 pub mod window;
 
@@ -28,7 +29,6 @@ pub use eval::{Ctx, Ref, Row, SERVER_VERSION, Schema, Source, eval};
 use eval::{truth, type_of};
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use crate::catalog::{Column, TableKind};
 use crate::engine::{State, resolve_db};
@@ -36,6 +36,7 @@ use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
 use crate::sql::ast::{BinOp, Expr, Select};
+use crate::storage::store::Store;
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
 /// Lower and upper (inclusive) timestamp bounds implied by the top-level
@@ -177,6 +178,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                         name: &t.name,
                         tags,
                         data: state.data.get(&t.uid),
+                        blocks: state.store.tables.get(&t.uid),
                     }),
                     _ => None,
                 })
@@ -209,6 +211,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                     name: &t.name,
                     tags: tag_vals,
                     data: state.data.get(&t.uid),
+                    blocks: state.store.tables.get(&t.uid),
                 }],
             )
         } else {
@@ -379,10 +382,28 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         }
         _ => false,
     });
-    let mut rows: Vec<Row<'_>> = Vec::new();
-    let mut counted = 0i64;
-    for (si, src) in sources.iter().enumerate() {
-        let Some(data) = src.data else { continue };
+    // the columns the query reads (blocks decode only those)
+    let mut need = vec![false; schema.columns.len().saturating_sub(1)];
+    {
+        let mut mark = |e: &Expr| {
+            e.walk(&mut |x| {
+                if let Expr::Column(n) = x {
+                    if let Some(Ref::Col(i)) = schema.lookup(n) {
+                        need[i] = true;
+                    }
+                }
+            })
+        };
+        outs.iter().for_each(|o| mark(&o.expr));
+        sel.filter.iter().for_each(&mut mark);
+        sel.group_by.iter().for_each(&mut mark);
+        sel.partition_by.iter().for_each(&mut mark);
+        sel.order_by.iter().for_each(|(e, _)| mark(e));
+    }
+    let value_cols = &schema.columns[1..];
+    // which tables take part (tag conditions), and their sealed rows
+    let mut taking: Vec<usize> = Vec::with_capacity(sources.len());
+    for (si, _) in sources.iter().enumerate() {
         if !tag_conds.is_empty() {
             let probe = [Row {
                 ts: 0,
@@ -398,29 +419,54 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                 continue;
             }
         }
-        if lo > hi {
-            continue;
+        if lo <= hi {
+            taking.push(si);
         }
+    }
+    let mut counted = 0i64;
+    let mut sealed: Vec<Option<scan::Scanned>> = (0..sources.len()).map(|_| None).collect();
+    for &si in &taking {
+        let src = &sources[si];
         if count_only {
-            counted += if (lo, hi) == (i64::MIN, i64::MAX) {
-                data.rows.len() as i64
-            } else {
-                data.rows.range(lo..=hi).count() as i64
-            };
+            counted += count_rows(&state.store, src, lo, hi)?;
             continue;
         }
+        let Some(tb) = src.blocks.filter(|t| !t.blocks.is_empty()) else {
+            continue;
+        };
         if last_row_only {
-            if let Some((ts, vals)) = data.last_row() {
-                rows.push(Row { ts, vals, src: si });
+            let mem_last = src.data.and_then(|d| d.last_row()).map(|(t, _)| t);
+            if mem_last.is_none_or(|t| t < tb.ts_max) {
+                sealed[si] = Some(scan::sealed_last(&state.store, tb, value_cols)?);
             }
             continue;
         }
-        for (ts, vals) in data.rows.range((Bound::Included(lo), Bound::Included(hi))) {
-            rows.push(Row {
-                ts: *ts,
-                vals,
-                src: si,
-            });
+        sealed[si] = Some(scan::sealed_rows(
+            &state.store,
+            tb,
+            value_cols,
+            &need,
+            lo,
+            hi,
+        )?);
+    }
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    if !count_only {
+        for &si in &taking {
+            let src = &sources[si];
+            if last_row_only {
+                match (&sealed[si], src.data.and_then(|d| d.last_row())) {
+                    (Some(s), _) if !s.ts.is_empty() => rows.push(Row {
+                        ts: s.ts[0],
+                        vals: &s.vals,
+                        src: si,
+                    }),
+                    (_, Some((ts, vals))) => rows.push(Row { ts, vals, src: si }),
+                    _ => {}
+                }
+                continue;
+            }
+            scan::merge(sealed[si].as_ref(), src.data, lo, hi, si, &mut rows);
         }
     }
     if count_only {
@@ -632,6 +678,45 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         rows: out_rows,
         precision,
     })
+}
+
+/// Rows of one table in `[lo, hi]`: block headers for whole blocks, the
+/// timestamp column for blocks cut by the range, and the memtable; when
+/// layers overlap in time (late or rewritten rows), each timestamp once.
+fn count_rows(store: &Store, src: &Source<'_>, lo: i64, hi: i64) -> Result<i64> {
+    let mem = src.data.map_or(0, |d| {
+        if (lo, hi) == (i64::MIN, i64::MAX) {
+            d.rows.len()
+        } else {
+            d.rows.range(lo..=hi).count()
+        }
+    }) as i64;
+    let Some(tb) = src.blocks.filter(|t| !t.blocks.is_empty()) else {
+        return Ok(mem);
+    };
+    let mem_after = src
+        .data
+        .and_then(|d| d.rows.keys().next())
+        .is_none_or(|first| *first > tb.ts_max);
+    if tb.disjoint && mem_after {
+        let mut n = mem;
+        for b in tb.in_range(lo, hi) {
+            n += if b.meta.ts_min >= lo && b.meta.ts_max <= hi {
+                i64::from(b.meta.rows)
+            } else {
+                let ts = store.ts(b)?;
+                let crate::storage::column::Values::Int(t) = &ts.values else {
+                    continue;
+                };
+                (t.partition_point(|x| *x <= hi) - t.partition_point(|x| *x < lo)) as i64
+            };
+        }
+        return Ok(n);
+    }
+    let sealed = scan::sealed_rows(store, tb, &[], &[], lo, hi)?;
+    let mut rows = Vec::new();
+    scan::merge(Some(&sealed), src.data, lo, hi, 0, &mut rows);
+    Ok(rows.len() as i64)
 }
 
 /// A group key with a total order (NULLs first).

@@ -27,6 +27,8 @@ pub enum Statement {
         options: Vec<(String, Expr)>,
     },
     Use(String),
+    /// `FLUSH DATABASE db` (3.x): write the memtables to data files now.
+    Flush(String),
     DropDatabase {
         name: String,
         if_exists: bool,

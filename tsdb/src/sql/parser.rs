@@ -183,6 +183,11 @@ impl Parser<'_> {
                 self.next();
                 Ok(Statement::Use(self.ident("a database name")?))
             }
+            "flush" => {
+                self.next();
+                self.expect_word("database")?;
+                Ok(Statement::Flush(self.ident("a database name")?))
+            }
             "show" => {
                 self.next();
                 self.show()

@@ -9,6 +9,11 @@
 //! appends reach the OS page cache, which survives the process being killed;
 //! `WAL 2` also fsyncs (`FSYNC 0`: every write; otherwise at most every
 //! `fsync` ms).
+//!
+//! The log is a directory of numbered segments. When the memtables are
+//! frozen for a flush the log rotates to a new segment; once the flush's
+//! data files and manifest are on disk, the segments it covers are deleted
+//! (see [`super::store`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
@@ -17,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::codec::{Reader, put_i64, put_u16, put_u32, put_u64, put_value};
 use crate::error::{DbError, Result};
 use crate::types::Value;
 
@@ -25,8 +31,10 @@ const MAX_RECORD: u32 = 1 << 30;
 
 #[derive(Debug)]
 pub struct Wal {
+    dir: PathBuf,
+    /// The segment appends go to.
+    seq: u64,
     file: File,
-    path: PathBuf,
     buf: Vec<u8>,
     syncer: Arc<Syncer>,
 }
@@ -34,39 +42,49 @@ pub struct Wal {
 /// Group commit: fsyncs happen outside the engine's lock, and one fsync
 /// covers every append written before it, so concurrent writers that need
 /// durability share one disk flush instead of queueing for one each.
+/// Offsets are logical: bytes appended since the log was opened, across
+/// segments.
 #[derive(Debug)]
 pub struct Syncer {
-    file: File,
-    /// Bytes appended so far (the log's length).
+    /// Bytes appended so far.
     written: AtomicU64,
-    /// Bytes known to be on disk, and when that was last advanced.
-    synced: Mutex<(u64, Instant)>,
+    state: Mutex<SyncState>,
     /// fsyncs done (for tests and logs).
     pub syncs: AtomicU64,
+}
+
+#[derive(Debug)]
+struct SyncState {
+    /// The current segment (a rotation swaps it).
+    file: File,
+    /// Bytes known to be on disk, and when that was last advanced.
+    synced: u64,
+    at: Instant,
 }
 
 impl Syncer {
     /// Returns once everything up to byte `offset` is on disk.
     pub fn sync_to(&self, offset: u64) -> Result<()> {
-        let mut g = self.synced.lock().unwrap_or_else(|e| e.into_inner());
-        if g.0 >= offset {
+        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if g.synced >= offset {
             return Ok(());
         }
         let target = self.written.load(Ordering::SeqCst);
-        self.file
+        g.file
             .sync_data()
             .map_err(|e| DbError::io("WAL fsync", e))?;
         self.syncs.fetch_add(1, Ordering::Relaxed);
-        *g = (target, Instant::now());
+        g.synced = target;
+        g.at = Instant::now();
         Ok(())
     }
 
     /// Milliseconds since the last fsync.
     pub fn since_sync_ms(&self) -> u128 {
-        self.synced
+        self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .1
+            .at
             .elapsed()
             .as_millis()
     }
@@ -82,62 +100,111 @@ pub struct InsertRecord {
     pub rows: Vec<(i64, Vec<Value>)>,
 }
 
+fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:016}.log"))
+}
+
+/// The segment numbers in `dir`, ascending.
+fn segments(dir: &Path) -> Result<Vec<u64>> {
+    let io = |e: std::io::Error| DbError::io(&format!("WAL directory {}", dir.display()), e);
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io)? {
+        let name = e.map_err(io)?.file_name();
+        let name = name.to_string_lossy();
+        if let Some(seq) = name.strip_suffix(".log").and_then(|n| n.parse().ok()) {
+            out.push(seq);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Reads the complete records of one segment and cuts off a torn tail.
+fn replay(path: &Path, records: &mut Vec<InsertRecord>) -> Result<File> {
+    let io = |e: std::io::Error| DbError::io(&format!("WAL {}", path.display()), e);
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io)?;
+    let mut good = 0u64;
+    {
+        let mut r = BufReader::with_capacity(1 << 20, &mut file);
+        let mut head = [0u8; 8];
+        loop {
+            if r.read_exact(&mut head).is_err() {
+                break;
+            }
+            let len = u32::from_le_bytes(head[..4].try_into().expect("4"));
+            let crc = u32::from_le_bytes(head[4..].try_into().expect("4"));
+            if len > MAX_RECORD {
+                break;
+            }
+            let mut payload = vec![0u8; len as usize];
+            if r.read_exact(&mut payload).is_err() || crc32fast::hash(&payload) != crc {
+                break;
+            }
+            match decode(&payload) {
+                Some(rec) => records.push(rec),
+                None => break,
+            }
+            good += 8 + u64::from(len);
+        }
+    }
+    let end = file.seek(SeekFrom::End(0)).map_err(io)?;
+    if end != good {
+        tracing::warn!(
+            "WAL {}: {} bytes after the last complete record dropped (a write cut off by a crash)",
+            path.display(),
+            end - good
+        );
+        file.set_len(good).map_err(io)?;
+        file.seek(SeekFrom::End(0)).map_err(io)?;
+    }
+    Ok(file)
+}
+
 impl Wal {
-    /// Opens (creating) the log and returns the records in it.
-    pub fn open(path: &Path) -> Result<(Wal, Vec<InsertRecord>)> {
-        let io = |e: std::io::Error| DbError::io(&format!("WAL {}", path.display()), e);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(io)?;
+    /// Opens (creating) the log in `dir` and returns the records of the
+    /// segments after `covered` (those are already in data files and are
+    /// deleted).
+    pub fn open(dir: &Path, covered: u64) -> Result<(Wal, Vec<InsertRecord>)> {
+        let io = |e: std::io::Error| DbError::io(&format!("WAL directory {}", dir.display()), e);
+        std::fs::create_dir_all(dir).map_err(io)?;
         let mut records = Vec::new();
-        let mut good = 0u64;
-        {
-            let mut r = BufReader::with_capacity(1 << 20, &mut file);
-            let mut head = [0u8; 8];
-            loop {
-                if r.read_exact(&mut head).is_err() {
-                    break;
-                }
-                let len = u32::from_le_bytes(head[..4].try_into().expect("4"));
-                let crc = u32::from_le_bytes(head[4..].try_into().expect("4"));
-                if len > MAX_RECORD {
-                    break;
-                }
-                let mut payload = vec![0u8; len as usize];
-                if r.read_exact(&mut payload).is_err() || crc32fast::hash(&payload) != crc {
-                    break;
-                }
-                match decode(&payload) {
-                    Some(rec) => records.push(rec),
-                    None => break,
-                }
-                good += 8 + u64::from(len);
+        let mut live = Vec::new();
+        for seq in segments(dir)? {
+            if seq <= covered {
+                std::fs::remove_file(segment_path(dir, seq)).map_err(io)?;
+            } else {
+                live.push(seq);
             }
         }
-        let end = file.seek(SeekFrom::End(0)).map_err(io)?;
-        if end != good {
-            tracing::warn!(
-                "WAL {}: {} bytes after the last complete record dropped (a write cut off by a crash)",
-                path.display(),
-                end - good
-            );
-            file.set_len(good).map_err(io)?;
-            file.seek(SeekFrom::End(0)).map_err(io)?;
+        let mut file = None;
+        for seq in &live {
+            file = Some(replay(&segment_path(dir, *seq), &mut records)?);
         }
+        let seq = live.last().copied().unwrap_or(covered + 1);
+        let file = match file {
+            Some(f) => f,
+            None => replay(&segment_path(dir, seq), &mut records)?,
+        };
         let syncer = Arc::new(Syncer {
-            file: file.try_clone().map_err(io)?,
-            written: AtomicU64::new(good),
-            synced: Mutex::new((good, Instant::now())),
+            written: AtomicU64::new(0),
+            state: Mutex::new(SyncState {
+                file: file.try_clone().map_err(io)?,
+                synced: 0,
+                at: Instant::now(),
+            }),
             syncs: AtomicU64::new(0),
         });
         Ok((
             Wal {
+                dir: dir.to_owned(),
+                seq,
                 file,
-                path: path.to_owned(),
                 buf: Vec::new(),
                 syncer,
             },
@@ -167,7 +234,8 @@ impl Wal {
             self.buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
             self.buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
         }
-        let io = |e: std::io::Error| DbError::io(&format!("WAL {}", self.path.display()), e);
+        let path = segment_path(&self.dir, self.seq);
+        let io = |e: std::io::Error| DbError::io(&format!("WAL {}", path.display()), e);
         self.file.write_all(&self.buf).map_err(io)?;
         let end = self
             .syncer
@@ -176,77 +244,72 @@ impl Wal {
             + self.buf.len() as u64;
         Ok(end)
     }
+
+    /// Starts a new segment and returns the number of the one it closes.
+    /// Everything written so far is fsynced first, so writers waiting for
+    /// durability of older appends are covered.
+    pub fn rotate(&mut self) -> Result<u64> {
+        let next = self.seq + 1;
+        let path = segment_path(&self.dir, next);
+        let io = |e: std::io::Error| DbError::io(&format!("WAL {}", path.display()), e);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        let mut g = self.syncer.state.lock().unwrap_or_else(|e| e.into_inner());
+        g.file.sync_data().map_err(io)?;
+        self.syncer.syncs.fetch_add(1, Ordering::Relaxed);
+        g.synced = self.syncer.written.load(Ordering::SeqCst);
+        g.at = Instant::now();
+        g.file = file.try_clone().map_err(io)?;
+        drop(g);
+        sync_dir(&self.dir)?;
+        self.file = file;
+        let closed = self.seq;
+        self.seq = next;
+        Ok(closed)
+    }
+
+    /// Deletes the segments up to `seq` (their rows are in data files).
+    pub fn remove_upto(&self, seq: u64) -> Result<()> {
+        for s in segments(&self.dir)? {
+            if s <= seq && s != self.seq {
+                std::fs::remove_file(segment_path(&self.dir, s))
+                    .map_err(|e| DbError::io("WAL segment removal", e))?;
+            }
+        }
+        Ok(())
+    }
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
+/// fsyncs a directory so a created or renamed file in it survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| DbError::io(&format!("fsync of directory {}", dir.display()), e))
 }
 
 fn encode(rec: &InsertRecord, out: &mut Vec<u8>) {
     out.push(1); // kind: insert
-    out.extend_from_slice(&rec.uid.to_le_bytes());
-    out.extend_from_slice(&(rec.col_ids.len() as u16).to_le_bytes());
+    put_u64(out, rec.uid);
+    put_u16(out, rec.col_ids.len() as u16);
     for id in &rec.col_ids {
-        out.extend_from_slice(&id.to_le_bytes());
+        put_u16(out, *id);
     }
-    out.extend_from_slice(&(rec.rows.len() as u32).to_le_bytes());
+    put_u32(out, rec.rows.len() as u32);
     for (ts, vals) in &rec.rows {
-        out.extend_from_slice(&ts.to_le_bytes());
+        put_i64(out, *ts);
         for v in vals {
-            match v {
-                Value::Null => out.push(0),
-                Value::Bool(b) => {
-                    out.push(1);
-                    out.push(u8::from(*b));
-                }
-                Value::Int(i) => {
-                    out.push(2);
-                    out.extend_from_slice(&i.to_le_bytes());
-                }
-                Value::Double(d) => {
-                    out.push(3);
-                    out.extend_from_slice(&d.to_le_bytes());
-                }
-                Value::Str(s) => {
-                    out.push(4);
-                    put_str(out, s);
-                }
-            }
+            put_value(out, v);
         }
     }
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let s = self.b.get(self.i..self.i + n)?;
-        self.i += n;
-        Some(s)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|s| s[0])
-    }
-    fn u16(&mut self) -> Option<u16> {
-        self.take(2)
-            .map(|s| u16::from_le_bytes(s.try_into().expect("2")))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .map(|s| u32::from_le_bytes(s.try_into().expect("4")))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8)
-            .map(|s| u64::from_le_bytes(s.try_into().expect("8")))
-    }
-}
-
 fn decode(b: &[u8]) -> Option<InsertRecord> {
-    let mut r = Reader { b, i: 0 };
+    let mut r = Reader::new(b);
     if r.u8()? != 1 {
         return None;
     }
@@ -259,24 +322,14 @@ fn decode(b: &[u8]) -> Option<InsertRecord> {
     let nrows = r.u32()? as usize;
     let mut rows = Vec::with_capacity(nrows.min(1 << 20));
     for _ in 0..nrows {
-        let ts = r.u64()? as i64;
+        let ts = r.i64()?;
         let mut vals = Vec::with_capacity(ncols);
         for _ in 0..ncols {
-            vals.push(match r.u8()? {
-                0 => Value::Null,
-                1 => Value::Bool(r.u8()? != 0),
-                2 => Value::Int(r.u64()? as i64),
-                3 => Value::Double(f64::from_bits(r.u64()?)),
-                4 => {
-                    let n = r.u32()? as usize;
-                    Value::Str(String::from_utf8(r.take(n)?.to_vec()).ok()?)
-                }
-                _ => return None,
-            });
+            vals.push(r.value()?);
         }
         rows.push((ts, vals));
     }
-    (r.i == b.len()).then_some(InsertRecord { uid, col_ids, rows })
+    r.done().then_some(InsertRecord { uid, col_ids, rows })
 }
 
 #[cfg(test)]
@@ -287,8 +340,8 @@ mod tests {
     fn records_survive_and_a_torn_tail_is_dropped() {
         let dir = std::env::temp_dir().join(format!("tsdb-wal-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("wal.log");
-        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = segment_path(&dir, 1);
         let rec = InsertRecord {
             uid: 7,
             col_ids: vec![1, 2, 3],
@@ -304,7 +357,7 @@ mod tests {
             ],
         };
         {
-            let (mut w, recs) = Wal::open(&path).unwrap();
+            let (mut w, recs) = Wal::open(&dir, 0).unwrap();
             assert!(recs.is_empty());
             let end = w.append(&[rec.clone(), rec.clone()]).unwrap();
             w.syncer().sync_to(end).unwrap();
@@ -321,19 +374,19 @@ mod tests {
         let torn = bytes[..full / 4].to_vec();
         bytes.extend_from_slice(&torn);
         std::fs::write(&path, &bytes).unwrap();
-        let (mut w, recs) = Wal::open(&path).unwrap();
+        let (mut w, recs) = Wal::open(&dir, 0).unwrap();
         assert_eq!(recs, vec![rec.clone(), rec.clone()]);
         assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full);
         w.append(std::slice::from_ref(&rec)).unwrap();
         drop(w);
-        let (_, recs) = Wal::open(&path).unwrap();
+        let (_, recs) = Wal::open(&dir, 0).unwrap();
         assert_eq!(recs.len(), 3);
         // a flipped bit ends the log at the damaged record
         let mut bytes = std::fs::read(&path).unwrap();
         let n = bytes.len();
         bytes[n - 3] ^= 0x40;
         std::fs::write(&path, &bytes).unwrap();
-        let (_, recs) = Wal::open(&path).unwrap();
+        let (_, recs) = Wal::open(&dir, 0).unwrap();
         assert_eq!(recs.len(), 2);
     }
 }

@@ -1,0 +1,435 @@
+//! One column of a block: its decoded form ([`ColData`]), its summary
+//! ([`Stats`]) and its compressed form on disk.
+//!
+//! A chunk is `u8 flags | [null bitmap] | payload`. Timestamps, integers
+//! and booleans are one `pco` stream of i64, floats one of f64 (NULL slots
+//! hold the previous value, which costs pco almost nothing); strings are a
+//! `pco` stream of byte lengths and the bytes compressed with `lz4`.
+
+use pco::ChunkConfig;
+
+use super::codec::{Reader, put_i64, put_u32, put_u64, put_value};
+use crate::types::{DataType, Value};
+
+/// pco's level 4: nearly the ratio of the default 8 at a third of the
+/// compression time (measured on 4 M noisy floats: 2.27 vs 2.25 B/value).
+const PCO_LEVEL: usize = 4;
+
+/// How a column's values are held, by SQL type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// TIMESTAMP and the integer types.
+    Int,
+    Bool,
+    /// FLOAT and DOUBLE.
+    Double,
+    /// BINARY and NCHAR.
+    Str,
+}
+
+impl Kind {
+    pub fn of(ty: DataType) -> Kind {
+        match ty {
+            DataType::Bool => Kind::Bool,
+            DataType::Float | DataType::Double => Kind::Double,
+            DataType::Binary(_) | DataType::NChar(_) => Kind::Str,
+            _ => Kind::Int,
+        }
+    }
+    fn tag(self) -> u8 {
+        self as u8
+    }
+    fn from_tag(t: u8) -> Option<Kind> {
+        Some(match t {
+            0 => Kind::Int,
+            1 => Kind::Bool,
+            2 => Kind::Double,
+            3 => Kind::Str,
+            _ => return None,
+        })
+    }
+}
+
+/// The values of one column of a block, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Integers, timestamps, and booleans as 0/1.
+    Int(Vec<i64>),
+    Double(Vec<f64>),
+    Str(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColData {
+    pub kind: Kind,
+    pub values: Values,
+    /// `nulls[i]` is true for a NULL; absent when there is none.
+    pub nulls: Option<Vec<bool>>,
+}
+
+impl ColData {
+    /// Builds a column from values of one kind (NULLs allowed).
+    pub fn from_values<'v>(kind: Kind, vals: impl ExactSizeIterator<Item = &'v Value>) -> ColData {
+        let n = vals.len();
+        let mut nulls = vec![false; n];
+        let mut any_null = false;
+        let values = match kind {
+            Kind::Int | Kind::Bool => {
+                let mut out = Vec::with_capacity(n);
+                let mut prev = 0i64;
+                for (i, v) in vals.enumerate() {
+                    match v {
+                        Value::Int(x) => prev = *x,
+                        Value::Bool(b) => prev = i64::from(*b),
+                        _ => {
+                            nulls[i] = true;
+                            any_null = true;
+                        }
+                    }
+                    out.push(prev);
+                }
+                Values::Int(out)
+            }
+            Kind::Double => {
+                let mut out = Vec::with_capacity(n);
+                let mut prev = 0f64;
+                for (i, v) in vals.enumerate() {
+                    match v.as_f64() {
+                        Some(x) => prev = x,
+                        None => {
+                            nulls[i] = true;
+                            any_null = true;
+                        }
+                    }
+                    out.push(prev);
+                }
+                Values::Double(out)
+            }
+            Kind::Str => {
+                let mut out = Vec::with_capacity(n);
+                for (i, v) in vals.enumerate() {
+                    match v {
+                        Value::Str(s) => out.push(s.clone()),
+                        _ => {
+                            nulls[i] = true;
+                            any_null = true;
+                            out.push(String::new());
+                        }
+                    }
+                }
+                Values::Str(out)
+            }
+        };
+        ColData {
+            kind,
+            values,
+            nulls: any_null.then_some(nulls),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.values {
+            Values::Int(v) => v.len(),
+            Values::Double(v) => v.len(),
+            Values::Str(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn is_null(&self, i: usize) -> bool {
+        self.nulls.as_ref().is_some_and(|n| n[i])
+    }
+
+    /// Row `i` as a SQL value.
+    pub fn get(&self, i: usize) -> Value {
+        if self.is_null(i) {
+            return Value::Null;
+        }
+        match (&self.values, self.kind) {
+            (Values::Int(v), Kind::Bool) => Value::Bool(v[i] != 0),
+            (Values::Int(v), _) => Value::Int(v[i]),
+            (Values::Double(v), _) => Value::Double(v[i]),
+            (Values::Str(v), _) => Value::Str(v[i].clone()),
+        }
+    }
+
+    /// Approximate memory held, for the block cache's budget.
+    pub fn bytes(&self) -> usize {
+        let nulls = self.nulls.as_ref().map_or(0, Vec::len);
+        nulls
+            + match &self.values {
+                Values::Int(v) => v.len() * 8,
+                Values::Double(v) => v.len() * 8,
+                Values::Str(v) => v.iter().map(|s| s.len() + 24).sum(),
+            }
+    }
+
+    /// The summary kept in the block index.
+    pub fn stats(&self) -> Stats {
+        let n = self.len();
+        let mut s = Stats {
+            non_null: 0,
+            min: Value::Null,
+            max: Value::Null,
+            first: Value::Null,
+            last: Value::Null,
+            sum_f: 0.0,
+            sum_i: 0,
+        };
+        let first = (0..n).find(|&i| !self.is_null(i));
+        let last = (0..n).rev().find(|&i| !self.is_null(i));
+        if let (Some(a), Some(b)) = (first, last) {
+            s.first = self.get(a);
+            s.last = self.get(b);
+        }
+        match &self.values {
+            Values::Int(v) => {
+                let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+                for (i, x) in v.iter().enumerate() {
+                    if self.is_null(i) {
+                        continue;
+                    }
+                    s.non_null += 1;
+                    lo = lo.min(*x);
+                    hi = hi.max(*x);
+                    s.sum_i = s.sum_i.wrapping_add(*x);
+                    s.sum_f += *x as f64;
+                }
+                if s.non_null > 0 {
+                    let wrap = |x: i64| {
+                        if self.kind == Kind::Bool {
+                            Value::Bool(x != 0)
+                        } else {
+                            Value::Int(x)
+                        }
+                    };
+                    s.min = wrap(lo);
+                    s.max = wrap(hi);
+                }
+            }
+            Values::Double(v) => {
+                // the first of equal or incomparable values is kept, as the
+                // row-by-row MIN/MAX does
+                let (mut lo, mut hi): (Option<f64>, Option<f64>) = (None, None);
+                for (i, x) in v.iter().enumerate() {
+                    if self.is_null(i) {
+                        continue;
+                    }
+                    s.non_null += 1;
+                    s.sum_f += *x;
+                    if lo.is_none_or(|l| *x < l) {
+                        lo = Some(*x);
+                    }
+                    if hi.is_none_or(|h| *x > h) {
+                        hi = Some(*x);
+                    }
+                }
+                s.min = lo.map_or(Value::Null, Value::Double);
+                s.max = hi.map_or(Value::Null, Value::Double);
+            }
+            Values::Str(_) => s.non_null = (0..n).filter(|&i| !self.is_null(i)).count() as u32,
+        }
+        s
+    }
+
+    /// The compressed chunk.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.kind.tag() | if self.nulls.is_some() { 0x80 } else { 0 });
+        if let Some(nulls) = &self.nulls {
+            let mut bits = vec![0u8; nulls.len().div_ceil(8)];
+            for (i, n) in nulls.iter().enumerate() {
+                if *n {
+                    bits[i / 8] |= 1 << (i % 8);
+                }
+            }
+            out.extend_from_slice(&bits);
+        }
+        let cfg = ChunkConfig::default().with_compression_level(PCO_LEVEL);
+        let pco = |out: &mut Vec<u8>, bytes: Vec<u8>| {
+            put_u32(out, bytes.len() as u32);
+            out.extend_from_slice(&bytes);
+        };
+        match &self.values {
+            Values::Int(v) => pco(out, compress(v, &cfg)),
+            Values::Double(v) => pco(out, compress(v, &cfg)),
+            Values::Str(v) => {
+                let lens: Vec<u32> = v.iter().map(|s| s.len() as u32).collect();
+                pco(out, compress(&lens, &cfg));
+                let joined: Vec<u8> = v.iter().flat_map(|s| s.as_bytes()).copied().collect();
+                let packed = lz4_flex::compress_prepend_size(&joined);
+                put_u32(out, packed.len() as u32);
+                out.extend_from_slice(&packed);
+            }
+        }
+    }
+
+    /// Decodes a chunk of `rows` values; `None` if it is damaged.
+    pub fn decode(b: &[u8], rows: usize) -> Option<ColData> {
+        let mut r = Reader::new(b);
+        let flags = r.u8()?;
+        let kind = Kind::from_tag(flags & 0x7f)?;
+        let nulls = if flags & 0x80 != 0 {
+            let bits = r.take(rows.div_ceil(8))?;
+            Some(
+                (0..rows)
+                    .map(|i| bits[i / 8] & (1 << (i % 8)) != 0)
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let mut stream = || -> Option<&[u8]> {
+            let n = r.u32()? as usize;
+            r.take(n)
+        };
+        let values = match kind {
+            Kind::Int | Kind::Bool => Values::Int(decompress(stream()?, rows)?),
+            Kind::Double => Values::Double(decompress(stream()?, rows)?),
+            Kind::Str => {
+                let lens: Vec<u32> = decompress(stream()?, rows)?;
+                let joined = lz4_flex::decompress_size_prepended(stream()?).ok()?;
+                let mut out = Vec::with_capacity(rows);
+                let mut at = 0usize;
+                for l in lens {
+                    let end = at.checked_add(l as usize)?;
+                    out.push(String::from_utf8(joined.get(at..end)?.to_vec()).ok()?);
+                    at = end;
+                }
+                Values::Str(out)
+            }
+        };
+        Some(ColData {
+            kind,
+            values,
+            nulls,
+        })
+    }
+}
+
+fn compress<T: pco::data_types::Number>(v: &[T], cfg: &ChunkConfig) -> Vec<u8> {
+    if v.is_empty() {
+        return Vec::new();
+    }
+    pco::standalone::simple_compress(v, cfg).expect("pco accepts any numbers with its defaults")
+}
+
+fn decompress<T: pco::data_types::Number>(b: &[u8], rows: usize) -> Option<Vec<T>> {
+    if rows == 0 {
+        return b.is_empty().then(Vec::new);
+    }
+    let v: Vec<T> = pco::standalone::simple_decompress(b).ok()?;
+    (v.len() == rows).then_some(v)
+}
+
+/// A column's summary in the block index: what answers COUNT, MIN, MAX,
+/// SUM, AVG, SPREAD, FIRST and LAST of a whole block without decoding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub non_null: u32,
+    pub min: Value,
+    pub max: Value,
+    pub first: Value,
+    pub last: Value,
+    /// Sums in row order: as f64, and as wrapping i64 for integer columns.
+    pub sum_f: f64,
+    pub sum_i: i64,
+}
+
+impl Stats {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.non_null);
+        for v in [&self.min, &self.max, &self.first, &self.last] {
+            put_value(out, v);
+        }
+        put_u64(out, self.sum_f.to_bits());
+        put_i64(out, self.sum_i);
+    }
+
+    pub fn decode(r: &mut Reader<'_>) -> Option<Stats> {
+        Some(Stats {
+            non_null: r.u32()?,
+            min: r.value()?,
+            max: r.value()?,
+            first: r.value()?,
+            last: r.value()?,
+            sum_f: r.f64()?,
+            sum_i: r.i64()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_round_trip_with_nulls_and_stats() {
+        let cases: Vec<(Kind, Vec<Value>)> = vec![
+            (
+                Kind::Int,
+                vec![Value::Int(5), Value::Null, Value::Int(-3), Value::Int(9)],
+            ),
+            (
+                Kind::Bool,
+                vec![Value::Bool(true), Value::Bool(false), Value::Null],
+            ),
+            (
+                Kind::Double,
+                vec![Value::Double(1.5), Value::Double(-0.25), Value::Null],
+            ),
+            (
+                Kind::Str,
+                vec![
+                    Value::Str("北京".into()),
+                    Value::Null,
+                    Value::Str(String::new()),
+                ],
+            ),
+            (Kind::Double, vec![]),
+        ];
+        for (kind, vals) in cases {
+            let c = ColData::from_values(kind, vals.iter());
+            let mut buf = Vec::new();
+            c.encode(&mut buf);
+            let back = ColData::decode(&buf, vals.len()).expect("decodes");
+            assert_eq!(back, c);
+            let got: Vec<Value> = (0..vals.len()).map(|i| back.get(i)).collect();
+            assert_eq!(got, vals);
+            // a truncated chunk is refused, not a panic
+            if !buf.is_empty() {
+                assert!(ColData::decode(&buf[..buf.len() - 1], vals.len()).is_none());
+            }
+        }
+        let c = ColData::from_values(
+            Kind::Int,
+            [Value::Null, Value::Int(7), Value::Int(-2), Value::Null].iter(),
+        );
+        let s = c.stats();
+        assert_eq!(
+            (
+                s.non_null,
+                s.min.clone(),
+                s.max.clone(),
+                s.first.clone(),
+                s.last.clone(),
+                s.sum_i,
+                s.sum_f
+            ),
+            (
+                2,
+                Value::Int(-2),
+                Value::Int(7),
+                Value::Int(7),
+                Value::Int(-2),
+                5,
+                5.0
+            )
+        );
+        let mut buf = Vec::new();
+        s.encode(&mut buf);
+        assert_eq!(Stats::decode(&mut Reader::new(&buf)), Some(s));
+    }
+}

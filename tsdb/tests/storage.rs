@@ -1,0 +1,226 @@
+//! Storage against a model: random inserts (out of order, duplicate
+//! timestamps, some columns left out) under each UPDATE policy, with
+//! flushes to data files and restarts in between, must read back exactly
+//! what a plain ordered map with the policy's rules holds.
+
+use std::collections::BTreeMap;
+
+use tsdb::engine::Engine;
+use tsdb::result::Output;
+use tsdb::types::Value;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn rows(o: Output) -> Vec<Vec<Value>> {
+    match o {
+        Output::Rows { rows, .. } => rows,
+        o => panic!("expected rows, got {o:?}"),
+    }
+}
+
+const BASE: i64 = 1_700_000_000_000;
+const COLS: [&str; 4] = ["i", "f", "s", "b"];
+
+fn value(col: usize, x: u64) -> (String, Value) {
+    match col {
+        0 => (format!("{}", x as i64 - 500), Value::Int(x as i64 - 500)),
+        1 => {
+            let f = x as f64 / 4.0;
+            (format!("{f}"), Value::Double(f))
+        }
+        2 => (format!("'s{x}'"), Value::Str(format!("s{x}"))),
+        _ => (
+            if x % 2 == 0 { "true" } else { "false" }.to_owned(),
+            Value::Bool(x % 2 == 0),
+        ),
+    }
+}
+
+/// The model's rule for one row (spec C1).
+fn model_insert(m: &mut BTreeMap<i64, Vec<Value>>, update: u8, ts: i64, row: Vec<Option<Value>>) {
+    let full: Vec<Value> = row
+        .iter()
+        .map(|v| v.clone().unwrap_or(Value::Null))
+        .collect();
+    match m.get_mut(&ts) {
+        None => {
+            m.insert(ts, full);
+        }
+        Some(old) => match update {
+            0 => {}
+            1 => *old = full,
+            _ => {
+                for (i, v) in row.into_iter().enumerate() {
+                    if let Some(v) = v {
+                        old[i] = v;
+                    }
+                }
+            }
+        },
+    }
+}
+
+fn check(e: &Engine, db: &str, m: &BTreeMap<i64, Vec<Value>>, rng: &mut Rng, step: usize) {
+    let all = rows(e.execute("select * from t", Some(db)).unwrap());
+    let want: Vec<Vec<Value>> = m
+        .iter()
+        .map(|(ts, r)| {
+            let mut v = vec![Value::Int(*ts)];
+            v.extend(r.iter().cloned());
+            v
+        })
+        .collect();
+    assert_eq!(all.len(), want.len(), "{db} step {step}: row count");
+    assert_eq!(all, want, "{db} step {step}: select *");
+    // a time range, the count shortcut, and aggregates
+    let a = BASE + rng.below(3000) as i64;
+    let b = a + rng.below(2000) as i64;
+    let inside: Vec<&Vec<Value>> = m.range(a..=b).map(|(_, r)| r).collect();
+    let got = rows(
+        e.execute(
+            &format!("select count(*), count(i), max(i), min(f), first(s), last(s) from t where ts >= {a} and ts <= {b}"),
+            Some(db),
+        )
+        .unwrap(),
+    );
+    let nonnull = |c: usize| inside.iter().filter(|r| !r[c].is_null()).count() as i64;
+    let ints = inside.iter().filter_map(|r| r[0].as_i64());
+    let floats = inside.iter().filter_map(|r| r[1].as_f64());
+    let strs: Vec<&Value> = inside
+        .iter()
+        .map(|r| &r[2])
+        .filter(|v| !v.is_null())
+        .collect();
+    let want = vec![
+        Value::Int(inside.len() as i64),
+        Value::Int(nonnull(0)),
+        ints.max().map_or(Value::Null, Value::Int),
+        floats
+            .min_by(f64::total_cmp)
+            .map_or(Value::Null, Value::Double),
+        strs.first().cloned().cloned().unwrap_or(Value::Null),
+        strs.last().cloned().cloned().unwrap_or(Value::Null),
+    ];
+    if inside.is_empty() {
+        // FIRST/LAST over no rows: no row
+        assert!(got.is_empty(), "{db} step {step}: {got:?}");
+    } else {
+        assert_eq!(
+            got,
+            vec![want],
+            "{db} step {step}: aggregates in [{a}, {b}]"
+        );
+    }
+    let last = rows(e.execute("select last_row(*) from t", Some(db)).unwrap());
+    let want_last: Vec<Vec<Value>> = m
+        .iter()
+        .next_back()
+        .map(|(ts, r)| {
+            let mut v = vec![Value::Int(*ts)];
+            v.extend(r.iter().cloned());
+            v
+        })
+        .into_iter()
+        .collect();
+    assert_eq!(last, want_last, "{db} step {step}: last_row");
+}
+
+#[test]
+fn storage_matches_a_model_across_flushes_and_restarts() {
+    let dir = std::env::temp_dir().join(format!("tsdb-storage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut e = Engine::open(&dir).unwrap();
+    let mut models: Vec<BTreeMap<i64, Vec<Value>>> = vec![BTreeMap::new(); 3];
+    for u in 0..3 {
+        // maxrows 200: many small blocks per flush
+        e.execute(
+            &format!("create database u{u} update {u} maxrows 200 keep 36500 days 1"),
+            None,
+        )
+        .unwrap();
+        e.execute(
+            "create table t (ts timestamp, i int, f double, s binary(8), b bool)",
+            Some(&format!("u{u}")),
+        )
+        .unwrap();
+    }
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for step in 0..120 {
+        for (u, m) in models.iter_mut().enumerate() {
+            let db = format!("u{u}");
+            // a batch: mostly new rows at the end, some late or repeated
+            let n = 1 + rng.below(60) as usize;
+            let given: Vec<usize> = (0..4).filter(|_| rng.below(4) != 0).collect();
+            let mut sql = String::from("insert into t (ts");
+            for c in &given {
+                sql.push(',');
+                sql.push_str(COLS[*c]);
+            }
+            sql.push_str(") values ");
+            let mut batch = Vec::new();
+            for _ in 0..n {
+                let ts = if rng.below(5) == 0 {
+                    BASE + rng.below(5000) as i64 // anywhere: late or duplicate
+                } else {
+                    BASE + 5000 + step as i64 * 100 + rng.below(100) as i64
+                };
+                let mut row = vec![None; 4];
+                sql.push_str(&format!("({ts}"));
+                for c in &given {
+                    let (text, v) = if rng.below(8) == 0 {
+                        ("null".to_owned(), Value::Null)
+                    } else {
+                        value(*c, rng.below(1000))
+                    };
+                    sql.push(',');
+                    sql.push_str(&text);
+                    row[*c] = Some(v);
+                }
+                sql.push_str(") ");
+                batch.push((ts, row));
+            }
+            e.execute(&sql, Some(&db)).unwrap();
+            // within one statement the rows apply in order, as in the engine
+            for (ts, row) in batch {
+                model_insert(m, u as u8, ts, row);
+            }
+        }
+        match rng.below(10) {
+            0..=2 => e.execute("flush database u0", None).map(|_| ()).unwrap(),
+            3 => {
+                drop(e);
+                e = Engine::open(&dir).unwrap();
+            }
+            _ => {}
+        }
+        if step % 10 == 9 {
+            for (u, m) in models.iter().enumerate() {
+                check(&e, &format!("u{u}"), m, &mut rng, step);
+            }
+        }
+    }
+    // everything flushed, reopened: only data files, no WAL replay
+    e.flush().unwrap();
+    drop(e);
+    let e = Engine::open(&dir).unwrap();
+    for (u, m) in models.iter().enumerate() {
+        check(&e, &format!("u{u}"), m, &mut rng, 999);
+    }
+    let files = std::fs::read_dir(dir.join("data/u0")).unwrap().count();
+    assert!(files > 10, "flushes wrote data files ({files})");
+    let wal: Vec<_> = std::fs::read_dir(dir.join("wal")).unwrap().collect();
+    assert_eq!(wal.len(), 1, "covered WAL segments are deleted");
+    let _ = std::fs::remove_dir_all(&dir);
+}
