@@ -224,3 +224,104 @@ fn storage_matches_a_model_across_flushes_and_restarts() {
     assert_eq!(wal.len(), 1, "covered WAL segments are deleted");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn rng_val(rng: &mut Rng, n: u64) -> i64 {
+    rng.below(n) as i64
+}
+
+fn close(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|(u, v)| match (u, v) {
+                    (Value::Double(p), Value::Double(q)) => {
+                        (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0)
+                    }
+                    _ => u == v,
+                })
+        })
+}
+
+/// The column-slice path (block headers, decoded slices, the memtable as
+/// columns) and the row path answer every aggregate query alike. A WHERE
+/// term that is always true but not a time bound forces the row path.
+#[test]
+fn fast_and_row_paths_agree() {
+    let dir = std::env::temp_dir().join(format!("tsdb-paths-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = Engine::open(&dir).unwrap();
+    e.execute("create database p maxrows 200 keep 36500", None)
+        .unwrap();
+    let db = Some("p");
+    e.execute(
+        "create stable st (ts timestamp, v int, f double, s binary(6), b bool) tags (g int, loc binary(8))",
+        db,
+    )
+    .unwrap();
+    let mut rng = Rng(42);
+    for (round, from) in [(0, 0i64), (1, 10_000)] {
+        for t in 0..3 {
+            let mut sql = format!(
+                "insert into t{t} using st tags ({}, 'l{}') values ",
+                t % 2,
+                t
+            );
+            let mut ts = BASE + from * 1000 + t * 7;
+            for _ in 0..1200 {
+                ts += 1000 + rng.below(4) as i64 * 1000 * i64::from(rng.below(20) == 0) * 30;
+                let (a, b, c, d) = (
+                    rng_val(&mut rng, 200) - 100,
+                    rng_val(&mut rng, 10_000) as f64 / 8.0,
+                    rng_val(&mut rng, 99),
+                    rng_val(&mut rng, 2) == 0,
+                );
+                let mut v = |s: String| if rng.below(7) == 0 { "null".into() } else { s };
+                let iv = v(format!("{a}"));
+                let fv = v(format!("{b}"));
+                let sv = v(format!("'x{c}'"));
+                let bv = v(format!("{d}"));
+                sql.push_str(&format!("({ts},{iv},{fv},{sv},{bv}) "));
+            }
+            e.execute(&sql, db).unwrap();
+        }
+        if round == 0 {
+            e.flush().unwrap(); // blocks, then a memtable after them
+        }
+    }
+    let lo = BASE + 200_000;
+    let hi = BASE + 12_000_000;
+    let queries = [
+        "select count(*), count(v), sum(v), avg(f), min(v), max(f), spread(v), first(s), last(b) from st".to_owned(),
+        "select count(*), sum(f), min(b), max(v), first(f), last(s) from t1".to_owned(),
+        format!("select count(*), avg(v), max(f), first(v), last(v) from st where ts >= {lo} and ts < {hi}"),
+        "select _wstart, _wend, count(*), avg(v), sum(f), first(s), last(s) from st interval(5m)".to_owned(),
+        "select count(*), avg(f), min(v), max(v) from st interval(4m) sliding(1m)".to_owned(),
+        format!("select count(*), spread(f) from st where ts between {lo} and {hi} interval(7m, 2m) group by tbname"),
+        "select count(*), sum(v), last(f) from st group by loc".to_owned(),
+        "select avg(v), max(f) from st where g = 1 partition by tbname interval(10m)".to_owned(),
+        "select count(*), min(f) from st interval(1n)".to_owned(),
+        format!("select count(*), first(v), last(v) from st where ts > {}", hi + 100_000_000),
+        format!("select count(*), avg(v) from st where ts > {}", hi + 100_000_000),
+    ];
+    for q in &queries {
+        let fast = rows(e.execute(q, db).unwrap_or_else(|err| panic!("{q}: {err}")));
+        let forced = if q.contains(" where ") {
+            q.replacen(" where ", " where (v is null or v is not null) and ", 1)
+        } else {
+            let at = [" interval", " group", " partition"]
+                .iter()
+                .filter_map(|k| q.find(k))
+                .min()
+                .unwrap_or(q.len());
+            format!(
+                "{} where (v is null or v is not null){}",
+                &q[..at],
+                &q[at..]
+            )
+        };
+        let slow = rows(e.execute(&forced, db).unwrap());
+        assert!(!slow.is_empty() || q.contains("first"), "{q}: no rows");
+        assert!(close(&fast, &slow), "{q}\nfast: {fast:?}\nrows: {slow:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

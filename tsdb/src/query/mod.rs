@@ -20,6 +20,7 @@
 
 pub mod agg;
 pub mod eval;
+pub(crate) mod fast;
 pub mod multirow;
 pub mod scan;
 pub mod time;
@@ -382,6 +383,63 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         }
         _ => false,
     });
+    // GROUP BY / PARTITION BY keys
+    let keys: Vec<&Expr> = sel.group_by.iter().chain(&sel.partition_by).collect();
+    for k in &keys {
+        match k {
+            Expr::Column(n)
+                if matches!(
+                    schema.lookup(n),
+                    Some(Ref::Tag(_) | Ref::Tbname | Ref::Col(_))
+                ) => {}
+            _ => fail!(
+                code::INVALID_VALUE,
+                "GROUP BY / PARTITION BY take tags, tbname or a column"
+            ),
+        }
+    }
+    // implicit columns (2.x): window start first, group keys last
+    let mut columns: Vec<OutCol> = Vec::new();
+    let selected: Vec<String> = outs
+        .iter()
+        .filter_map(|o| match &o.expr {
+            Expr::Column(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    let selects = |name: &str| selected.iter().any(|n| n == name);
+    if sel.interval.is_some() && !selects("_wstart") {
+        columns.push(OutCol {
+            expr: Expr::Column("_wstart".into()),
+            name: schema.columns[0].name.clone(),
+            ty: DataType::Timestamp,
+        });
+    }
+    if !multi.is_empty() && !selected.iter().any(|n| schema.lookup(n) == Some(Ref::Ts)) {
+        let ts = &schema.columns[0];
+        columns.push(OutCol {
+            expr: Expr::Column(ts.name.clone()),
+            name: ts.name.clone(),
+            ty: DataType::Timestamp,
+        });
+    }
+    let multi_col = multi.first().map(|m| m + columns.len());
+    let outs_exprs: Vec<Expr> = outs.iter().map(|o| o.expr.clone()).collect();
+    columns.extend(outs);
+    if aggregate && !sel.group_by.is_empty() {
+        for k in &sel.group_by {
+            if let Expr::Column(n) = k {
+                if !selects(n) {
+                    columns.push(OutCol {
+                        ty: type_of(k, &schema)?,
+                        expr: k.clone(),
+                        name: n.clone(),
+                    });
+                }
+            }
+        }
+    }
+
     // the columns the query reads (blocks decode only those)
     let mut need = vec![false; schema.columns.len().saturating_sub(1)];
     {
@@ -394,7 +452,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                 }
             })
         };
-        outs.iter().for_each(|o| mark(&o.expr));
+        columns.iter().for_each(|o| mark(&o.expr));
         sel.filter.iter().for_each(&mut mark);
         sel.group_by.iter().for_each(&mut mark);
         sel.partition_by.iter().for_each(&mut mark);
@@ -422,6 +480,29 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         if lo <= hi {
             taking.push(si);
         }
+    }
+    // aggregates of plain columns over data without overlapping layers:
+    // read column slices and block headers instead of rows
+    if let Some(groups) = fast::aggregate(&fast::Query {
+        store: &state.store,
+        sel,
+        columns: &columns,
+        keys: &keys,
+        schema: &schema,
+        sources: &sources,
+        taking: &taking,
+        range: (lo, hi),
+        now,
+    })? {
+        let groups = match sel.slimit {
+            Some((n, off)) => groups
+                .into_iter()
+                .skip(off as usize)
+                .take(n as usize)
+                .collect(),
+            None => groups,
+        };
+        return finish(groups, sel, columns, &schema, !keys.is_empty(), precision);
     }
     let mut counted = 0i64;
     let mut sealed: Vec<Option<scan::Scanned>> = (0..sources.len()).map(|_| None).collect();
@@ -470,13 +551,13 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         }
     }
     if count_only {
-        let row = vec![Value::Int(counted); outs.len()];
+        let row = vec![Value::Int(counted); columns.len()];
         let rows = match sel.limit {
             Some((n, off)) if off > 0 || n == 0 => Vec::new(),
             _ => vec![row],
         };
         return Ok(Output::Rows {
-            columns: outs
+            columns: columns
                 .into_iter()
                 .map(|c| ColMeta::new(c.name, c.ty))
                 .collect(),
@@ -496,21 +577,6 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         rows = kept;
     }
 
-    // groups: GROUP BY / PARTITION BY keys, in key order
-    let keys: Vec<&Expr> = sel.group_by.iter().chain(&sel.partition_by).collect();
-    for k in &keys {
-        match k {
-            Expr::Column(n)
-                if matches!(
-                    schema.lookup(n),
-                    Some(Ref::Tag(_) | Ref::Tbname | Ref::Col(_))
-                ) => {}
-            _ => fail!(
-                code::INVALID_VALUE,
-                "GROUP BY / PARTITION BY take tags, tbname or a column"
-            ),
-        }
-    }
     let mut groups: BTreeMap<Vec<GroupKey>, Vec<Row<'_>>> = BTreeMap::new();
     if keys.is_empty() {
         // one group: the rows as scanned (each table's already in time order)
@@ -544,50 +610,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         }
     };
 
-    // implicit columns (2.x): window start first, group keys last
-    let mut columns: Vec<OutCol> = Vec::new();
-    let selected: Vec<String> = outs
-        .iter()
-        .filter_map(|o| match &o.expr {
-            Expr::Column(n) => Some(n.clone()),
-            _ => None,
-        })
-        .collect();
-    let selects = |name: &str| selected.iter().any(|n| n == name);
-    if sel.interval.is_some() && !selects("_wstart") {
-        columns.push(OutCol {
-            expr: Expr::Column("_wstart".into()),
-            name: schema.columns[0].name.clone(),
-            ty: DataType::Timestamp,
-        });
-    }
-    if !multi.is_empty() && !selected.iter().any(|n| schema.lookup(n) == Some(Ref::Ts)) {
-        let ts = &schema.columns[0];
-        columns.push(OutCol {
-            expr: Expr::Column(ts.name.clone()),
-            name: ts.name.clone(),
-            ty: DataType::Timestamp,
-        });
-    }
-    let multi_col = multi.first().map(|m| m + columns.len());
-    let outs_exprs: Vec<Expr> = outs.iter().map(|o| o.expr.clone()).collect();
-    columns.extend(outs);
-    if aggregate && !sel.group_by.is_empty() {
-        for k in &sel.group_by {
-            if let Expr::Column(n) = k {
-                if !selects(n) {
-                    columns.push(OutCol {
-                        ty: type_of(k, &schema)?,
-                        expr: k.clone(),
-                        name: n.clone(),
-                    });
-                }
-            }
-        }
-    }
-
-    let mut out_rows: Vec<Vec<Value>> = Vec::new();
-    let per_group_limit = !keys.is_empty();
+    let mut blocks: Vec<Vec<Vec<Value>>> = Vec::with_capacity(group_list.len());
     for (_, grows) in &group_list {
         let mut block: Vec<Vec<Value>> = Vec::new();
         if let Some(&mi) = multi.first() {
@@ -649,7 +672,24 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                 block.push(row);
             }
         }
-        order(&mut block, &sel.order_by, &columns, &schema)?;
+        blocks.push(block);
+    }
+    finish(blocks, sel, columns, &schema, !keys.is_empty(), precision)
+}
+
+/// ORDER BY and LIMIT over each group's output rows (per group when the
+/// query groups), then the result.
+fn finish(
+    blocks: Vec<Vec<Vec<Value>>>,
+    sel: &Select,
+    columns: Vec<OutCol>,
+    schema: &Schema<'_>,
+    per_group_limit: bool,
+    precision: Precision,
+) -> Result<Output> {
+    let mut out_rows: Vec<Vec<Value>> = Vec::new();
+    for mut block in blocks {
+        order(&mut block, &sel.order_by, &columns, schema)?;
         if per_group_limit {
             if let Some((n, off)) = sel.limit {
                 block = block

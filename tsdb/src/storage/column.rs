@@ -167,8 +167,9 @@ impl ColData {
             }
     }
 
-    /// The summary kept in the block index.
-    pub fn stats(&self) -> Stats {
+    /// The summary kept in the block index; `ts` are the block's
+    /// timestamps.
+    pub fn stats(&self, ts: &[i64]) -> Stats {
         let n = self.len();
         let mut s = Stats {
             non_null: 0,
@@ -176,6 +177,8 @@ impl ColData {
             max: Value::Null,
             first: Value::Null,
             last: Value::Null,
+            first_ts: 0,
+            last_ts: 0,
             sum_f: 0.0,
             sum_i: 0,
         };
@@ -184,6 +187,8 @@ impl ColData {
         if let (Some(a), Some(b)) = (first, last) {
             s.first = self.get(a);
             s.last = self.get(b);
+            s.first_ts = ts[a];
+            s.last_ts = ts[b];
         }
         match &self.values {
             Values::Int(v) => {
@@ -333,6 +338,9 @@ pub struct Stats {
     pub max: Value,
     pub first: Value,
     pub last: Value,
+    /// Timestamps of `first` and `last`.
+    pub first_ts: i64,
+    pub last_ts: i64,
     /// Sums in row order: as f64, and as wrapping i64 for integer columns.
     pub sum_f: f64,
     pub sum_i: i64,
@@ -344,6 +352,8 @@ impl Stats {
         for v in [&self.min, &self.max, &self.first, &self.last] {
             put_value(out, v);
         }
+        put_i64(out, self.first_ts);
+        put_i64(out, self.last_ts);
         put_u64(out, self.sum_f.to_bits());
         put_i64(out, self.sum_i);
     }
@@ -355,6 +365,8 @@ impl Stats {
             max: r.value()?,
             first: r.value()?,
             last: r.value()?,
+            first_ts: r.i64()?,
+            last_ts: r.i64()?,
             sum_f: r.f64()?,
             sum_i: r.i64()?,
         })
@@ -407,7 +419,7 @@ mod tests {
             Kind::Int,
             [Value::Null, Value::Int(7), Value::Int(-2), Value::Null].iter(),
         );
-        let s = c.stats();
+        let s = c.stats(&[10, 20, 30, 40]);
         assert_eq!(
             (
                 s.non_null,
@@ -416,7 +428,8 @@ mod tests {
                 s.first.clone(),
                 s.last.clone(),
                 s.sum_i,
-                s.sum_f
+                s.sum_f,
+                (s.first_ts, s.last_ts)
             ),
             (
                 2,
@@ -425,7 +438,8 @@ mod tests {
                 Value::Int(7),
                 Value::Int(-2),
                 5,
-                5.0
+                5.0,
+                (20, 30)
             )
         );
         let mut buf = Vec::new();

@@ -278,11 +278,7 @@ impl Store {
                     end += 1;
                 }
                 let part = &rows[start..end];
-                let ts = ColData {
-                    kind: Kind::Int,
-                    values: Values::Int(part.iter().map(|r| r.0).collect()),
-                    nulls: None,
-                };
+                let times: Vec<i64> = part.iter().map(|r| r.0).collect();
                 let mut cols = Vec::with_capacity(t.columns.len());
                 let mut metas = Vec::with_capacity(t.columns.len());
                 for (i, c) in t.columns.iter().enumerate() {
@@ -294,7 +290,7 @@ impl Store {
                     metas.push(ColMeta {
                         id: c.id,
                         kind,
-                        stats: data.stats(),
+                        stats: data.stats(&times),
                     });
                     cols.push(Arc::new(data));
                 }
@@ -306,7 +302,11 @@ impl Store {
                     cols: metas,
                 };
                 let decoded = Arc::new(Decoded {
-                    ts: Arc::new(ts),
+                    ts: Arc::new(ColData {
+                        kind: Kind::Int,
+                        values: Values::Int(times),
+                        nulls: None,
+                    }),
                     cols,
                 });
                 let b = self.add(seq, meta, Src::Mem(decoded));
