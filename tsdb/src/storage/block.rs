@@ -68,6 +68,8 @@ pub enum Src {
     Mem(Arc<Decoded>),
     File {
         file: Arc<DataFile>,
+        /// The block's position in the file's index.
+        index: u32,
         ts: Chunk,
         cols: Vec<Chunk>,
     },
@@ -175,8 +177,10 @@ pub fn write_file(path: &Path, blocks: &[Arc<Block>]) -> Result<Vec<Src>> {
     });
     let srcs = locs
         .into_iter()
-        .map(|(ts, cols)| Src::File {
+        .enumerate()
+        .map(|(i, (ts, cols))| Src::File {
             file: file.clone(),
+            index: i as u32,
             ts,
             cols,
         })
@@ -233,7 +237,7 @@ pub fn open_file(path: &Path) -> Result<Vec<(BlockMeta, Src)>> {
         let mut r = Reader::new(index);
         let n = r.u32()? as usize;
         let mut out = Vec::with_capacity(n.min(1 << 16));
-        for _ in 0..n {
+        for index in 0..n as u32 {
             let uid = r.u64()?;
             let rows = r.u32()?;
             let ts_min = r.i64()?;
@@ -268,6 +272,7 @@ pub fn open_file(path: &Path) -> Result<Vec<(BlockMeta, Src)>> {
                 },
                 Src::File {
                     file: df.clone(),
+                    index,
                     ts,
                     cols: locs,
                 },

@@ -17,7 +17,7 @@
 //! new files they are ignored (and deleted at the next start) and the WAL
 //! segments they came from are replayed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -39,6 +39,11 @@ struct Manifest {
     /// The next flush's number.
     next_seq: u64,
     files: Vec<FileRec>,
+    /// Blocks replaced by a merge (file name -> block indexes): skipped
+    /// when the files are opened; a file whose blocks are all dead is
+    /// deleted.
+    #[serde(default)]
+    dead: BTreeMap<String, Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +55,9 @@ pub struct FileRec {
     /// Partition length in ticks (to tell when it has expired).
     pub part_len: i64,
     pub seq: u64,
+    /// Blocks in the file.
+    #[serde(default)]
+    pub blocks: u32,
 }
 
 /// One table's blocks, by start time.
@@ -79,11 +87,18 @@ impl TableBlocks {
             .all(|w| w[1].meta.ts_min > w[0].meta.ts_max);
     }
 
-    /// The blocks overlapping `[lo, hi]`.
+    /// The blocks overlapping `[lo, hi]`, by start time: found by binary
+    /// search when the blocks are disjoint (their ends are sorted too).
     pub fn in_range(&self, lo: i64, hi: i64) -> impl Iterator<Item = &Arc<Block>> {
-        self.blocks
+        let end = self.blocks.partition_point(|b| b.meta.ts_min <= hi);
+        let start = if self.disjoint {
+            self.blocks[..end].partition_point(|b| b.meta.ts_max < lo)
+        } else {
+            0
+        };
+        self.blocks[start..end]
             .iter()
-            .filter(move |b| b.meta.ts_max >= lo && b.meta.ts_min <= hi)
+            .filter(move |b| b.meta.ts_max >= lo)
     }
 }
 
@@ -109,6 +124,8 @@ pub struct FlushJob {
     /// The WAL segments up to this one are in these blocks (or older files).
     pub wal_seq: u64,
     pub groups: Vec<Group>,
+    /// Blocks whose rows the new blocks took over (a merge of late rows).
+    pub dead: Vec<Arc<Block>>,
 }
 
 /// Files written for a [`FlushJob`].
@@ -228,7 +245,11 @@ impl Store {
         let mut rows = 0u64;
         for rec in &manifest.files {
             let blocks = block::open_file(&dir.join(&rec.name))?;
-            for (meta, src) in blocks {
+            let dead = manifest.dead.get(&rec.name);
+            for (i, (meta, src)) in blocks.into_iter().enumerate() {
+                if dead.is_some_and(|d| d.contains(&(i as u32))) {
+                    continue;
+                }
                 rows += u64::from(meta.rows);
                 store.add(rec.seq, meta, src);
             }
@@ -265,7 +286,16 @@ impl Store {
         self.manifest.next_seq += 1;
         let mut groups: HashMap<(String, i64), Group> = HashMap::new();
         let mut touched = Vec::new();
-        for t in inputs {
+        let mut dead = Vec::new();
+        for mut t in inputs {
+            // late rows: merge the blocks they fall into, so a table's
+            // blocks stay disjoint (reads then need no merging)
+            if self.failed.is_none() {
+                match self.take_overlapping(&mut t) {
+                    Ok(mut d) => dead.append(&mut d),
+                    Err(e) => tracing::warn!(error = %e, uid = t.uid, "late rows not merged"),
+                }
+            }
             let rows: Vec<(i64, Vec<Value>)> = t.rows.rows.into_iter().collect();
             let mut start = 0;
             while start < rows.len() {
@@ -320,6 +350,7 @@ impl Store {
                                 partition,
                                 part_len: t.part_len,
                                 seq,
+                                blocks: 0,
                             },
                             Vec::new(),
                         )
@@ -338,14 +369,58 @@ impl Store {
         let mut job = FlushJob {
             wal_seq,
             groups: groups.into_values().collect(),
+            dead,
         };
         // a job that failed earlier goes again, first
         if let Some(old) = self.failed.take() {
             let mut g = old.groups;
             g.append(&mut job.groups);
             job.groups = g;
+            job.dead.extend(old.dead);
         }
         job
+    }
+
+    /// Moves the rows of the blocks that the memtable's time range overlaps
+    /// into the memtable (its own rows win: they are newer) and takes those
+    /// blocks out of the table. Returns them.
+    fn take_overlapping(&mut self, t: &mut FreezeInput<'_>) -> Result<Vec<Arc<Block>>> {
+        let (Some(first), Some(last)) = (
+            t.rows.rows.keys().next().copied(),
+            t.rows.rows.keys().next_back().copied(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let Some(tb) = self.tables.get(&t.uid) else {
+            return Ok(Vec::new());
+        };
+        if first > tb.ts_max {
+            return Ok(Vec::new());
+        }
+        let mut old: Vec<Arc<Block>> = tb.in_range(first, last).cloned().collect();
+        // newest first: the first row seen for a timestamp wins
+        old.sort_by_key(|b| std::cmp::Reverse(b.seq));
+        for b in &old {
+            let ts = self.ts(b)?;
+            let Values::Int(times) = &ts.values else {
+                continue;
+            };
+            let mut cols = Vec::with_capacity(t.columns.len());
+            for c in t.columns {
+                cols.push(self.column(b, c.id)?);
+            }
+            for (i, ts) in times.iter().enumerate() {
+                t.rows.rows.entry(*ts).or_insert_with(|| {
+                    cols.iter()
+                        .map(|c| c.as_ref().map_or(Value::Null, |c| c.get(i)))
+                        .collect()
+                });
+            }
+        }
+        let tb = self.tables.get_mut(&t.uid).expect("checked");
+        tb.blocks.retain(|b| !old.iter().any(|o| Arc::ptr_eq(o, b)));
+        tb.rebuild();
+        Ok(old)
     }
 
     /// The data directory (for [`write_files`], which runs unlocked).
@@ -370,6 +445,16 @@ impl Store {
             }
         };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for b in &job.dead {
+            if let Src::File { file, index, .. } = &*b.src.read().unwrap_or_else(|e| e.into_inner())
+            {
+                if let Ok(name) = file.path.strip_prefix(&self.dir) {
+                    let name = name.to_string_lossy().into_owned();
+                    self.manifest.dead.entry(name).or_default().push(*index);
+                }
+            }
+            cache.map.retain(|k, _| k.0 != b.key);
+        }
         for ((rec, blocks), srcs) in job.groups.iter().zip(srcs) {
             for (b, src) in blocks.iter().zip(srcs) {
                 let mut slot = b.src.write().unwrap_or_else(|e| e.into_inner());
@@ -383,15 +468,38 @@ impl Store {
                 *slot = src;
             }
             if live_dbs(&rec.db) {
-                self.manifest.files.push(rec.clone());
+                let mut rec = rec.clone();
+                rec.blocks = blocks.len() as u32;
+                self.manifest.files.push(rec);
             } else {
                 let _ = std::fs::remove_file(self.dir.join(&rec.name));
             }
         }
         drop(cache);
+        // files whose every block was merged away
+        let (gone, kept): (Vec<FileRec>, Vec<FileRec>) = std::mem::take(&mut self.manifest.files)
+            .into_iter()
+            .partition(|f| {
+                self.manifest
+                    .dead
+                    .get(&f.name)
+                    .is_some_and(|d| d.len() as u32 >= f.blocks && f.blocks > 0)
+            });
+        self.manifest.files = kept;
         self.manifest.covered_wal = self.manifest.covered_wal.max(job.wal_seq);
+        self.forget(&gone);
         self.write_manifest()?;
+        for f in gone {
+            let _ = std::fs::remove_file(self.dir.join(&f.name));
+        }
         Ok(self.manifest.covered_wal)
+    }
+
+    /// Drops the dead-block lists of files that are going.
+    fn forget(&mut self, gone: &[FileRec]) {
+        for f in gone {
+            self.manifest.dead.remove(&f.name);
+        }
     }
 
     fn write_manifest(&self) -> Result<()> {
@@ -424,6 +532,7 @@ impl Store {
             .into_iter()
             .partition(|f| f.db == db);
         self.manifest.files = kept;
+        self.forget(&gone);
         self.write_manifest()?;
         for f in gone {
             let _ = std::fs::remove_file(self.dir.join(&f.name));
@@ -456,6 +565,7 @@ impl Store {
             .partition(|f| f.db == db && (f.partition + 1) * f.part_len <= keep_from);
         self.manifest.files = kept;
         if !gone.is_empty() {
+            self.forget(&gone);
             self.write_manifest()?;
             for f in gone {
                 let _ = std::fs::remove_file(self.dir.join(&f.name));
@@ -488,7 +598,7 @@ impl Store {
                         Some(i) => d.cols[i].clone(),
                     });
                 }
-                Src::File { file, ts, cols } => (file.clone(), index.map_or(*ts, |i| cols[i])),
+                Src::File { file, ts, cols, .. } => (file.clone(), index.map_or(*ts, |i| cols[i])),
             }
         };
         if let Some(c) = self.cache().get((b.key, id)) {
