@@ -165,12 +165,19 @@ impl Engine {
                 std::thread::sleep(std::time::Duration::from_millis(5));
                 continue;
             }
-            let Some(job) = st.freeze()? else {
-                return Ok(());
-            };
+            let job = st.freeze()?;
+            st.flushing = true;
             let dir = st.store.dir().to_owned();
             drop(st);
-            return finish_flush(&self.state, &dir, job);
+            return match job {
+                Some(job) => finish_flush(&self.state, &dir, job, true),
+                None => {
+                    // nothing in memory: still merge what late rows left
+                    let merged = merge_late_rows(&self.state, &dir, true);
+                    self.write().flushing = false;
+                    merged
+                }
+            };
         }
     }
 
@@ -219,7 +226,7 @@ impl Engine {
                         .name("tsdb-flush".into())
                         .spawn(move || {
                             // a failure is logged and retried with the next flush
-                            let _ = finish_flush(&state, &dir, job);
+                            let _ = finish_flush(&state, &dir, job, false);
                         })
                         .map_err(|e| DbError::io("starting a flush thread", e))?;
                 }
@@ -309,26 +316,87 @@ pub fn resolve_db(explicit: Option<&str>, current: Option<&str>) -> Result<Strin
     }
 }
 
+/// Rows of late-row merges per flush (the rest wait for the next one).
+const MERGE_ROWS: usize = 4_000_000;
+
 /// Writes a job's files (no lock held) and installs them; on failure the
-/// blocks stay in memory and are retried with the next flush.
-fn finish_flush(state: &RwLock<State>, dir: &Path, job: FlushJob) -> Result<()> {
+/// blocks stay in memory and are retried with the next flush. Then merges
+/// blocks that late rows made overlap, also mostly without the lock: all of
+/// them when `full`, else those [`store::worth_merging`] says.
+fn finish_flush(state: &RwLock<State>, dir: &Path, job: FlushJob, full: bool) -> Result<()> {
+    let lock = || state.write().unwrap_or_else(|e| e.into_inner());
     let written = store::write_files(dir, job);
-    let mut st = state.write().unwrap_or_else(|e| e.into_inner());
-    st.flushing = false;
-    let State {
-        catalog,
-        store,
-        wal,
-        ..
-    } = &mut *st;
-    let covered = store.install(written, &|db| catalog.dbs.contains_key(db))?;
-    wal.remove_upto(covered)?;
-    tracing::debug!(
-        files = store.file_count(),
-        covered_wal = covered,
-        "flush installed"
-    );
-    Ok(())
+    {
+        let mut st = lock();
+        let State {
+            catalog,
+            store,
+            wal,
+            flushing,
+            ..
+        } = &mut *st;
+        let installed = store
+            .install(written, &|db| catalog.dbs.contains_key(db))
+            .and_then(|covered| {
+                wal.remove_upto(covered)?;
+                Ok(covered)
+            });
+        match installed {
+            Ok(covered) => tracing::debug!(
+                files = store.file_count(),
+                covered_wal = covered,
+                "flush installed"
+            ),
+            Err(e) => {
+                *flushing = false;
+                return Err(e);
+            }
+        }
+    }
+    let merged = merge_late_rows(state, dir, full);
+    if let Err(e) = &merged {
+        tracing::warn!(error = %e, "merging late rows failed; reads still see every row");
+    }
+    lock().flushing = false;
+    merged
+}
+
+/// Rewrites runs of blocks that overlap in time (rows that arrived late)
+/// into disjoint blocks: columns are read under the read lock, merged and
+/// written without a lock, and swapped in under the write lock.
+fn merge_late_rows(state: &RwLock<State>, dir: &Path, full: bool) -> Result<()> {
+    let plan = {
+        let st = state.read().unwrap_or_else(|e| e.into_inner());
+        let tables = st.table_index();
+        let schema = |uid: u64| {
+            let (db, name) = tables.get(&uid)?;
+            let entry = &st.catalog.dbs[db];
+            let cols = entry.columns_of(name)?;
+            let o = entry.options();
+            Some((
+                db.clone(),
+                cols[1..].to_vec(),
+                o.days.max(1) * 86_400 * o.precision.per_second(),
+                o.maxrows.clamp(1, 1 << 20) as usize,
+            ))
+        };
+        st.store
+            .plan_merge(&schema, if full { usize::MAX } else { MERGE_ROWS }, full)?
+    };
+    let Some(plan) = plan else { return Ok(()) };
+    match store::write_files(dir, plan.run()) {
+        Ok(written) => {
+            let mut st = state.write().unwrap_or_else(|e| e.into_inner());
+            let State { catalog, store, .. } = &mut *st;
+            store.install_merge(written, &|db| catalog.dbs.contains_key(db))
+        }
+        Err((job, e)) => {
+            for (rec, _) in &job.groups {
+                let _ = std::fs::remove_file(dir.join(&rec.name));
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Memory a memtable row takes, roughly (for the flush trigger).

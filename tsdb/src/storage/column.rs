@@ -314,18 +314,60 @@ impl ColData {
     }
 }
 
-fn compress<T: pco::data_types::Number>(v: &[T], cfg: &ChunkConfig) -> Vec<u8> {
-    if v.is_empty() {
-        return Vec::new();
-    }
-    pco::standalone::simple_compress(v, cfg).expect("pco accepts any numbers with its defaults")
+/// Below this many values a stream is stored raw: pco's fixed cost per
+/// chunk (tens of microseconds) would dominate the small blocks of many
+/// tables written at once, and there is little to gain on so few values.
+const RAW_BELOW: usize = 256;
+
+/// A number as pco takes it, with its raw little-endian form.
+trait Num: pco::data_types::Number + Copy {
+    const SIZE: usize;
+    fn put(self, out: &mut Vec<u8>);
+    fn get(b: &[u8]) -> Self;
 }
 
-fn decompress<T: pco::data_types::Number>(b: &[u8], rows: usize) -> Option<Vec<T>> {
-    if rows == 0 {
-        return b.is_empty().then(Vec::new);
+macro_rules! num {
+    ($t:ty) => {
+        impl Num for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn get(b: &[u8]) -> Self {
+                <$t>::from_le_bytes(b.try_into().expect("sized"))
+            }
+        }
+    };
+}
+num!(i64);
+num!(f64);
+num!(u32);
+
+/// A stream: `0` then pco's bytes, or `1` then the raw values.
+fn compress<T: Num>(v: &[T], cfg: &ChunkConfig) -> Vec<u8> {
+    if v.len() < RAW_BELOW {
+        let mut out = Vec::with_capacity(1 + v.len() * T::SIZE);
+        out.push(1);
+        for x in v {
+            x.put(&mut out);
+        }
+        return out;
     }
-    let v: Vec<T> = pco::standalone::simple_decompress(b).ok()?;
+    let mut out = vec![0];
+    out.extend(
+        pco::standalone::simple_compress(v, cfg)
+            .expect("pco accepts any numbers with its defaults"),
+    );
+    out
+}
+
+fn decompress<T: Num>(b: &[u8], rows: usize) -> Option<Vec<T>> {
+    let (kind, body) = b.split_first()?;
+    let v: Vec<T> = match kind {
+        0 => pco::standalone::simple_decompress(body).ok()?,
+        1 if body.len() == rows * T::SIZE => body.chunks_exact(T::SIZE).map(T::get).collect(),
+        _ => return None,
+    };
     (v.len() == rows).then_some(v)
 }
 
@@ -401,6 +443,25 @@ mod tests {
                 ],
             ),
             (Kind::Double, vec![]),
+            // long enough for pco (short streams are stored raw)
+            (
+                Kind::Double,
+                (0..1000)
+                    .map(|i| {
+                        if i % 97 == 0 {
+                            Value::Null
+                        } else {
+                            Value::Double(i as f64 * 0.1)
+                        }
+                    })
+                    .collect(),
+            ),
+            (
+                Kind::Str,
+                (0..600)
+                    .map(|i| Value::Str(format!("s{}", i % 13)))
+                    .collect(),
+            ),
         ];
         for (kind, vals) in cases {
             let c = ColData::from_values(kind, vals.iter());

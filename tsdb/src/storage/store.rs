@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,9 @@ pub struct TableBlocks {
     /// No two blocks share a timestamp range: rows are read block after
     /// block without merging.
     pub disjoint: bool,
+    /// `reach[i]`: the largest end of blocks `0..=i` (finds the first block
+    /// that can reach a time by binary search, overlapping or not).
+    reach: Vec<i64>,
 }
 
 impl TableBlocks {
@@ -85,17 +89,22 @@ impl TableBlocks {
             .blocks
             .windows(2)
             .all(|w| w[1].meta.ts_min > w[0].meta.ts_max);
+        let mut m = i64::MIN;
+        self.reach = self
+            .blocks
+            .iter()
+            .map(|b| {
+                m = m.max(b.meta.ts_max);
+                m
+            })
+            .collect();
     }
 
-    /// The blocks overlapping `[lo, hi]`, by start time: found by binary
-    /// search when the blocks are disjoint (their ends are sorted too).
+    /// The blocks overlapping `[lo, hi]`, by start time, found by binary
+    /// search on the starts and on the running maximum of the ends.
     pub fn in_range(&self, lo: i64, hi: i64) -> impl Iterator<Item = &Arc<Block>> {
         let end = self.blocks.partition_point(|b| b.meta.ts_min <= hi);
-        let start = if self.disjoint {
-            self.blocks[..end].partition_point(|b| b.meta.ts_max < lo)
-        } else {
-            0
-        };
+        let start = self.reach[..end].partition_point(|m| *m < lo);
         self.blocks[start..end]
             .iter()
             .filter(move |b| b.meta.ts_max >= lo)
@@ -132,6 +141,8 @@ pub struct FlushJob {
 pub struct Written {
     job: FlushJob,
     srcs: Vec<Vec<Src>>,
+    /// The flush number of the files.
+    seq: u64,
 }
 
 /// Decoded columns by (block key, column id), bounded by bytes; the least
@@ -180,13 +191,190 @@ impl Cache {
     }
 }
 
+/// Block keys: unique in the process.
+static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+
+/// How rows of one table are cut into blocks.
+struct Cut<'c> {
+    seq: u64,
+    uid: u64,
+    db: &'c str,
+    columns: &'c [Column],
+    part_len: i64,
+    maxrows: usize,
+}
+
+impl Cut<'_> {
+    /// Blocks of at most `maxrows` rows, none across a partition boundary,
+    /// each added to its (database, partition) file group.
+    fn blocks(
+        &self,
+        rows: &[(i64, Vec<Value>)],
+        groups: &mut HashMap<(String, i64), Group>,
+    ) -> Vec<Arc<Block>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < rows.len() {
+            let partition = rows[start].0.div_euclid(self.part_len);
+            let mut end = start;
+            while end < rows.len()
+                && end - start < self.maxrows
+                && rows[end].0.div_euclid(self.part_len) == partition
+            {
+                end += 1;
+            }
+            let part = &rows[start..end];
+            let times: Vec<i64> = part.iter().map(|r| r.0).collect();
+            let mut cols = Vec::with_capacity(self.columns.len());
+            let mut metas = Vec::with_capacity(self.columns.len());
+            for (i, c) in self.columns.iter().enumerate() {
+                let kind = Kind::of(c.ty);
+                let data = ColData::from_values(
+                    kind,
+                    part.iter().map(|r| r.1.get(i).unwrap_or(&Value::Null)),
+                );
+                metas.push(ColMeta {
+                    id: c.id,
+                    kind,
+                    stats: data.stats(&times),
+                });
+                cols.push(Arc::new(data));
+            }
+            let meta = BlockMeta {
+                uid: self.uid,
+                rows: part.len() as u32,
+                ts_min: part[0].0,
+                ts_max: part[part.len() - 1].0,
+                cols: metas,
+            };
+            let decoded = Arc::new(Decoded {
+                ts: Arc::new(ColData {
+                    kind: Kind::Int,
+                    values: Values::Int(times),
+                    nulls: None,
+                }),
+                cols,
+            });
+            let b = Arc::new(Block {
+                key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
+                seq: self.seq,
+                meta,
+                src: RwLock::new(Src::Mem(decoded)),
+            });
+            let seq = self.seq;
+            groups
+                .entry((self.db.to_owned(), partition))
+                .or_insert_with(|| {
+                    (
+                        FileRec {
+                            name: format!("{}/p{partition}-f{seq}.tsf", self.db),
+                            db: self.db.to_owned(),
+                            partition,
+                            part_len: self.part_len,
+                            seq,
+                            blocks: 0,
+                        },
+                        Vec::new(),
+                    )
+                })
+                .1
+                .push(b.clone());
+            out.push(b);
+            start = end;
+        }
+        out
+    }
+}
+
+/// Whether a background flush should merge a run of overlapping blocks
+/// now: when it is small, or when the newest flush brought at least a third
+/// of its rows. Writers that drift apart (one lags the others by minutes)
+/// make runs that grow with every flush; rewriting those each time would
+/// cost many times the ingest itself, so they wait for an explicit flush
+/// (`FLUSH DATABASE`, shutdown) and reads merge them meanwhile.
+pub fn worth_merging(run: &[Arc<Block>]) -> bool {
+    let total: u64 = run.iter().map(|b| u64::from(b.meta.rows)).sum();
+    let newest = run.iter().map(|b| b.seq).max().unwrap_or(0);
+    let fresh: u64 = run
+        .iter()
+        .filter(|b| b.seq == newest)
+        .map(|b| u64::from(b.meta.rows))
+        .sum();
+    total <= 65_536 || total <= 3 * fresh
+}
+
+/// A block's timestamps and its columns in schema order.
+type Columns = (Arc<ColData>, Vec<Option<Arc<ColData>>>);
+
+/// A run of one table's blocks that overlap in time, with their columns.
+pub struct Run {
+    uid: u64,
+    db: String,
+    columns: Vec<Column>,
+    part_len: i64,
+    maxrows: usize,
+    old: Vec<Arc<Block>>,
+    /// Per old block: timestamps and the columns (schema order).
+    data: Vec<Columns>,
+}
+
+/// Overlapping runs to merge into new, disjoint blocks.
+pub struct Merge {
+    /// The new blocks' flush number: newer than every block merged, older
+    /// than every later flush.
+    seq: u64,
+    runs: Vec<Run>,
+}
+
+impl Merge {
+    /// Merges each run (the newest block's row wins a timestamp) into new
+    /// blocks: a job for [`write_files`] whose `dead` are the old blocks.
+    pub fn run(self) -> FlushJob {
+        let mut groups: HashMap<(String, i64), Group> = HashMap::new();
+        let mut dead = Vec::new();
+        for r in self.runs {
+            let mut order: Vec<usize> = (0..r.old.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(r.old[i].seq));
+            let mut rows: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+            for i in order {
+                let (ts, cols) = &r.data[i];
+                let Values::Int(times) = &ts.values else {
+                    continue;
+                };
+                for (j, t) in times.iter().enumerate() {
+                    rows.entry(*t).or_insert_with(|| {
+                        cols.iter()
+                            .map(|c| c.as_ref().map_or(Value::Null, |c| c.get(j)))
+                            .collect()
+                    });
+                }
+            }
+            let rows: Vec<(i64, Vec<Value>)> = rows.into_iter().collect();
+            Cut {
+                seq: self.seq,
+                uid: r.uid,
+                db: &r.db,
+                columns: &r.columns,
+                part_len: r.part_len,
+                maxrows: r.maxrows,
+            }
+            .blocks(&rows, &mut groups);
+            dead.extend(r.old);
+        }
+        FlushJob {
+            wal_seq: 0,
+            groups: groups.into_values().collect(),
+            dead,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     manifest: Manifest,
     pub tables: HashMap<u64, TableBlocks>,
     cache: Mutex<Cache>,
-    next_key: u64,
     /// A job whose files could not be written: retried with the next.
     failed: Option<FlushJob>,
 }
@@ -218,7 +406,6 @@ impl Store {
                 limit: cache_bytes,
                 clock: 0,
             }),
-            next_key: 0,
             failed: None,
             manifest: Manifest::default(),
         };
@@ -264,9 +451,8 @@ impl Store {
     }
 
     fn add(&mut self, seq: u64, meta: BlockMeta, src: Src) -> Arc<Block> {
-        self.next_key += 1;
         let b = Arc::new(Block {
-            key: self.next_key,
+            key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             seq,
             meta,
             src: RwLock::new(src),
@@ -281,146 +467,147 @@ impl Store {
 
     /// Turns memtables into blocks that queries read at once, cut by
     /// partition and `maxrows`. `wal_seq` is the WAL segment just closed.
+    /// Late rows make blocks that overlap older ones; [`Store::plan_merge`]
+    /// merges them afterwards, outside the engine's lock.
     pub fn freeze(&mut self, wal_seq: u64, inputs: Vec<FreezeInput<'_>>) -> FlushJob {
         let seq = self.manifest.next_seq;
         self.manifest.next_seq += 1;
         let mut groups: HashMap<(String, i64), Group> = HashMap::new();
-        let mut touched = Vec::new();
-        let mut dead = Vec::new();
-        for mut t in inputs {
-            // late rows: merge the blocks they fall into, so a table's
-            // blocks stay disjoint (reads then need no merging)
-            if self.failed.is_none() {
-                match self.take_overlapping(&mut t) {
-                    Ok(mut d) => dead.append(&mut d),
-                    Err(e) => tracing::warn!(error = %e, uid = t.uid, "late rows not merged"),
-                }
-            }
+        for t in inputs {
             let rows: Vec<(i64, Vec<Value>)> = t.rows.rows.into_iter().collect();
-            let mut start = 0;
-            while start < rows.len() {
-                let partition = rows[start].0.div_euclid(t.part_len);
-                let mut end = start;
-                while end < rows.len()
-                    && end - start < t.maxrows
-                    && rows[end].0.div_euclid(t.part_len) == partition
-                {
-                    end += 1;
-                }
-                let part = &rows[start..end];
-                let times: Vec<i64> = part.iter().map(|r| r.0).collect();
-                let mut cols = Vec::with_capacity(t.columns.len());
-                let mut metas = Vec::with_capacity(t.columns.len());
-                for (i, c) in t.columns.iter().enumerate() {
-                    let kind = Kind::of(c.ty);
-                    let data = ColData::from_values(
-                        kind,
-                        part.iter().map(|r| r.1.get(i).unwrap_or(&Value::Null)),
-                    );
-                    metas.push(ColMeta {
-                        id: c.id,
-                        kind,
-                        stats: data.stats(&times),
-                    });
-                    cols.push(Arc::new(data));
-                }
-                let meta = BlockMeta {
-                    uid: t.uid,
-                    rows: part.len() as u32,
-                    ts_min: part[0].0,
-                    ts_max: part[part.len() - 1].0,
-                    cols: metas,
-                };
-                let decoded = Arc::new(Decoded {
-                    ts: Arc::new(ColData {
-                        kind: Kind::Int,
-                        values: Values::Int(times),
-                        nulls: None,
-                    }),
-                    cols,
-                });
-                let b = self.add(seq, meta, Src::Mem(decoded));
-                groups
-                    .entry((t.db.to_owned(), partition))
-                    .or_insert_with(|| {
-                        (
-                            FileRec {
-                                name: format!("{}/p{partition}-f{seq}.tsf", t.db),
-                                db: t.db.to_owned(),
-                                partition,
-                                part_len: t.part_len,
-                                seq,
-                                blocks: 0,
-                            },
-                            Vec::new(),
-                        )
-                    })
-                    .1
-                    .push(b);
-                start = end;
-            }
-            touched.push(t.uid);
-        }
-        for uid in touched {
-            if let Some(t) = self.tables.get_mut(&uid) {
-                t.rebuild();
-            }
+            let cut = Cut {
+                seq,
+                uid: t.uid,
+                db: t.db,
+                columns: t.columns,
+                part_len: t.part_len,
+                maxrows: t.maxrows,
+            };
+            let blocks = cut.blocks(&rows, &mut groups);
+            let tb = self.tables.entry(t.uid).or_default();
+            tb.blocks.extend(blocks);
+            tb.rebuild();
         }
         let mut job = FlushJob {
             wal_seq,
             groups: groups.into_values().collect(),
-            dead,
+            dead: Vec::new(),
         };
         // a job that failed earlier goes again, first
         if let Some(old) = self.failed.take() {
             let mut g = old.groups;
             g.append(&mut job.groups);
             job.groups = g;
-            job.dead.extend(old.dead);
         }
         job
     }
 
-    /// Moves the rows of the blocks that the memtable's time range overlaps
-    /// into the memtable (its own rows win: they are newer) and takes those
-    /// blocks out of the table. Returns them.
-    fn take_overlapping(&mut self, t: &mut FreezeInput<'_>) -> Result<Vec<Arc<Block>>> {
-        let (Some(first), Some(last)) = (
-            t.rows.rows.keys().next().copied(),
-            t.rows.rows.keys().next_back().copied(),
-        ) else {
-            return Ok(Vec::new());
-        };
-        let Some(tb) = self.tables.get(&t.uid) else {
-            return Ok(Vec::new());
-        };
-        if first > tb.ts_max {
-            return Ok(Vec::new());
-        }
-        let mut old: Vec<Arc<Block>> = tb.in_range(first, last).cloned().collect();
-        // newest first: the first row seen for a timestamp wins
-        old.sort_by_key(|b| std::cmp::Reverse(b.seq));
-        for b in &old {
-            let ts = self.ts(b)?;
-            let Values::Int(times) = &ts.values else {
+    /// Finds each table's runs of blocks that overlap in time (late rows)
+    /// and reads their columns, up to about `max_rows` rows; unless `full`,
+    /// only the runs [`worth_merging`] now. `schema` gives
+    /// a table's database, columns after the timestamp, partition length
+    /// and `maxrows`. Runs under the engine's read lock; [`Merge::run`]
+    /// does the rest without it.
+    pub fn plan_merge(
+        &self,
+        schema: &dyn Fn(u64) -> Option<(String, Vec<Column>, i64, usize)>,
+        max_rows: usize,
+        full: bool,
+    ) -> Result<Option<Merge>> {
+        let mut runs = Vec::new();
+        let mut rows = 0usize;
+        for (uid, tb) in &self.tables {
+            if tb.disjoint || rows >= max_rows {
+                continue;
+            }
+            let Some((db, columns, part_len, maxrows)) = schema(*uid) else {
                 continue;
             };
-            let mut cols = Vec::with_capacity(t.columns.len());
-            for c in t.columns {
-                cols.push(self.column(b, c.id)?);
+            // maximal runs of overlapping blocks (blocks are by start time)
+            let mut groups: Vec<Vec<Arc<Block>>> = Vec::new();
+            let mut run_end = i64::MIN;
+            for b in &tb.blocks {
+                if b.meta.ts_min > run_end || groups.is_empty() {
+                    groups.push(Vec::new());
+                }
+                run_end = run_end.max(b.meta.ts_max);
+                groups.last_mut().expect("pushed").push(b.clone());
             }
-            for (i, ts) in times.iter().enumerate() {
-                t.rows.rows.entry(*ts).or_insert_with(|| {
-                    cols.iter()
-                        .map(|c| c.as_ref().map_or(Value::Null, |c| c.get(i)))
-                        .collect()
+            for old in groups.into_iter().filter(|g| g.len() > 1) {
+                if !full && !worth_merging(&old) {
+                    continue;
+                }
+                let mut data = Vec::with_capacity(old.len());
+                for b in &old {
+                    let mut cols = Vec::with_capacity(columns.len());
+                    for c in &columns {
+                        cols.push(self.column(b, c.id)?);
+                    }
+                    rows += b.meta.rows as usize;
+                    data.push((self.ts(b)?, cols));
+                }
+                runs.push(Run {
+                    uid: *uid,
+                    db: db.clone(),
+                    columns: columns.clone(),
+                    part_len,
+                    maxrows,
+                    old,
+                    data,
                 });
             }
         }
-        let tb = self.tables.get_mut(&t.uid).expect("checked");
-        tb.blocks.retain(|b| !old.iter().any(|o| Arc::ptr_eq(o, b)));
-        tb.rebuild();
-        Ok(old)
+        if runs.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Merge {
+            seq: self.manifest.next_seq,
+            runs,
+        }))
+    }
+
+    /// Takes over merged blocks written by [`Merge::run`] and
+    /// [`write_files`]: the runs they replace leave their tables (and are
+    /// recorded dead in the manifest). If a replaced block is gone meanwhile
+    /// (its table dropped, its partition expired) the merge is dropped.
+    pub fn install_merge(
+        &mut self,
+        written: Written,
+        live_dbs: &dyn Fn(&str) -> bool,
+    ) -> Result<()> {
+        let present = |b: &Arc<Block>| {
+            self.tables
+                .get(&b.meta.uid)
+                .is_some_and(|t| t.blocks.iter().any(|x| Arc::ptr_eq(x, b)))
+        };
+        if !written.job.dead.iter().all(present) {
+            for (rec, _) in &written.job.groups {
+                let _ = std::fs::remove_file(self.dir.join(&rec.name));
+            }
+            return Ok(());
+        }
+        self.manifest.next_seq = self.manifest.next_seq.max(written.seq + 1);
+        for b in &written.job.dead {
+            if let Some(t) = self.tables.get_mut(&b.meta.uid) {
+                t.blocks.retain(|x| !Arc::ptr_eq(x, b));
+            }
+        }
+        for (_, blocks) in &written.job.groups {
+            for b in blocks {
+                self.tables
+                    .entry(b.meta.uid)
+                    .or_default()
+                    .blocks
+                    .push(b.clone());
+            }
+        }
+        let touched: Vec<u64> = written.job.dead.iter().map(|b| b.meta.uid).collect();
+        for uid in touched {
+            if let Some(t) = self.tables.get_mut(&uid) {
+                t.rebuild();
+            }
+        }
+        self.install(Ok(written), live_dbs).map(|_| ())
     }
 
     /// The data directory (for [`write_files`], which runs unlocked).
@@ -436,7 +623,7 @@ impl Store {
         written: Result<Written, (FlushJob, DbError)>,
         live_dbs: &dyn Fn(&str) -> bool,
     ) -> Result<u64> {
-        let Written { job, srcs } = match written {
+        let Written { job, srcs, .. } = match written {
             Ok(w) => w,
             Err((job, e)) => {
                 tracing::error!(error = %e, "flush failed; its rows stay in memory and in the WAL");
@@ -673,5 +860,6 @@ pub fn write_files(dir: &Path, job: FlushJob) -> Result<Written, (FlushJob, DbEr
             return Err((job, e));
         }
     }
-    Ok(Written { job, srcs })
+    let seq = job.groups.iter().map(|g| g.0.seq).max().unwrap_or(0);
+    Ok(Written { job, srcs, seq })
 }
