@@ -49,6 +49,9 @@ pub struct State {
     pub data: HashMap<u64, TableData>,
     /// Blocks: frozen and in data files.
     pub store: Store,
+    /// The write-driven last-row cache: each table's newest row written
+    /// since the start (older tables' come from their newest block).
+    pub last: HashMap<u64, (i64, Vec<Value>)>,
     wal: Wal,
     /// Approximate bytes in the memtables.
     mem_bytes: usize,
@@ -118,6 +121,7 @@ impl Engine {
             catalog,
             data: HashMap::new(),
             store,
+            last: HashMap::new(),
             wal,
             mem_bytes: 0,
             flushing: false,
@@ -264,6 +268,7 @@ impl Engine {
             catalog,
             data,
             store,
+            last,
             ..
         } = &mut *state;
         for (name, entry) in &catalog.dbs {
@@ -276,6 +281,9 @@ impl Engine {
             let horizon = now - o.keep * day;
             let keep_from = horizon.div_euclid(part) * part;
             for t in entry.tables.values() {
+                if last.get(&t.uid).is_some_and(|(ts, _)| *ts < keep_from) {
+                    last.remove(&t.uid);
+                }
                 if let Some(d) = data.get_mut(&t.uid) {
                     let kept = d.rows.split_off(&keep_from);
                     dropped += d.rows.len();
@@ -649,6 +657,37 @@ impl State {
             self.mem_bytes += row_bytes(&row);
             table.insert(ts, row, &given, update);
         }
+        // the newest row in memory is the table's newest unless the cache
+        // or (after a restart, before the cache knows) a block has a newer
+        if let Some((ts, row)) = table.last_row() {
+            let newest = match self.last.get(&rec.uid) {
+                Some((t, _)) => *t <= ts,
+                None => sealed_max.is_none_or(|m| m <= ts),
+            };
+            if newest {
+                self.last.insert(rec.uid, (ts, row.clone()));
+            }
+        }
+    }
+
+    /// A table is gone: its memtable, blocks and cached last row.
+    fn forget_table(&mut self, uid: u64) {
+        self.data.remove(&uid);
+        self.store.drop_table(uid);
+        self.last.remove(&uid);
+    }
+
+    /// A column was dropped: remove its values (position `pos` after the
+    /// timestamp) from the rows in memory. Blocks keep theirs, by id.
+    fn drop_column_data(&mut self, uid: u64, pos: usize) {
+        if let Some(d) = self.data.get_mut(&uid) {
+            d.drop_column(pos);
+        }
+        if let Some((_, row)) = self.last.get_mut(&uid) {
+            if pos < row.len() {
+                row.remove(pos);
+            }
+        }
     }
 
     /// The memtables are past a third of the databases' `cache × blocks`
@@ -776,6 +815,7 @@ impl State {
                 self.catalog.dbs.remove(&name);
                 for uid in &uids {
                     self.data.remove(uid);
+                    self.last.remove(uid);
                 }
                 self.store.drop_db(&name, &uids)?;
                 Ok(Output::Affected(0))
@@ -1012,10 +1052,11 @@ impl State {
             self.catalog.commit(&changes)?;
             let e = self.catalog.dbs.get_mut(&db).expect("checked");
             e.stables.remove(&name.name);
-            for (n, uid) in children {
-                e.tables.remove(&n);
-                self.data.remove(&uid);
-                self.store.drop_table(uid);
+            for (n, _) in &children {
+                e.tables.remove(n);
+            }
+            for (_, uid) in children {
+                self.forget_table(uid);
             }
             return Ok(Output::Affected(0));
         }
@@ -1040,8 +1081,7 @@ impl State {
             .expect("checked")
             .tables
             .remove(&name.name);
-        self.data.remove(&uid);
-        self.store.drop_table(uid);
+        self.forget_table(uid);
         Ok(Output::Affected(0))
     }
 
@@ -1152,9 +1192,7 @@ impl State {
             self.catalog.commit(&changes)?;
             if let Some(pos) = dropped_pos {
                 for t in &children {
-                    if let Some(d) = self.data.get_mut(&t.uid) {
-                        d.drop_column(pos - 1);
-                    }
+                    self.drop_column_data(t.uid, pos - 1);
                 }
             }
             let e = self.catalog.dbs.get_mut(&db).expect("checked");
@@ -1194,8 +1232,8 @@ impl State {
             ),
         }
         self.catalog.commit(&[Change::PutTable(&db, &t)])?;
-        if let (Some(pos), Some(d)) = (dropped_pos, self.data.get_mut(&t.uid)) {
-            d.drop_column(pos - 1);
+        if let Some(pos) = dropped_pos {
+            self.drop_column_data(t.uid, pos - 1);
         }
         self.catalog
             .dbs

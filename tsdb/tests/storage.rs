@@ -332,3 +332,47 @@ fn fast_and_row_paths_agree() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `last_row` after a restart whose WAL holds only a late row: the newest
+/// row is in a block, not the replayed one.
+#[test]
+fn last_row_after_restart_with_a_late_row() {
+    let dir = std::env::temp_dir().join(format!("tsdb-lastrow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = Engine::open(&dir).unwrap();
+    e.execute("create database l keep 36500", None).unwrap();
+    e.execute("create table t (ts timestamp, v int)", Some("l"))
+        .unwrap();
+    e.execute(
+        &format!("insert into t values ({BASE}, 1) ({}, 2)", BASE + 1000),
+        Some("l"),
+    )
+    .unwrap();
+    e.flush().unwrap();
+    e.execute(
+        &format!("insert into t values ({}, 3)", BASE + 500),
+        Some("l"),
+    )
+    .unwrap();
+    let want = vec![vec![Value::Int(BASE + 1000), Value::Int(2)]];
+    assert_eq!(
+        rows(e.execute("select last_row(*) from t", Some("l")).unwrap()),
+        want
+    );
+    drop(e);
+    let e = Engine::open(&dir).unwrap();
+    assert_eq!(
+        rows(e.execute("select last_row(*) from t", Some("l")).unwrap()),
+        want
+    );
+    e.execute(
+        &format!("insert into t values ({}, 4)", BASE + 2000),
+        Some("l"),
+    )
+    .unwrap();
+    assert_eq!(
+        rows(e.execute("select last_row(*) from t", Some("l")).unwrap()),
+        vec![vec![Value::Int(BASE + 2000), Value::Int(4)]]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

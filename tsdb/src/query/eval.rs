@@ -22,6 +22,8 @@ pub struct Source<'a> {
     pub data: Option<&'a TableData>,
     /// The sealed blocks.
     pub blocks: Option<&'a TableBlocks>,
+    /// The cached last row.
+    pub last: Option<&'a (i64, Vec<Value>)>,
 }
 
 /// Where a name points.

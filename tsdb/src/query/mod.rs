@@ -180,6 +180,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                         tags,
                         data: state.data.get(&t.uid),
                         blocks: state.store.tables.get(&t.uid),
+                        last: state.last.get(&t.uid),
                     }),
                     _ => None,
                 })
@@ -213,6 +214,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
                     tags: tag_vals,
                     data: state.data.get(&t.uid),
                     blocks: state.store.tables.get(&t.uid),
+                    last: state.last.get(&t.uid),
                 }],
             )
         } else {
@@ -515,6 +517,9 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         let Some(tb) = src.blocks.filter(|t| !t.blocks.is_empty()) else {
             continue;
         };
+        if last_row_only && src.last.is_some() {
+            continue; // the cache has it
+        }
         if last_row_only {
             let mem_last = src.data.and_then(|d| d.last_row()).map(|(t, _)| t);
             if mem_last.is_none_or(|t| t < tb.ts_max) {
@@ -535,6 +540,14 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
     if !count_only {
         for &si in &taking {
             let src = &sources[si];
+            if let (true, Some((ts, vals))) = (last_row_only, src.last) {
+                rows.push(Row {
+                    ts: *ts,
+                    vals,
+                    src: si,
+                });
+                continue;
+            }
             if last_row_only {
                 match (&sealed[si], src.data.and_then(|d| d.last_row())) {
                     (Some(s), _) if !s.ts.is_empty() => rows.push(Row {
