@@ -376,3 +376,70 @@ fn last_row_after_restart_with_a_late_row() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A damaged data file: the query that reads the damaged chunk gets a
+/// clear error naming the file, other tables still answer; a file whose
+/// index is damaged stops the start with the file's name (nothing is
+/// silently dropped).
+#[test]
+fn damaged_data_files_are_reported() {
+    let dir = std::env::temp_dir().join(format!("tsdb-damaged-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = Engine::open_with(&dir, 0).unwrap(); // no cache: reads go to the files
+    e.execute("create database d keep 36500", None).unwrap();
+    e.execute("create database ok keep 36500", None).unwrap();
+    for db in ["d", "ok"] {
+        e.execute("create table t (ts timestamp, v double)", Some(db))
+            .unwrap();
+        let mut sql = String::from("insert into t values ");
+        for i in 0..1000 {
+            sql.push_str(&format!("({}, {}.5) ", BASE + i * 1000, i));
+        }
+        e.execute(&sql, Some(db)).unwrap();
+    }
+    e.flush().unwrap();
+    drop(e);
+    let file = std::fs::read_dir(dir.join("data/d"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[20] ^= 0xff; // inside the first block's timestamp chunk
+    std::fs::write(&file, &bytes).unwrap();
+
+    let e = Engine::open_with(&dir, 0).unwrap();
+    let err = e
+        .execute("select avg(v) from t interval(1m)", Some("d"))
+        .unwrap_err();
+    assert_eq!(err.code, 0x0612);
+    assert!(
+        err.msg
+            .contains("is damaged: a chunk's checksum does not match")
+            && err.msg.contains(".tsf"),
+        "{}",
+        err.msg
+    );
+    // the header still answers count; the other database is untouched
+    assert_eq!(
+        rows(e.execute("select count(*) from t", Some("d")).unwrap()),
+        vec![vec![Value::Int(1000)]]
+    );
+    assert_eq!(
+        rows(
+            e.execute("select max(v), count(*) from t where v > 10", Some("ok"))
+                .unwrap()
+        ),
+        vec![vec![Value::Double(999.5), Value::Int(990)]]
+    );
+    drop(e);
+
+    // a damaged index: the start fails and says which file
+    let n = bytes.len();
+    bytes[n - 30] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let err = Engine::open(&dir).unwrap_err();
+    assert!(err.msg.contains(&file.display().to_string()), "{}", err.msg);
+    let _ = std::fs::remove_dir_all(&dir);
+}
