@@ -1,15 +1,16 @@
 //! Aggregates read straight from column slices and block headers.
 //!
 //! COUNT, SUM, AVG, MIN, MAX, SPREAD, FIRST and LAST of plain columns, with
-//! or without INTERVAL/SLIDING, grouped by tags or tbname or not, over
-//! tables whose layers do not overlap in time, under a WHERE of time
-//! bounds and tag conditions only. A block wholly inside the time range
-//! and inside one window is answered from its header without decoding;
-//! the others are folded over their decoded column slices. Everything
-//! else takes the row path, which gives the same answers (a test checks
-//! both on the same data).
+//! or without INTERVAL/SLIDING, grouped by tags or tbname or not, under a
+//! WHERE of time bounds and tag conditions only. A block wholly inside the
+//! time range and inside one window, overlapping no other layer, is
+//! answered from its header without decoding; the others are folded over
+//! their decoded column slices (layers that overlap, from late rows, are
+//! merged into one segment first). Everything else takes the row path,
+//! which gives the same answers (a test checks both on the same data).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::{Ctx, GroupKey, OutCol, Ref, Row, Schema, Source, eval, split_and, tag_only, time};
 use crate::error::Result;
@@ -340,16 +341,6 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
     if specs.is_empty() {
         return Ok(None);
     }
-    // layers must follow each other in time (no late or rewritten rows)
-    for &si in q.taking {
-        let src = &q.sources[si];
-        if let Some(tb) = src.blocks.filter(|t| !t.blocks.is_empty()) {
-            let mem_first = src.data.and_then(|d| d.rows.keys().next().copied());
-            if !tb.disjoint || mem_first.is_some_and(|t| t <= tb.ts_max) {
-                return Ok(None);
-            }
-        }
-    }
     let windows = match &sel.interval {
         Some(iv) => Some(time::Windows::new(iv, sel.sliding, q.schema.precision)?),
         None => None,
@@ -461,7 +452,9 @@ fn merge(into: &mut Acc, a: Acc) {
 }
 
 /// Folds one table into `wins`: its blocks in time order, then its
-/// memtable.
+/// memtable. Blocks that overlap in time (late rows not merged yet), and
+/// the memtable where it overlaps blocks, are first merged into one
+/// segment, the newest layer winning a timestamp.
 fn scan_source(
     q: &Query<'_, '_>,
     specs: &[Spec],
@@ -470,58 +463,176 @@ fn scan_source(
     wins: &mut Windows,
 ) -> Result<()> {
     let (lo, hi) = q.range;
+    let mem: Vec<(&i64, &Vec<Value>)> = src
+        .data
+        .map(|m| m.rows.range(lo..=hi).collect())
+        .unwrap_or_default();
+    let mem_first = mem.first().map_or(i64::MAX, |r| *r.0);
+    // runs of blocks overlapping each other; the last ones may also
+    // overlap the memtable
+    let mut runs: Vec<Vec<&Arc<Block>>> = Vec::new();
+    let mut end = i64::MIN;
     if let Some(tb) = src.blocks {
         for b in tb.in_range(lo, hi) {
-            let whole = b.meta.ts_min >= lo && b.meta.ts_max <= hi;
-            // one window holds the whole block: its header answers
-            let one_window = match w {
-                None => Some(0),
-                Some(w) => {
-                    let s = w.first_start(b.meta.ts_min);
-                    (w.end(s) > b.meta.ts_max && w.next(s) > b.meta.ts_max).then_some(s)
-                }
-            };
-            if let (true, Some(start)) = (whole, one_window) {
-                let accs = wins
-                    .entry(start)
-                    .or_insert_with(|| vec![Acc::default(); specs.len()]);
-                for (a, s) in accs.iter_mut().zip(specs) {
-                    a.add_header(s, b);
-                }
-                continue;
+            if runs.is_empty() || b.meta.ts_min > end {
+                runs.push(Vec::new());
             }
-            let ts = q.store.ts(b)?;
-            let Values::Int(t) = &ts.values else { continue };
-            let mut cols = Vec::with_capacity(specs.len());
-            for s in specs {
-                cols.push(match s.col {
-                    Some((id, _)) => q.store.column(b, id)?,
-                    None => None,
-                });
-            }
-            let cols: Vec<Option<&ColData>> = cols.iter().map(|c| c.as_deref()).collect();
-            fold_segment(specs, w, t, &cols, (lo, hi), wins);
+            end = end.max(b.meta.ts_max);
+            runs.last_mut().expect("pushed").push(b);
         }
     }
-    if let Some(mem) = src.data {
-        let rows: Vec<(&i64, &Vec<Value>)> = mem.rows.range(lo..=hi).collect();
-        if !rows.is_empty() {
-            let t: Vec<i64> = rows.iter().map(|r| *r.0).collect();
-            let mut cols = Vec::with_capacity(specs.len());
-            for s in specs {
-                cols.push(s.col.and_then(|(id, kind)| {
-                    let pos = q.schema.columns[1..].iter().position(|c| c.id == id)?;
-                    Some(ColData::from_values(
-                        kind,
-                        rows.iter().map(|r| r.1.get(pos).unwrap_or(&Value::Null)),
-                    ))
-                }));
-            }
+    // from the first run the memtable reaches, everything is one segment
+    let k = runs
+        .iter()
+        .position(|run| run.iter().any(|b| b.meta.ts_max >= mem_first))
+        .unwrap_or(runs.len());
+    for run in &runs[..k] {
+        if run.len() == 1 {
+            block_segment(q, specs, w, run[0], wins)?;
+        } else {
+            let (t, cols) = merged_segment(q, specs, run, &[])?;
             let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
             fold_segment(specs, w, &t, &cols, (lo, hi), wins);
         }
     }
+    let mut mem_merged = false;
+    if k < runs.len() {
+        let tail: Vec<&Arc<Block>> = runs[k..].iter().flatten().copied().collect();
+        let (t, cols) = merged_segment(q, specs, &tail, &mem)?;
+        let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
+        fold_segment(specs, w, &t, &cols, (lo, hi), wins);
+        mem_merged = true;
+    }
+    if !mem_merged && !mem.is_empty() {
+        let t: Vec<i64> = mem.iter().map(|r| *r.0).collect();
+        let cols = mem_columns(q, specs, mem.iter().map(|r| r.1));
+        let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
+        fold_segment(specs, w, &t, &cols, (lo, hi), wins);
+    }
     Ok(())
+}
+
+/// One block that overlaps no other layer: from its header when it lies
+/// wholly inside the range and one window, else from its column slices.
+fn block_segment(
+    q: &Query<'_, '_>,
+    specs: &[Spec],
+    w: Option<&time::Windows>,
+    b: &Block,
+    wins: &mut Windows,
+) -> Result<()> {
+    let (lo, hi) = q.range;
+    let whole = b.meta.ts_min >= lo && b.meta.ts_max <= hi;
+    let one_window = match w {
+        None => Some(0),
+        Some(w) => {
+            let s = w.first_start(b.meta.ts_min);
+            (w.end(s) > b.meta.ts_max && w.next(s) > b.meta.ts_max).then_some(s)
+        }
+    };
+    if let (true, Some(start)) = (whole, one_window) {
+        let accs = wins
+            .entry(start)
+            .or_insert_with(|| vec![Acc::default(); specs.len()]);
+        for (a, s) in accs.iter_mut().zip(specs) {
+            a.add_header(s, b);
+        }
+        return Ok(());
+    }
+    let ts = q.store.ts(b)?;
+    let Values::Int(t) = &ts.values else {
+        return Ok(());
+    };
+    let mut cols = Vec::with_capacity(specs.len());
+    for s in specs {
+        cols.push(match s.col {
+            Some((id, _)) => q.store.column(b, id)?,
+            None => None,
+        });
+    }
+    let cols: Vec<Option<&ColData>> = cols.iter().map(|c| c.as_deref()).collect();
+    fold_segment(specs, w, t, &cols, (lo, hi), wins);
+    Ok(())
+}
+
+/// The spec columns of memtable rows.
+fn mem_columns<'v>(
+    q: &Query<'_, '_>,
+    specs: &[Spec],
+    rows: impl Iterator<Item = &'v Vec<Value>> + Clone,
+) -> Vec<Option<ColData>> {
+    specs
+        .iter()
+        .map(|s| {
+            let (id, kind) = s.col?;
+            let pos = q.schema.columns[1..].iter().position(|c| c.id == id)?;
+            let vals: Vec<&Value> = rows
+                .clone()
+                .map(|r| r.get(pos).unwrap_or(&Value::Null))
+                .collect();
+            Some(ColData::from_values(kind, vals.into_iter()))
+        })
+        .collect()
+}
+
+/// Overlapping blocks (and memtable rows) as one segment in time order,
+/// each timestamp once: the memtable's row, else the newest block's.
+fn merged_segment(
+    q: &Query<'_, '_>,
+    specs: &[Spec],
+    run: &[&Arc<Block>],
+    mem: &[(&i64, &Vec<Value>)],
+) -> Result<(Vec<i64>, Vec<Option<ColData>>)> {
+    let mut loaded = Vec::with_capacity(run.len());
+    for b in run {
+        let ts = q.store.ts(b)?;
+        let mut cols = Vec::with_capacity(specs.len());
+        for s in specs {
+            cols.push(match s.col {
+                Some((id, _)) => q.store.column(b, id)?,
+                None => None,
+            });
+        }
+        loaded.push((ts, cols));
+    }
+    // (ts, newest first, layer, row); the memtable is layer `run.len()`
+    let mut all: Vec<(i64, std::cmp::Reverse<u64>, usize, usize)> = Vec::new();
+    for (bi, (ts, _)) in loaded.iter().enumerate() {
+        if let Values::Int(t) = &ts.values {
+            let seq = std::cmp::Reverse(run[bi].seq);
+            all.extend(t.iter().enumerate().map(|(i, x)| (*x, seq, bi, i)));
+        }
+    }
+    let m = run.len();
+    all.extend(
+        mem.iter()
+            .enumerate()
+            .map(|(i, r)| (*r.0, std::cmp::Reverse(u64::MAX), m, i)),
+    );
+    all.sort_unstable();
+    all.dedup_by_key(|r| r.0);
+    let t: Vec<i64> = all.iter().map(|r| r.0).collect();
+    let mem_cols = mem_columns(q, specs, mem.iter().map(|r| r.1));
+    let cols = specs
+        .iter()
+        .enumerate()
+        .map(|(si, s)| {
+            let (_, kind) = s.col?;
+            let vals: Vec<Value> = all
+                .iter()
+                .map(|&(_, _, layer, i)| {
+                    let c = if layer == m {
+                        mem_cols[si].as_ref()
+                    } else {
+                        loaded[layer].1[si].as_deref()
+                    };
+                    c.map_or(Value::Null, |c| c.get(i))
+                })
+                .collect();
+            Some(ColData::from_values(kind, vals.iter()))
+        })
+        .collect();
+    Ok((t, cols))
 }
 
 /// Folds the rows of one decoded segment (ascending `t`) inside `range`
