@@ -670,11 +670,15 @@ impl State {
         }
     }
 
-    /// A table is gone: its memtable, blocks and cached last row.
-    fn forget_table(&mut self, uid: u64) {
-        self.data.remove(&uid);
-        self.store.drop_table(uid);
-        self.last.remove(&uid);
+    /// Tables are gone: their memtables, blocks and cached last rows.
+    fn forget_tables(&mut self, uids: &[u64]) {
+        for uid in uids {
+            self.data.remove(uid);
+            self.last.remove(uid);
+        }
+        if let Err(e) = self.store.drop_tables(uids) {
+            tracing::warn!(error = %e, "the dropped tables' blocks stay in their files");
+        }
     }
 
     /// A column was dropped: remove its values (position `pos` after the
@@ -1055,9 +1059,8 @@ impl State {
             for (n, _) in &children {
                 e.tables.remove(n);
             }
-            for (_, uid) in children {
-                self.forget_table(uid);
-            }
+            let uids: Vec<u64> = children.iter().map(|c| c.1).collect();
+            self.forget_tables(&uids);
             return Ok(Output::Affected(0));
         }
         if stable && entry.tables.contains_key(&name.name) {
@@ -1081,7 +1084,7 @@ impl State {
             .expect("checked")
             .tables
             .remove(&name.name);
-        self.forget_table(uid);
+        self.forget_tables(&[uid]);
         Ok(Output::Affected(0))
     }
 

@@ -471,3 +471,47 @@ fn damaged_data_files_are_reported() {
     assert!(err.msg.contains(&file.display().to_string()), "{}", err.msg);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Dropping tables frees their blocks: a data file goes once none of its
+/// blocks belongs to a live table, across restarts too.
+#[test]
+fn dropped_tables_free_their_files() {
+    let dir = std::env::temp_dir().join(format!("tsdb-dropfree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = Engine::open(&dir).unwrap();
+    e.execute("create database f keep 36500", None).unwrap();
+    let db = Some("f");
+    e.execute("create stable st (ts timestamp, v int) tags (k int)", db)
+        .unwrap();
+    for t in ["a", "b", "c"] {
+        e.execute(
+            &format!(
+                "insert into {t} using st tags (1) values ({BASE}, 1) ({}, 2)",
+                BASE + 1
+            ),
+            db,
+        )
+        .unwrap();
+    }
+    e.flush().unwrap();
+    let files = || {
+        std::fs::read_dir(dir.join("data/f"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(files(), 1, "one flush, one partition: one file");
+    e.execute("drop table a", db).unwrap();
+    assert_eq!(files(), 1);
+    drop(e);
+    let e = Engine::open(&dir).unwrap();
+    let st = e.state.read().unwrap();
+    assert_eq!(st.store.tables.len(), 2, "a's block is not loaded again");
+    drop(st);
+    assert_eq!(
+        rows(e.execute("select count(*) from st", db).unwrap()),
+        vec![vec![Value::Int(4)]]
+    );
+    e.execute("drop stable st", db).unwrap();
+    assert_eq!(files(), 0, "no live block left: the file is deleted");
+    let _ = std::fs::remove_dir_all(&dir);
+}

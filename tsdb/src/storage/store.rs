@@ -631,17 +631,8 @@ impl Store {
                 return Err(e);
             }
         };
+        self.mark_dead(&job.dead);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        for b in &job.dead {
-            if let Src::File { file, index, .. } = &*b.src.read().unwrap_or_else(|e| e.into_inner())
-            {
-                if let Ok(name) = file.path.strip_prefix(&self.dir) {
-                    let name = name.to_string_lossy().into_owned();
-                    self.manifest.dead.entry(name).or_default().push(*index);
-                }
-            }
-            cache.map.retain(|k, _| k.0 != b.key);
-        }
         for ((rec, blocks), srcs) in job.groups.iter().zip(srcs) {
             for (b, src) in blocks.iter().zip(srcs) {
                 let mut slot = b.src.write().unwrap_or_else(|e| e.into_inner());
@@ -663,7 +654,46 @@ impl Store {
             }
         }
         drop(cache);
-        // files whose every block was merged away
+        // blocks whose table was dropped (or partition expired) meanwhile
+        let orphans: Vec<Arc<Block>> = job
+            .groups
+            .iter()
+            .flat_map(|g| &g.1)
+            .filter(|b| {
+                !self
+                    .tables
+                    .get(&b.meta.uid)
+                    .is_some_and(|t| t.blocks.iter().any(|x| Arc::ptr_eq(x, b)))
+            })
+            .cloned()
+            .collect();
+        self.mark_dead(&orphans);
+        self.manifest.covered_wal = self.manifest.covered_wal.max(job.wal_seq);
+        self.reap_and_save()?;
+        Ok(self.manifest.covered_wal)
+    }
+
+    /// Records file-backed blocks as dead in the manifest (not yet saved)
+    /// and drops their decoded columns from the cache.
+    fn mark_dead(&mut self, blocks: &[Arc<Block>]) {
+        let keys: std::collections::HashSet<u64> = blocks.iter().map(|b| b.key).collect();
+        for b in blocks {
+            if let Src::File { file, index, .. } = &*b.src.read().unwrap_or_else(|e| e.into_inner())
+            {
+                if let Ok(name) = file.path.strip_prefix(&self.dir) {
+                    let name = name.to_string_lossy().into_owned();
+                    self.manifest.dead.entry(name).or_default().push(*index);
+                }
+            }
+        }
+        if !keys.is_empty() {
+            self.cache().map.retain(|k, _| !keys.contains(&k.0));
+        }
+    }
+
+    /// Saves the manifest without the files whose every block is dead, then
+    /// deletes those files.
+    fn reap_and_save(&mut self) -> Result<()> {
         let (gone, kept): (Vec<FileRec>, Vec<FileRec>) = std::mem::take(&mut self.manifest.files)
             .into_iter()
             .partition(|f| {
@@ -673,13 +703,12 @@ impl Store {
                     .is_some_and(|d| d.len() as u32 >= f.blocks && f.blocks > 0)
             });
         self.manifest.files = kept;
-        self.manifest.covered_wal = self.manifest.covered_wal.max(job.wal_seq);
         self.forget(&gone);
         self.write_manifest()?;
         for f in gone {
             let _ = std::fs::remove_file(self.dir.join(&f.name));
         }
-        Ok(self.manifest.covered_wal)
+        Ok(())
     }
 
     /// Drops the dead-block lists of files that are going.
@@ -704,10 +733,21 @@ impl Store {
         sync_dir(&self.dir)
     }
 
-    /// Forgets a table's blocks (its files are reclaimed when their
-    /// partition expires or the database is dropped).
-    pub fn drop_table(&mut self, uid: u64) {
-        self.tables.remove(&uid);
+    /// Forgets tables' blocks: recorded dead in the manifest, and files
+    /// left with no live block are deleted. (Blocks still being written
+    /// are marked when their flush is installed.)
+    pub fn drop_tables(&mut self, uids: &[u64]) -> Result<()> {
+        let mut dead = Vec::new();
+        for uid in uids {
+            if let Some(t) = self.tables.remove(uid) {
+                dead.extend(t.blocks);
+            }
+        }
+        if dead.is_empty() {
+            return Ok(());
+        }
+        self.mark_dead(&dead);
+        self.reap_and_save()
     }
 
     /// Deletes a database's files; `uids` are its tables.
