@@ -16,6 +16,15 @@
 //! A crash anywhere in between loses nothing: until the manifest names the
 //! new files they are ignored (and deleted at the next start) and the WAL
 //! segments they came from are replayed.
+//!
+//! Late rows make a flush's blocks overlap older ones. After installing a
+//! flush, [`Store::plan_merge`] (read lock) collects each run of
+//! overlapping blocks with its columns, [`Merge::run`] and [`write_files`]
+//! (no lock) rewrite it as disjoint blocks, and [`Store::install_merge`]
+//! (write lock) swaps them in. Replaced blocks, and blocks of dropped
+//! tables, are listed dead in the manifest; a file is deleted once all its
+//! blocks are dead. Reads are right whether or not a merge has happened:
+//! the newer block wins a timestamp.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
