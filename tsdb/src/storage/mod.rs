@@ -1,5 +1,5 @@
 //! Storage: the [`wal`], the memtables ([`table`]), and the sealed layer
-//! ([`store`]) of immutable columnar blocks ([`block`], [`column`]) in data
+//! ([`store`]) of immutable columnar blocks ([`block`], [`column`](mod@column)) in data
 //! files. How they fit is described in [`store`].
 
 pub mod block;
