@@ -13,7 +13,9 @@ use redb::{Database as Redb, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DbError, Result};
+use crate::storage::wal::{Pos, Syncer};
 use crate::types::{DataType, Precision, Value};
+use std::sync::Arc;
 
 const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("catalog");
 
@@ -115,6 +117,11 @@ pub struct Catalog {
     store: Redb,
     pub dbs: BTreeMap<String, DbEntry>,
     pub next_uid: u64,
+    /// The WAL, whose position each durable commit records.
+    wal: Option<Arc<Syncer>>,
+    /// The WAL position of the last durable commit: table creations logged
+    /// in the WAL before it are in redb.
+    pub durable_at: Pos,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -143,6 +150,8 @@ impl Catalog {
             store,
             dbs: BTreeMap::new(),
             next_uid: 1,
+            wal: None,
+            durable_at: Pos::default(),
         };
         c.load()?;
         Ok(c)
@@ -187,6 +196,9 @@ impl Catalog {
                     let n: u64 = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
                     self.next_uid = self.next_uid.max(n);
                 }
+                ["meta", "wal_pos"] => {
+                    self.durable_at = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
+                }
                 _ => {}
             }
         }
@@ -195,10 +207,41 @@ impl Catalog {
         Ok(())
     }
 
-    /// Writes `changes` in one transaction (one fsync).
-    pub fn commit(&self, changes: &[Change<'_>]) -> Result<()> {
+    /// From now on durable commits record the position of this WAL.
+    pub fn watch_wal(&mut self, wal: Arc<Syncer>) {
+        self.wal = Some(wal);
+    }
+
+    /// Writes `changes` in one transaction, fsynced, with the WAL's
+    /// position (which also makes every earlier lazy commit durable).
+    pub fn commit(&mut self, changes: &[Change<'_>]) -> Result<()> {
+        let pos = self.wal.as_ref().map(|w| w.position());
+        self.write(changes, pos)?;
+        if let Some(p) = pos {
+            self.durable_at = p;
+        }
+        Ok(())
+    }
+
+    /// Writes `changes` without an fsync: the caller has logged them in
+    /// the WAL ([`crate::storage::wal::Record::Create`]).
+    pub fn commit_lazy(&mut self, changes: &[Change<'_>]) -> Result<()> {
+        self.write(changes, None)
+    }
+
+    /// A durable commit of nothing: every lazy commit so far is on disk
+    /// (before the WAL segments that logged them are deleted).
+    pub fn sync(&mut self) -> Result<()> {
+        self.commit(&[])
+    }
+
+    fn write(&self, changes: &[Change<'_>], durable: Option<Pos>) -> Result<()> {
         let err = |e: &dyn std::fmt::Display| DbError::io("writing the catalog", e);
-        let txn = self.store.begin_write().map_err(|e| err(&e))?;
+        let mut txn = self.store.begin_write().map_err(|e| err(&e))?;
+        if durable.is_none() && self.wal.is_some() {
+            txn.set_durability(redb::Durability::None)
+                .map_err(|e| err(&e))?;
+        }
         {
             let mut t = txn.open_table(ENTRIES).map_err(|e| err(&e))?;
             for c in changes {
@@ -253,6 +296,10 @@ impl Catalog {
             let next = to_json(&self.next_uid);
             t.insert("meta/next_uid", next.as_slice())
                 .map_err(|e| err(&e))?;
+            if let Some(pos) = durable {
+                t.insert("meta/wal_pos", to_json(&pos).as_slice())
+                    .map_err(|e| err(&e))?;
+            }
         }
         txn.commit().map_err(|e| err(&e))
     }

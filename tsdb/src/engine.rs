@@ -2,8 +2,11 @@
 //! execution. DDL and INSERT live here; SELECT is in [`crate::query`].
 //!
 //! Durability order of an INSERT: tables it auto-creates are committed to
-//! the catalog first, then the rows are appended to the WAL, then applied in
-//! memory, then acknowledged. When the memtables pass a third of the
+//! the catalog without an fsync and logged in the WAL (a durable catalog
+//! commit, which every other DDL statement and every flush makes, records
+//! the WAL position it covers; recovery re-creates the logged tables after
+//! it), then the rows are appended to the WAL, then applied in memory, then
+//! acknowledged. When the memtables pass a third of the
 //! databases' `cache × blocks` they are frozen into blocks and written to
 //! data files in the background ([`crate::storage::store`]). Recovery loads
 //! the catalog, opens the data files and replays the WAL segments they do
@@ -24,7 +27,7 @@ use crate::sql::ast::{
 };
 use crate::storage::store::{self, FlushJob, FreezeInput, Store};
 use crate::storage::table::{TableData, Update};
-use crate::storage::wal::{InsertRecord, Wal};
+use crate::storage::wal::{InsertRecord, Record, Wal};
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
 /// How often the server drops expired partitions.
@@ -126,9 +129,22 @@ impl Engine {
             mem_bytes: 0,
             flushing: false,
         };
+        state.catalog.watch_wal(state.wal.syncer());
         let mut replayed = 0usize;
-        let tables = state.table_index();
-        for rec in records {
+        let mut tables = state.table_index();
+        let mut created: Vec<(String, Table)> = Vec::new();
+        for (pos, rec) in records {
+            let rec = match rec {
+                Record::Insert(rec) => rec,
+                Record::Create { db, table } => {
+                    // not yet in the catalog's last durable commit
+                    if pos > state.catalog.durable_at && state.recreate(&db, &table) {
+                        tables.insert(table.uid, (db.clone(), table.name.clone()));
+                        created.push((db, table));
+                    }
+                    continue;
+                }
+            };
             let Some((db, table)) = tables.get(&rec.uid) else {
                 continue;
             };
@@ -140,9 +156,17 @@ impl Engine {
             replayed += rec.rows.len();
             state.apply(rec, &cols, update);
         }
+        if !created.is_empty() {
+            let changes: Vec<Change<'_>> = created
+                .iter()
+                .map(|(db, t)| Change::PutTable(db, t))
+                .collect();
+            state.catalog.commit(&changes)?;
+        }
         tracing::info!(
             dir = %dir.display(),
             databases = state.catalog.dbs.len(),
+            tables_created = created.len(),
             rows = replayed,
             "storage opened, WAL replayed"
         );
@@ -346,6 +370,8 @@ fn finish_flush(state: &RwLock<State>, dir: &Path, job: FlushJob, full: bool) ->
         let installed = store
             .install(written, &|db| catalog.dbs.contains_key(db))
             .and_then(|covered| {
+                // tables created by INSERTs are logged in these segments
+                catalog.sync()?;
                 wal.remove_upto(covered)?;
                 Ok(covered)
             });
@@ -668,6 +694,25 @@ impl State {
                 self.last.insert(rec.uid, (ts, row.clone()));
             }
         }
+    }
+
+    /// Puts a child table logged in the WAL back into the catalog (in
+    /// memory) unless its database or super table is gone or a table of
+    /// that name exists. Returns whether it did.
+    fn recreate(&mut self, db: &str, table: &Table) -> bool {
+        let Some(entry) = self.catalog.dbs.get_mut(db) else {
+            return false;
+        };
+        let stable_ok = match &table.kind {
+            TableKind::Child { stable, .. } => entry.stables.contains_key(stable),
+            TableKind::Normal { .. } => true,
+        };
+        if !stable_ok || entry.tables.contains_key(&table.name) {
+            return false;
+        }
+        entry.tables.insert(table.name.clone(), table.clone());
+        self.catalog.next_uid = self.catalog.next_uid.max(table.uid + 1);
+        true
     }
 
     /// Tables are gone: their memtables, blocks and cached last rows.
@@ -1281,11 +1326,14 @@ impl State {
             }
         }
         if !created.is_empty() {
+            // durable through the WAL, not a catalog fsync per statement
             let changes: Vec<Change<'_>> = created
                 .iter()
                 .map(|(db, t)| Change::PutTable(db, t))
                 .collect();
-            self.catalog.commit(&changes)?;
+            self.catalog.commit_lazy(&changes)?;
+            self.wal
+                .append_creates(created.iter().map(|(db, t)| (db.as_str(), t)))?;
             for (db, t) in created {
                 self.catalog
                     .dbs

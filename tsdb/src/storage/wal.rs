@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::codec::{Reader, put_i64, put_u16, put_u32, put_u64, put_value};
+use crate::catalog::Table;
 use crate::error::{DbError, Result};
 use crate::types::Value;
 
@@ -48,6 +49,10 @@ pub struct Wal {
 pub struct Syncer {
     /// Bytes appended so far.
     written: AtomicU64,
+    /// The current segment and its length: the log's position, which the
+    /// catalog records with each durable commit.
+    seg: AtomicU64,
+    seg_len: AtomicU64,
     state: Mutex<SyncState>,
     /// fsyncs done (for tests and logs).
     pub syncs: AtomicU64,
@@ -79,6 +84,14 @@ impl Syncer {
         Ok(())
     }
 
+    /// The end of the log now.
+    pub fn position(&self) -> Pos {
+        Pos {
+            seg: self.seg.load(Ordering::SeqCst),
+            off: self.seg_len.load(Ordering::SeqCst),
+        }
+    }
+
     /// Milliseconds since the last fsync.
     pub fn since_sync_ms(&self) -> u128 {
         self.state
@@ -88,6 +101,37 @@ impl Syncer {
             .elapsed()
             .as_millis()
     }
+}
+
+/// A place in the log: a segment and a byte offset in it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub struct Pos {
+    pub seg: u64,
+    pub off: u64,
+}
+
+/// What the log holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Insert(InsertRecord),
+    /// A child table created by an INSERT (`USING ... TAGS`). Its catalog
+    /// commit is not fsynced; this record makes it durable, until a durable
+    /// catalog commit at a later position covers it.
+    Create {
+        db: String,
+        table: Table,
+    },
 }
 
 /// Rows of one table from one statement.
@@ -119,8 +163,10 @@ fn segments(dir: &Path) -> Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Reads the complete records of one segment and cuts off a torn tail.
-fn replay(path: &Path, records: &mut Vec<InsertRecord>) -> Result<File> {
+/// Reads the complete records of segment `seq` and cuts off a torn tail;
+/// returns the file and its length.
+fn replay(dir: &Path, seq: u64, records: &mut Vec<(Pos, Record)>) -> Result<(File, u64)> {
+    let path = &segment_path(dir, seq);
     let io = |e: std::io::Error| DbError::io(&format!("WAL {}", path.display()), e);
     let mut file = OpenOptions::new()
         .create(true)
@@ -147,10 +193,18 @@ fn replay(path: &Path, records: &mut Vec<InsertRecord>) -> Result<File> {
                 break;
             }
             match decode(&payload) {
-                Some(rec) => records.push(rec),
+                Some(rec) => {
+                    good += 8 + u64::from(len);
+                    records.push((
+                        Pos {
+                            seg: seq,
+                            off: good,
+                        },
+                        rec,
+                    ));
+                }
                 None => break,
             }
-            good += 8 + u64::from(len);
         }
     }
     let end = file.seek(SeekFrom::End(0)).map_err(io)?;
@@ -163,14 +217,14 @@ fn replay(path: &Path, records: &mut Vec<InsertRecord>) -> Result<File> {
         file.set_len(good).map_err(io)?;
         file.seek(SeekFrom::End(0)).map_err(io)?;
     }
-    Ok(file)
+    Ok((file, good))
 }
 
 impl Wal {
     /// Opens (creating) the log in `dir` and returns the records of the
     /// segments after `covered` (those are already in data files and are
     /// deleted).
-    pub fn open(dir: &Path, covered: u64) -> Result<(Wal, Vec<InsertRecord>)> {
+    pub fn open(dir: &Path, covered: u64) -> Result<(Wal, Vec<(Pos, Record)>)> {
         let io = |e: std::io::Error| DbError::io(&format!("WAL directory {}", dir.display()), e);
         std::fs::create_dir_all(dir).map_err(io)?;
         let mut records = Vec::new();
@@ -184,15 +238,17 @@ impl Wal {
         }
         let mut file = None;
         for seq in &live {
-            file = Some(replay(&segment_path(dir, *seq), &mut records)?);
+            file = Some(replay(dir, *seq, &mut records)?);
         }
         let seq = live.last().copied().unwrap_or(covered + 1);
-        let file = match file {
+        let (file, len) = match file {
             Some(f) => f,
-            None => replay(&segment_path(dir, seq), &mut records)?,
+            None => replay(dir, seq, &mut records)?,
         };
         let syncer = Arc::new(Syncer {
             written: AtomicU64::new(0),
+            seg: AtomicU64::new(seq),
+            seg_len: AtomicU64::new(len),
             state: Mutex::new(SyncState {
                 file: file.try_clone().map_err(io)?,
                 synced: 0,
@@ -223,6 +279,23 @@ impl Wal {
         &mut self,
         records: impl IntoIterator<Item = &'r InsertRecord>,
     ) -> Result<u64> {
+        self.append_with(records, encode)
+    }
+
+    /// Appends the creation of child tables, each with its database (see
+    /// [`Record::Create`]).
+    pub fn append_creates<'t>(
+        &mut self,
+        tables: impl IntoIterator<Item = (&'t str, &'t Table)>,
+    ) -> Result<u64> {
+        self.append_with(tables, |(db, t), buf| encode_create(db, t, buf))
+    }
+
+    fn append_with<T>(
+        &mut self,
+        records: impl IntoIterator<Item = T>,
+        encode: impl Fn(T, &mut Vec<u8>),
+    ) -> Result<u64> {
         self.buf.clear();
         for rec in records {
             let start = self.buf.len();
@@ -237,6 +310,9 @@ impl Wal {
         let path = segment_path(&self.dir, self.seq);
         let io = |e: std::io::Error| DbError::io(&format!("WAL {}", path.display()), e);
         self.file.write_all(&self.buf).map_err(io)?;
+        self.syncer
+            .seg_len
+            .fetch_add(self.buf.len() as u64, Ordering::SeqCst);
         let end = self
             .syncer
             .written
@@ -265,6 +341,8 @@ impl Wal {
         g.synced = self.syncer.written.load(Ordering::SeqCst);
         g.at = Instant::now();
         g.file = file.try_clone().map_err(io)?;
+        self.syncer.seg.store(next, Ordering::SeqCst);
+        self.syncer.seg_len.store(0, Ordering::SeqCst);
         drop(g);
         sync_dir(&self.dir)?;
         self.file = file;
@@ -308,11 +386,28 @@ fn encode(rec: &InsertRecord, out: &mut Vec<u8>) {
     }
 }
 
-fn decode(b: &[u8]) -> Option<InsertRecord> {
+fn encode_create(db: &str, t: &Table, out: &mut Vec<u8>) {
+    out.push(2); // kind: create a child table
+    put_u32(out, db.len() as u32);
+    out.extend_from_slice(db.as_bytes());
+    out.extend_from_slice(&serde_json::to_vec(t).expect("catalog entries serialise"));
+}
+
+fn decode(b: &[u8]) -> Option<Record> {
     let mut r = Reader::new(b);
-    if r.u8()? != 1 {
-        return None;
+    match r.u8()? {
+        1 => decode_insert(r).map(Record::Insert),
+        2 => {
+            let n = r.u32()? as usize;
+            let db = String::from_utf8(r.take(n)?.to_vec()).ok()?;
+            let table = serde_json::from_slice(&b[r.i..]).ok()?;
+            Some(Record::Create { db, table })
+        }
+        _ => None,
     }
+}
+
+fn decode_insert(mut r: Reader<'_>) -> Option<InsertRecord> {
     let uid = r.u64()?;
     let ncols = r.u16()? as usize;
     let mut col_ids = Vec::with_capacity(ncols);
@@ -375,7 +470,11 @@ mod tests {
         bytes.extend_from_slice(&torn);
         std::fs::write(&path, &bytes).unwrap();
         let (mut w, recs) = Wal::open(&dir, 0).unwrap();
-        assert_eq!(recs, vec![rec.clone(), rec.clone()]);
+        let got: Vec<Record> = recs.into_iter().map(|r| r.1).collect();
+        assert_eq!(
+            got,
+            vec![Record::Insert(rec.clone()), Record::Insert(rec.clone())]
+        );
         assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full);
         w.append(std::slice::from_ref(&rec)).unwrap();
         drop(w);
