@@ -12,9 +12,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Ctx, GroupKey, OutCol, Ref, Row, Schema, Source, eval, split_and, tag_only, time};
+use super::{
+    Ctx, GroupKey, OutCol, Ref, Row, Schema, Source, eval, split_and, tag_only, time, ts_bound,
+};
 use crate::error::Result;
-use crate::sql::ast::{BinOp, Expr, Fill, Select};
+use crate::sql::ast::{Expr, Fill, Select};
 use crate::storage::block::Block;
 use crate::storage::column::{ColData, Kind, Values};
 use crate::storage::store::Store;
@@ -273,30 +275,6 @@ fn spec(e: &Expr, schema: &Schema<'_>) -> Option<Spec> {
     }
 }
 
-/// `ts <op> constant` or `ts BETWEEN a AND b`: what the time range covers.
-fn time_bound(e: &Expr, schema: &Schema<'_>) -> bool {
-    let is_ts = |e: &Expr| matches!(e, Expr::Column(n) if schema.lookup(n) == Some(Ref::Ts));
-    let constant = |e: &Expr| {
-        let mut col = false;
-        e.walk(&mut |x| col |= matches!(x, Expr::Column(_) | Expr::Func { .. }));
-        !col
-    };
-    match e {
-        Expr::Binary {
-            op: BinOp::Gt | BinOp::Ge | BinOp::Lt | BinOp::Le | BinOp::Eq,
-            left,
-            right,
-        } => (is_ts(left) && constant(right)) || (is_ts(right) && constant(left)),
-        Expr::Between {
-            expr,
-            low,
-            high,
-            negated: false,
-        } => is_ts(expr) && constant(low) && constant(high),
-        _ => false,
-    }
-}
-
 type Windows = BTreeMap<i64, Vec<Acc>>;
 
 /// The rows of each group's windows, groups in key order; `None` when the
@@ -309,11 +287,11 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
     if let Some(f) = &sel.filter {
         let mut conj = Vec::new();
         split_and(f, &mut conj);
-        if !conj
-            .iter()
-            .all(|c| tag_only(c, q.schema) || time_bound(c, q.schema))
-        {
-            return Ok(None);
+        // every other condition must be one the time range already applies
+        for c in conj {
+            if !tag_only(c, q.schema) && ts_bound(c, q.schema, q.now)?.is_none() {
+                return Ok(None);
+            }
         }
     }
     for k in q.keys {

@@ -43,13 +43,25 @@ use crate::types::{DataType, Precision, Value, parse_timestamp};
 /// Lower and upper (inclusive) timestamp bounds implied by the top-level
 /// AND of the WHERE clause.
 fn time_range(filter: Option<&Expr>, schema: &Schema<'_>, now: i64) -> Result<(i64, i64)> {
-    let mut lo = i64::MIN;
-    let mut hi = i64::MAX;
-    let Some(f) = filter else {
-        return Ok((lo, hi));
-    };
-    let mut conj = Vec::new();
-    split_and(f, &mut conj);
+    let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+    if let Some(f) = filter {
+        let mut conj = Vec::new();
+        split_and(f, &mut conj);
+        for c in conj {
+            if let Some((a, b)) = ts_bound(c, schema, now)? {
+                lo = lo.max(a);
+                hi = hi.min(b);
+            }
+        }
+    }
+    Ok((lo, hi))
+}
+
+/// The inclusive time range one conjunct of a WHERE clause stands for, if
+/// it is `ts <op> constant` (either side; `<`, `<=`, `>`, `>=`, `=`) or
+/// `ts BETWEEN a AND b` with timestamp constants. `None` for anything else,
+/// which then has to be evaluated row by row.
+pub(crate) fn ts_bound(c: &Expr, schema: &Schema<'_>, now: i64) -> Result<Option<(i64, i64)>> {
     let is_ts = |e: &Expr| matches!(e, Expr::Column(n) if schema.lookup(n) == Some(Ref::Ts));
     let constant = |e: &Expr| -> Result<Option<i64>> {
         let mut has_col = false;
@@ -64,51 +76,45 @@ fn time_range(filter: Option<&Expr>, schema: &Schema<'_>, now: i64) -> Result<(i
             _ => None,
         })
     };
-    for c in conj {
-        match c {
-            Expr::Binary { op, left, right } => {
-                let (op, v) = if is_ts(left) {
-                    (*op, right)
-                } else if is_ts(right) {
-                    let flipped = match op {
-                        BinOp::Lt => BinOp::Gt,
-                        BinOp::Le => BinOp::Ge,
-                        BinOp::Gt => BinOp::Lt,
-                        BinOp::Ge => BinOp::Le,
-                        o => *o,
-                    };
-                    (flipped, left)
-                } else {
-                    continue;
+    Ok(match c {
+        Expr::Binary { op, left, right } => {
+            let (op, v) = if is_ts(left) {
+                (*op, right)
+            } else if is_ts(right) {
+                let flipped = match op {
+                    BinOp::Lt => BinOp::Gt,
+                    BinOp::Le => BinOp::Ge,
+                    BinOp::Gt => BinOp::Lt,
+                    BinOp::Ge => BinOp::Le,
+                    o => *o,
                 };
-                let Some(t) = constant(v)? else { continue };
-                match op {
-                    BinOp::Gt => lo = lo.max(t.saturating_add(1)),
-                    BinOp::Ge => lo = lo.max(t),
-                    BinOp::Lt => hi = hi.min(t.saturating_sub(1)),
-                    BinOp::Le => hi = hi.min(t),
-                    BinOp::Eq => {
-                        lo = lo.max(t);
-                        hi = hi.min(t);
-                    }
-                    _ => {}
-                }
+                (flipped, left)
+            } else {
+                return Ok(None);
+            };
+            let Some(t) = constant(v)? else {
+                return Ok(None);
+            };
+            match op {
+                BinOp::Gt => Some((t.saturating_add(1), i64::MAX)),
+                BinOp::Ge => Some((t, i64::MAX)),
+                BinOp::Lt => Some((i64::MIN, t.saturating_sub(1))),
+                BinOp::Le => Some((i64::MIN, t)),
+                BinOp::Eq => Some((t, t)),
+                _ => None,
             }
-            Expr::Between {
-                expr,
-                low,
-                high,
-                negated: false,
-            } if is_ts(expr) => {
-                if let (Some(a), Some(b)) = (constant(low)?, constant(high)?) {
-                    lo = lo.max(a);
-                    hi = hi.min(b);
-                }
-            }
-            _ => {}
         }
-    }
-    Ok((lo, hi))
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated: false,
+        } if is_ts(expr) => match (constant(low)?, constant(high)?) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// The conjuncts of a top-level AND.
