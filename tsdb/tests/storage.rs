@@ -311,6 +311,8 @@ fn fast_and_row_paths_agree() {
         format!("select count(*), avg(v) from st where ts > {}", hi + 100_000_000),
         // a bound the time range cannot use (not a timestamp) stays a filter
         "select count(*), max(v) from st where ts < 1.5".to_owned(),
+        "select count(*), avg(v) from st interval(10m) order by ts desc limit 5".to_owned(),
+        "select count(*) from st".to_owned(),
     ];
     let check = |stage: &str| {
         for q in &queries {
@@ -343,7 +345,7 @@ fn compare(e: &Engine, db: Option<&str>, q: &str, stage: &str) {
         let forced = if q.contains(" where ") {
             q.replacen(" where ", " where (v is null or v is not null) and ", 1)
         } else {
-            let at = [" interval", " group", " partition"]
+            let at = [" interval", " group", " partition", " order"]
                 .iter()
                 .filter_map(|k| q.find(k))
                 .min()

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{
-    Ctx, GroupKey, OutCol, Ref, Row, Schema, Source, eval, split_and, tag_only, time, ts_bound,
+    Ctx, GroupKey, OutCol, Ref, Row, Schema, Source, eval, has_selector, split_and, tag_only, time,
+    ts_bound,
 };
 use crate::error::Result;
 use crate::sql::ast::{Expr, Fill, Select};
@@ -56,11 +57,12 @@ struct Spec {
     col: Option<(u16, Kind)>,
 }
 
-enum Out<'e> {
+enum Out {
     Agg(usize),
     WStart,
     WEnd,
-    Key(&'e Expr),
+    /// The group key at this index.
+    Key(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -281,7 +283,7 @@ type Windows = BTreeMap<i64, Vec<Acc>>;
 /// query needs the row path.
 pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>>> {
     let sel = q.sel;
-    if !sel.order_by.is_empty() || matches!(&sel.fill, Some(f) if !matches!(f, Fill::None)) {
+    if matches!(&sel.fill, Some(f) if !matches!(f, Fill::None)) {
         return Ok(None);
     }
     if let Some(f) = &sel.filter {
@@ -301,12 +303,14 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
         }
     }
     let mut specs: Vec<Spec> = Vec::new();
-    let mut outs: Vec<Out<'_>> = Vec::new();
+    let mut outs: Vec<Out> = Vec::new();
     for c in q.columns {
         match &c.expr {
             Expr::Column(n) if n == "_wstart" && sel.interval.is_some() => outs.push(Out::WStart),
             Expr::Column(n) if n == "_wend" && sel.interval.is_some() => outs.push(Out::WEnd),
-            e @ Expr::Column(_) if q.keys.contains(&e) => outs.push(Out::Key(e)),
+            e @ Expr::Column(_) if q.keys.contains(&e) => outs.push(Out::Key(
+                q.keys.iter().position(|k| *k == e).expect("checked"),
+            )),
             e => {
                 let Some(s) = spec(e, q.schema) else {
                     return Ok(None);
@@ -324,8 +328,8 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
         None => None,
     };
 
-    // groups: key -> (a table of the group, its windows)
-    let mut groups: BTreeMap<Vec<GroupKey>, (usize, Windows)> = BTreeMap::new();
+    // groups: key -> windows
+    let mut groups: BTreeMap<Vec<GroupKey>, Windows> = BTreeMap::new();
     for &si in q.taking {
         let probe = [Row {
             ts: 0,
@@ -348,7 +352,7 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
         if wins.is_empty() && !q.keys.is_empty() {
             continue; // a group exists only with rows
         }
-        let (_, into) = groups.entry(key).or_insert_with(|| (si, Windows::new()));
+        let into = groups.entry(key).or_default();
         for (start, accs) in wins {
             match into.get_mut(&start) {
                 None => {
@@ -363,19 +367,11 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
         }
     }
     if groups.is_empty() && q.keys.is_empty() {
-        groups.insert(Vec::new(), (usize::MAX, Windows::new()));
+        groups.insert(Vec::new(), Windows::new());
     }
-    let selector = q.columns.iter().any(|c| {
-        let mut s = false;
-        c.expr.walk(&mut |x| {
-            if let Expr::Func { name, .. } = x {
-                s |= matches!(name.as_str(), "first" | "last" | "last_row");
-            }
-        });
-        s
-    });
+    let selector = has_selector(q.columns);
     let mut out = Vec::with_capacity(groups.len());
-    for (_, (rep, mut wins)) in groups {
+    for (key, mut wins) in groups {
         if windows.is_none() && wins.is_empty() && !selector {
             // an aggregate over no rows still answers one row
             wins.insert(0, vec![Acc::default(); specs.len()]);
@@ -388,21 +384,7 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
                     Out::Agg(i) => accs[*i].result(&specs[*i]),
                     Out::WStart => Value::Int(start),
                     Out::WEnd => Value::Int(windows.as_ref().map_or(start, |w| w.end(start))),
-                    Out::Key(e) => {
-                        let probe = [Row {
-                            ts: 0,
-                            vals: &[],
-                            src: rep,
-                        }];
-                        let cx = Ctx {
-                            schema: q.schema,
-                            sources: q.sources,
-                            now: q.now,
-                            rows: &probe,
-                            window: None,
-                        };
-                        eval(e, &cx)?
-                    }
+                    Out::Key(i) => key[*i].0.clone(),
                 });
             }
             block.push(row);

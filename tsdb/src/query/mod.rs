@@ -37,7 +37,6 @@ use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
 use crate::sql::ast::{BinOp, Expr, Select};
-use crate::storage::store::Store;
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
 /// Lower and upper (inclusive) timestamp bounds implied by the top-level
@@ -379,18 +378,6 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         && outs
             .iter()
             .any(|o| matches!(&o.expr, Expr::Func { name, .. } if name == "last_row"));
-    // COUNT(*) alone, over whole tables: their row counts, no scan.
-    let count_only = filter_is_tags_only
-        && sel.interval.is_none()
-        && sel.group_by.is_empty()
-        && sel.partition_by.is_empty()
-        && !outs.is_empty() && outs.iter().all(|o| match &o.expr {
-        Expr::Func { name, args } if name == "count" => {
-            matches!(args.as_slice(), [Expr::Star])
-                || matches!(args.as_slice(), [Expr::Column(n)] if schema.lookup(n) == Some(Ref::Ts))
-        }
-        _ => false,
-    });
     // GROUP BY / PARTITION BY keys
     let keys: Vec<&Expr> = sel.group_by.iter().chain(&sel.partition_by).collect();
     for k in &keys {
@@ -512,14 +499,9 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         };
         return finish(groups, sel, columns, &schema, !keys.is_empty(), precision);
     }
-    let mut counted = 0i64;
     let mut sealed: Vec<Option<scan::Scanned>> = (0..sources.len()).map(|_| None).collect();
     for &si in &taking {
         let src = &sources[si];
-        if count_only {
-            counted += count_rows(&state.store, src, lo, hi)?;
-            continue;
-        }
         let Some(tb) = src.blocks.filter(|t| !t.blocks.is_empty()) else {
             continue;
         };
@@ -543,46 +525,29 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         )?);
     }
     let mut rows: Vec<Row<'_>> = Vec::new();
-    if !count_only {
-        for &si in &taking {
-            let src = &sources[si];
-            if let (true, Some((ts, vals))) = (last_row_only, src.last) {
-                rows.push(Row {
-                    ts: *ts,
-                    vals,
-                    src: si,
-                });
-                continue;
-            }
-            if last_row_only {
-                match (&sealed[si], src.data.and_then(|d| d.last_row())) {
-                    (Some(s), _) if !s.ts.is_empty() => rows.push(Row {
-                        ts: s.ts[0],
-                        vals: &s.vals,
-                        src: si,
-                    }),
-                    (_, Some((ts, vals))) => rows.push(Row { ts, vals, src: si }),
-                    _ => {}
-                }
-                continue;
-            }
-            scan::merge(sealed[si].as_ref(), src.data, lo, hi, si, &mut rows);
+    for &si in &taking {
+        let src = &sources[si];
+        if let (true, Some((ts, vals))) = (last_row_only, src.last) {
+            rows.push(Row {
+                ts: *ts,
+                vals,
+                src: si,
+            });
+            continue;
         }
-    }
-    if count_only {
-        let row = vec![Value::Int(counted); columns.len()];
-        let rows = match sel.limit {
-            Some((n, off)) if off > 0 || n == 0 => Vec::new(),
-            _ => vec![row],
-        };
-        return Ok(Output::Rows {
-            columns: columns
-                .into_iter()
-                .map(|c| ColMeta::new(c.name, c.ty))
-                .collect(),
-            rows,
-            precision,
-        });
+        if last_row_only {
+            match (&sealed[si], src.data.and_then(|d| d.last_row())) {
+                (Some(s), _) if !s.ts.is_empty() => rows.push(Row {
+                    ts: s.ts[0],
+                    vals: &s.vals,
+                    src: si,
+                }),
+                (_, Some((ts, vals))) => rows.push(Row { ts, vals, src: si }),
+                _ => {}
+            }
+            continue;
+        }
+        scan::merge(sealed[si].as_ref(), src.data, lo, hi, si, &mut rows);
     }
     if let Some(f) = &sel.filter {
         let mut kept = Vec::with_capacity(rows.len());
@@ -674,16 +639,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
             )?;
         } else {
             let cx = base.over(grows, None);
-            let selector_only = columns.iter().any(|c| {
-                let mut s = false;
-                c.expr.walk(&mut |x| {
-                    if let Expr::Func { name, .. } = x {
-                        s |= matches!(name.as_str(), "first" | "last" | "last_row");
-                    }
-                });
-                s
-            });
-            if !grows.is_empty() || !selector_only {
+            if !grows.is_empty() || !has_selector(&columns) {
                 let mut row = Vec::with_capacity(columns.len());
                 for c in &columns {
                     row.push(eval(&c.expr, &cx)?);
@@ -694,6 +650,20 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
         blocks.push(block);
     }
     finish(blocks, sel, columns, &schema, !keys.is_empty(), precision)
+}
+
+/// Whether an output column uses FIRST, LAST or LAST_ROW: such a query
+/// over no rows answers no row (an aggregate alone answers one).
+fn has_selector(columns: &[OutCol]) -> bool {
+    columns.iter().any(|c| {
+        let mut s = false;
+        c.expr.walk(&mut |x| {
+            if let Expr::Func { name, .. } = x {
+                s |= matches!(name.as_str(), "first" | "last" | "last_row");
+            }
+        });
+        s
+    })
 }
 
 /// ORDER BY and LIMIT over each group's output rows (per group when the
@@ -737,45 +707,6 @@ fn finish(
         rows: out_rows,
         precision,
     })
-}
-
-/// Rows of one table in `[lo, hi]`: block headers for whole blocks, the
-/// timestamp column for blocks cut by the range, and the memtable; when
-/// layers overlap in time (late or rewritten rows), each timestamp once.
-fn count_rows(store: &Store, src: &Source<'_>, lo: i64, hi: i64) -> Result<i64> {
-    let mem = src.data.map_or(0, |d| {
-        if (lo, hi) == (i64::MIN, i64::MAX) {
-            d.rows.len()
-        } else {
-            d.rows.range(lo..=hi).count()
-        }
-    }) as i64;
-    let Some(tb) = src.blocks.filter(|t| !t.blocks.is_empty()) else {
-        return Ok(mem);
-    };
-    let mem_after = src
-        .data
-        .and_then(|d| d.rows.keys().next())
-        .is_none_or(|first| *first > tb.ts_max);
-    if tb.disjoint && mem_after {
-        let mut n = mem;
-        for b in tb.in_range(lo, hi) {
-            n += if b.meta.ts_min >= lo && b.meta.ts_max <= hi {
-                i64::from(b.meta.rows)
-            } else {
-                let ts = store.ts(b)?;
-                let crate::storage::column::Values::Int(t) = &ts.values else {
-                    continue;
-                };
-                (t.partition_point(|x| *x <= hi) - t.partition_point(|x| *x < lo)) as i64
-            };
-        }
-        return Ok(n);
-    }
-    let sealed = scan::sealed_rows(store, tb, &[], &[], lo, hi)?;
-    let mut rows = Vec::new();
-    scan::merge(Some(&sealed), src.data, lo, hi, 0, &mut rows);
-    Ok(rows.len() as i64)
 }
 
 /// A group key with a total order (NULLs first).
@@ -891,7 +822,7 @@ mod tests {
         }
     }
 
-    /// The last-row and count shortcuts answer what a scan would.
+    /// The last-row shortcut and the column path's count answer what a scan would.
     #[test]
     fn shortcuts_agree_with_scans() {
         let dir = std::env::temp_dir().join(format!("tsdb-query-{}", std::process::id()));
