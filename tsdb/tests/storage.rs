@@ -5,23 +5,12 @@
 
 use std::collections::BTreeMap;
 
+mod common;
+
+use common::Rng;
 use tsdb::engine::Engine;
 use tsdb::result::Output;
 use tsdb::types::Value;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 fn rows(o: Output) -> Vec<Vec<Value>> {
     match o {
@@ -33,7 +22,7 @@ fn rows(o: Output) -> Vec<Vec<Value>> {
 const BASE: i64 = 1_700_000_000_000;
 const COLS: [&str; 4] = ["i", "f", "s", "b"];
 
-fn value(col: usize, x: u64) -> (String, Value) {
+fn value(col: usize, x: usize) -> (String, Value) {
     match col {
         0 => (format!("{}", x as i64 - 500), Value::Int(x as i64 - 500)),
         1 => {
@@ -161,7 +150,7 @@ fn storage_matches_a_model_across_flushes_and_restarts() {
         for (u, m) in models.iter_mut().enumerate() {
             let db = format!("u{u}");
             // a batch: mostly new rows at the end, some late or repeated
-            let n = 1 + rng.below(60) as usize;
+            let n = 1 + rng.below(60);
             let given: Vec<usize> = (0..4).filter(|_| rng.below(4) != 0).collect();
             let mut sql = String::from("insert into t (ts");
             for c in &given {
@@ -232,7 +221,7 @@ fn storage_matches_a_model_across_flushes_and_restarts() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn rng_val(rng: &mut Rng, n: u64) -> i64 {
+fn rng_val(rng: &mut Rng, n: usize) -> i64 {
     rng.below(n) as i64
 }
 

@@ -98,3 +98,20 @@ pub fn rest(addr: &str, db: Option<&str>, sql: &str, auth: &str) -> (u16, String
         .unwrap_or_default();
     (status, body)
 }
+
+/// xorshift64*: reproducible random tests without a dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
