@@ -97,44 +97,20 @@ pub fn sealed_rows(
     Ok(out)
 }
 
-/// The newest row of `tb`, as a one-row [`Scanned`].
+/// The newest row of `tb` (the newest block's, on a tie), as a one-row
+/// [`Scanned`].
 pub fn sealed_last(store: &Store, tb: &TableBlocks, columns: &[Column]) -> Result<Scanned> {
-    let need = vec![true; columns.len()];
-    // the block holding the largest timestamp; the newest of those on a tie
-    let Some(b) = tb
-        .blocks
-        .iter()
-        .max_by_key(|b| (b.meta.ts_max, b.seq))
-        .cloned()
-    else {
+    let Some(uid) = tb.blocks.first().map(|b| b.meta.uid) else {
         return Ok(Scanned::default());
     };
-    sealed_rows_of_block(store, &b, columns, &need, b.meta.ts_max)
-}
-
-fn sealed_rows_of_block(
-    store: &Store,
-    b: &Block,
-    columns: &[Column],
-    need: &[bool],
-    at: i64,
-) -> Result<Scanned> {
-    let ts = store.ts(b)?;
-    let mut out = Scanned {
-        width: columns.len(),
-        ..Scanned::default()
-    };
-    if let Ok(i) = times(&ts).binary_search(&at) {
-        out.ts.push(at);
-        for (c, n) in columns.iter().zip(need) {
-            let v = match (n, store.column(b, c.id)?) {
-                (true, Some(d)) => d.get(i),
-                _ => Value::Null,
-            };
-            out.vals.push(v);
-        }
-    }
-    Ok(out)
+    Ok(match store.row_at(uid, tb.ts_max, columns)? {
+        Some(vals) => Scanned {
+            ts: vec![tb.ts_max],
+            vals,
+            width: columns.len(),
+        },
+        None => Scanned::default(),
+    })
 }
 
 /// Merges a table's sealed rows and its memtable rows in `[lo, hi]` into

@@ -584,12 +584,7 @@ impl Store {
         written: Written,
         live_dbs: &dyn Fn(&str) -> bool,
     ) -> Result<()> {
-        let present = |b: &Arc<Block>| {
-            self.tables
-                .get(&b.meta.uid)
-                .is_some_and(|t| t.blocks.iter().any(|x| Arc::ptr_eq(x, b)))
-        };
-        if !written.job.dead.iter().all(present) {
+        if !written.job.dead.iter().all(|b| self.holds(b)) {
             for (rec, _) in &written.job.groups {
                 let _ = std::fs::remove_file(self.dir.join(&rec.name));
             }
@@ -668,12 +663,7 @@ impl Store {
             .groups
             .iter()
             .flat_map(|g| &g.1)
-            .filter(|b| {
-                !self
-                    .tables
-                    .get(&b.meta.uid)
-                    .is_some_and(|t| t.blocks.iter().any(|x| Arc::ptr_eq(x, b)))
-            })
+            .filter(|b| !self.holds(b))
             .cloned()
             .collect();
         self.mark_dead(&orphans);
@@ -880,7 +870,15 @@ impl Store {
         Ok(None)
     }
 
-    /// Rows flushed to files so far (live files only), for logs.
+    /// Whether block `b` is still one of its table's blocks (not merged
+    /// away, dropped or expired).
+    fn holds(&self, b: &Arc<Block>) -> bool {
+        self.tables
+            .get(&b.meta.uid)
+            .is_some_and(|t| t.blocks.iter().any(|x| Arc::ptr_eq(x, b)))
+    }
+
+    /// Live data files, for logs.
     pub fn file_count(&self) -> usize {
         self.manifest.files.len()
     }
