@@ -99,6 +99,23 @@ impl<'q, 'a> Ctx<'q, 'a> {
         }
     }
 
+    /// Evaluates `e` for table `src` alone: its tags and name, no row.
+    pub fn eval_for_table(&self, e: &Expr, src: usize) -> Result<Value> {
+        let probe = [Row {
+            ts: 0,
+            vals: &[],
+            src,
+        }];
+        let cx = Ctx {
+            schema: self.schema,
+            sources: self.sources,
+            now: self.now,
+            rows: &probe,
+            window: None,
+        };
+        eval(e, &cx)
+    }
+
     pub(crate) fn field(&self, r: Ref, row: &Row<'_>) -> Value {
         match r {
             Ref::Ts => Value::Int(row.ts),

@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{
-    Ctx, GroupKey, OutCol, Ref, Row, Schema, Source, eval, has_selector, split_and, tag_only, time,
-    ts_bound,
+    Ctx, GroupKey, OutCol, Ref, Schema, Source, has_selector, split_and, tag_only, time, ts_bound,
 };
 use crate::error::Result;
 use crate::sql::ast::{Expr, Fill, Select};
@@ -330,22 +329,17 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
 
     // groups: key -> windows
     let mut groups: BTreeMap<Vec<GroupKey>, Windows> = BTreeMap::new();
+    let cx = Ctx {
+        schema: q.schema,
+        sources: q.sources,
+        now: q.now,
+        rows: &[],
+        window: None,
+    };
     for &si in q.taking {
-        let probe = [Row {
-            ts: 0,
-            vals: &[],
-            src: si,
-        }];
-        let cx = Ctx {
-            schema: q.schema,
-            sources: q.sources,
-            now: q.now,
-            rows: &probe,
-            window: None,
-        };
         let mut key = Vec::with_capacity(q.keys.len());
         for k in q.keys {
-            key.push(GroupKey(eval(k, &cx)?));
+            key.push(GroupKey(cx.eval_for_table(k, si)?));
         }
         let mut wins = Windows::new();
         scan_source(q, &specs, windows.as_ref(), &q.sources[si], &mut wins)?;

@@ -457,20 +457,12 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
     // which tables take part (tag conditions), and their sealed rows
     let mut taking: Vec<usize> = Vec::with_capacity(sources.len());
     for (si, _) in sources.iter().enumerate() {
-        if !tag_conds.is_empty() {
-            let probe = [Row {
-                ts: 0,
-                vals: &[],
-                src: si,
-            }];
-            let cx = base.over(&probe, None);
-            let mut keep = true;
-            for c in &tag_conds {
-                keep &= truth(&eval(c, &cx)?) == Some(true);
-            }
-            if !keep {
-                continue;
-            }
+        let mut keep = true;
+        for c in &tag_conds {
+            keep &= truth(&base.eval_for_table(c, si)?) == Some(true);
+        }
+        if !keep {
+            continue;
         }
         if lo <= hi {
             taking.push(si);
