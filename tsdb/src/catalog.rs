@@ -70,6 +70,18 @@ impl Default for DbOptions {
     }
 }
 
+impl DbOptions {
+    /// Length of a `DAYS` partition (one data file), in ticks.
+    pub fn partition_ticks(&self) -> i64 {
+        self.days.max(1) * 86_400 * self.precision.per_second()
+    }
+
+    /// Rows of a block (`MAXROWS`).
+    pub fn block_rows(&self) -> usize {
+        self.maxrows.clamp(1, 1 << 20) as usize
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Database {
     pub name: String,

@@ -300,7 +300,7 @@ impl Engine {
             let p = o.precision;
             let day = 86_400 * p.per_second();
             let now = now_ms.saturating_mul(p.per_ms());
-            let part = o.days.max(1) * day;
+            let part = o.partition_ticks();
             // the first partition not entirely older than now - keep
             let horizon = now - o.keep * day;
             let keep_from = horizon.div_euclid(part) * part;
@@ -410,8 +410,8 @@ fn merge_late_rows(state: &RwLock<State>, dir: &Path, full: bool) -> Result<()> 
             Some((
                 db.clone(),
                 cols[1..].to_vec(),
-                o.days.max(1) * 86_400 * o.precision.per_second(),
-                o.maxrows.clamp(1, 1 << 20) as usize,
+                o.partition_ticks(),
+                o.block_rows(),
             ))
         };
         st.store
@@ -782,8 +782,8 @@ impl State {
                 uid: *uid,
                 db,
                 columns: &cols[1..],
-                part_len: o.days.max(1) * 86_400 * o.precision.per_second(),
-                maxrows: o.maxrows.clamp(1, 1 << 20) as usize,
+                part_len: o.partition_ticks(),
+                maxrows: o.block_rows(),
                 rows,
             })
             .collect();

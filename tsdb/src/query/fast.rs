@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::sql::ast::{Expr, Fill, Select};
 use crate::storage::block::Block;
 use crate::storage::column::{ColData, Kind, Values};
-use crate::storage::store::Store;
+use crate::storage::store::{Columns, Store};
 use crate::types::Value;
 
 pub(crate) struct Query<'q, 'a> {
@@ -493,10 +493,18 @@ fn block_segment(
         }
         return Ok(());
     }
-    let ts = q.store.ts(b)?;
+    let (ts, cols) = load(q, specs, b)?;
     let Values::Int(t) = &ts.values else {
         return Ok(());
     };
+    let cols: Vec<Option<&ColData>> = cols.iter().map(|c| c.as_deref()).collect();
+    fold_segment(specs, w, t, &cols, (lo, hi), wins);
+    Ok(())
+}
+
+/// A block's timestamps and the columns the specs read.
+fn load(q: &Query<'_, '_>, specs: &[Spec], b: &Block) -> Result<Columns> {
+    let ts = q.store.ts(b)?;
     let mut cols = Vec::with_capacity(specs.len());
     for s in specs {
         cols.push(match s.col {
@@ -504,9 +512,7 @@ fn block_segment(
             None => None,
         });
     }
-    let cols: Vec<Option<&ColData>> = cols.iter().map(|c| c.as_deref()).collect();
-    fold_segment(specs, w, t, &cols, (lo, hi), wins);
-    Ok(())
+    Ok((ts, cols))
 }
 
 /// The spec columns of memtable rows.
@@ -539,15 +545,7 @@ fn merged_segment(
 ) -> Result<(Vec<i64>, Vec<Option<ColData>>)> {
     let mut loaded = Vec::with_capacity(run.len());
     for b in run {
-        let ts = q.store.ts(b)?;
-        let mut cols = Vec::with_capacity(specs.len());
-        for s in specs {
-            cols.push(match s.col {
-                Some((id, _)) => q.store.column(b, id)?,
-                None => None,
-            });
-        }
-        loaded.push((ts, cols));
+        loaded.push(load(q, specs, b)?);
     }
     // (ts, newest first, layer, row); the memtable is layer `run.len()`
     let mut all: Vec<(i64, std::cmp::Reverse<u64>, usize, usize)> = Vec::new();

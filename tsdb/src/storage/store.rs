@@ -313,7 +313,7 @@ pub fn worth_merging(run: &[Arc<Block>]) -> bool {
 }
 
 /// A block's timestamps and its columns in schema order.
-type Columns = (Arc<ColData>, Vec<Option<Arc<ColData>>>);
+pub type Columns = (Arc<ColData>, Vec<Option<Arc<ColData>>>);
 
 /// A run of one table's blocks that overlap in time, with their columns.
 pub struct Run {
