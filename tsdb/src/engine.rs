@@ -240,13 +240,17 @@ impl Engine {
                 let (n, sync_to, job) = {
                     let mut st = self.write();
                     let (n, sync_to) = st.insert(&tables, db)?;
+                    // the rows are in: a flush that cannot start (the WAL
+                    // cannot rotate) must not turn this into an error
                     let job = if st.over_budget() && !st.flushing {
-                        st.freeze()?
+                        st.freeze().unwrap_or_else(|e| {
+                            tracing::error!(error = %e, "cannot start a flush; retrying with the next insert");
+                            None
+                        })
                     } else {
                         None
                     };
-                    let dir = st.store.dir().to_owned();
-                    (n, sync_to, job.map(|j| (j, dir)))
+                    (n, sync_to, job.map(|j| (j, st.store.dir().to_owned())))
                 };
                 if let Some((job, dir)) = job {
                     let state = self.state.clone();
