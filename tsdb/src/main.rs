@@ -186,11 +186,12 @@ fn serve(a: ServeArgs) -> ExitCode {
             .await?;
         // the next start then has no WAL to replay
         let e = state.engine.clone();
-        match tokio::task::spawn_blocking(move || e.flush()).await {
-            Ok(Ok(())) => tracing::info!("memtables flushed; stopped"),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "flush at shutdown failed; the WAL has the rows")
-            }
+        let flushed = match tokio::task::spawn_blocking(move || e.flush()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match flushed {
+            Ok(()) => tracing::info!("memtables flushed; stopped"),
             Err(e) => tracing::error!(error = %e, "flush at shutdown failed; the WAL has the rows"),
         }
         Ok(())
