@@ -4,7 +4,8 @@
 //! (behind the engine's lock) and every change is written through to one
 //! redb file in the same call: a DDL statement that returned is durable.
 //! Entries are JSON values under `db/<db>`, `st/<db>/<stable>`,
-//! `tb/<db>/<table>` and the counters under `meta/...`.
+//! `tb/<db>/<table>`, anodes under `an/<id>` and the counters under
+//! `meta/...`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -116,6 +117,31 @@ pub struct Table {
     pub created: i64,
 }
 
+/// An analysis node (`CREATE ANODE`), with the algorithms its `/list`
+/// gave at creation or the last `UPDATE ANODE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anode {
+    pub id: u32,
+    /// As written in `CREATE ANODE`, case kept.
+    pub url: String,
+    /// ms since the epoch.
+    pub created: i64,
+    pub updated: i64,
+    /// In `SHOW ANODES FULL` order: type, then as the anode listed them.
+    pub algos: Vec<AnodeAlgo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnodeAlgo {
+    /// `anomaly-detection`, `forecast`, `imputation`, `correlation`.
+    pub kind: String,
+    pub name: String,
+    /// `READY` / `UNAVAIL` as `/list` said.
+    pub status: String,
+    /// The `/list` description.
+    pub note: String,
+}
+
 /// One database and everything in it.
 #[derive(Debug, Clone, Default)]
 pub struct DbEntry {
@@ -128,6 +154,7 @@ pub struct DbEntry {
 pub struct Catalog {
     store: Redb,
     pub dbs: BTreeMap<String, DbEntry>,
+    pub anodes: BTreeMap<u32, Anode>,
     pub next_uid: u64,
     /// The WAL, whose position each durable commit records.
     wal: Option<Arc<Syncer>>,
@@ -152,6 +179,8 @@ pub enum Change<'a> {
     DelSTable(&'a str, &'a str),
     PutTable(&'a str, &'a Table),
     DelTable(&'a str, &'a str),
+    PutAnode(&'a Anode),
+    DelAnode(u32),
 }
 
 impl Catalog {
@@ -161,6 +190,7 @@ impl Catalog {
         let mut c = Catalog {
             store,
             dbs: BTreeMap::new(),
+            anodes: BTreeMap::new(),
             next_uid: 1,
             wal: None,
             durable_at: Pos::default(),
@@ -203,6 +233,10 @@ impl Catalog {
                         .or_default()
                         .tables
                         .insert((*name).to_owned(), t);
+                }
+                ["an", _] => {
+                    let a: Anode = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
+                    self.anodes.insert(a.id, a);
                 }
                 ["meta", "next_uid"] => {
                     let n: u64 = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
@@ -302,6 +336,13 @@ impl Catalog {
                     Change::DelTable(db, name) => {
                         t.remove(format!("tb/{db}/{name}").as_str())
                             .map_err(|e| err(&e))?;
+                    }
+                    Change::PutAnode(a) => {
+                        t.insert(format!("an/{}", a.id).as_str(), to_json(*a).as_slice())
+                            .map_err(|e| err(&e))?;
+                    }
+                    Change::DelAnode(id) => {
+                        t.remove(format!("an/{id}").as_str()).map_err(|e| err(&e))?;
                     }
                 }
             }

@@ -64,6 +64,8 @@ pub struct State {
 
 pub struct Engine {
     pub state: Arc<RwLock<State>>,
+    /// Anodes' health and the HTTP client of analysis calls.
+    pub analytics: Arc<crate::analytics::Analytics>,
     pub data_dir: PathBuf,
     syncer: Arc<crate::storage::wal::Syncer>,
 }
@@ -171,6 +173,7 @@ impl Engine {
             "storage opened, WAL replayed"
         );
         let engine = Engine {
+            analytics: Arc::default(),
             syncer: state.wal.syncer(),
             state: Arc::new(RwLock::new(state)),
             data_dir: dir.to_owned(),
@@ -214,7 +217,12 @@ impl Engine {
     pub fn execute(&self, sql: &str, db: Option<&str>) -> Result<Output> {
         let stmt = crate::sql::parse(sql)?;
         match stmt {
-            Statement::Select(sel) => crate::query::select(&self.read(), &sel, db),
+            Statement::Select(sel) => crate::analytics::select(self, &sel, db)
+                .unwrap_or_else(|| crate::query::select(&self.read(), &sel, db)),
+            Statement::CreateAnode(url) => crate::analytics::ddl::create(self, &url),
+            Statement::DropAnode(id) => crate::analytics::ddl::drop(self, id),
+            Statement::UpdateAnode(id) => crate::analytics::ddl::update(self, id),
+            Statement::ShowAnodes { full } => crate::analytics::ddl::show(self, full),
             Statement::ShowDatabases => Ok(self.read().show_databases()),
             Statement::ShowCreateDatabase(name) => self.read().show_create_database(&name),
             Statement::ShowCreateTable(name) => self.read().show_create_table(&name, db),
@@ -336,7 +344,7 @@ impl Engine {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -19,6 +19,37 @@ pub mod code {
     pub const IO: u32 = 0x0104;
     /// TSDB_CODE_TDB_FILE_CORRUPTED ("TSDB file corrupted").
     pub const FILE_CORRUPTED: u32 = 0x0612;
+    /// TSDB_CODE_INVALID_MSG: `DROP ANODE 0`.
+    pub const INVALID_MSG: u32 = 0x0115;
+    /// TSDB_CODE_INVALID_PARA: bad `rows`, `every`, ... of an analysis option.
+    pub const INVALID_PARA: u32 = 0x0118;
+    /// TSDB_CODE_INVALID_JSON_FORMAT: an anode answered something not JSON.
+    pub const INVALID_JSON: u32 = 0x011B;
+    // anode management (mnode, analytics-sql §1.3)
+    pub const ANODE_ALREADY_EXIST: u32 = 0x0430;
+    pub const ANODE_NOT_EXIST: u32 = 0x0431;
+    pub const ANODE_TOO_LONG_URL: u32 = 0x0432;
+    pub const ANODE_INVALID_PROTOCOL: u32 = 0x0433;
+    pub const ANODE_INVALID_VERSION: u32 = 0x0434;
+    pub const ANODE_INVALID_ALGO_TYPE: u32 = 0x0435;
+    pub const ANODE_TOO_LONG_ALGO_NAME: u32 = 0x0437;
+    // analysis calls (analytics-sql §9)
+    pub const ANA_URL_RSP_IS_NULL: u32 = 0x0440;
+    pub const ANA_URL_CANT_ACCESS: u32 = 0x0441;
+    pub const ANA_ALGO_NOT_FOUND: u32 = 0x0442;
+    pub const ANA_ALGO_NOT_LOAD: u32 = 0x0443;
+    pub const ANA_ANODE_RETURN_ERROR: u32 = 0x0445;
+    pub const ANA_ANODE_TOO_MANY_ROWS: u32 = 0x0446;
+    pub const ANA_WN_DATA: u32 = 0x0447;
+    pub const ANA_INTERNAL_ERROR: u32 = 0x0448;
+    pub const ANA_ANODE_NOT_ENOUGH_ROWS: u32 = 0x0449;
+    pub const ANA_NO_COVARIATE: u32 = 0x044A;
+    // parser codes of the analysis functions
+    pub const PAR_AGG_FUNC_NESTING: u32 = 0x2627;
+    pub const PAR_NOT_ALLOWED_FUNC: u32 = 0x264F;
+    pub const PAR_INVALID_ANOMALY_WIN_TYPE: u32 = 0x2682;
+    pub const PAR_INVALID_ANOMALY_WIN_COL: u32 = 0x2683;
+    pub const PAR_INVALID_ANOMALY_WIN_OPT: u32 = 0x2684;
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -21,6 +21,7 @@
 //! rebuilt from it at start-up; immutable columnar files per time partition
 //! are the next step.
 
+pub mod analytics;
 pub mod catalog;
 pub mod config;
 pub mod engine;

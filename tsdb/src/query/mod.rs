@@ -163,7 +163,29 @@ pub(crate) struct OutCol {
     ty: DataType,
 }
 
+/// A window given from outside the query (an anode's anomaly window):
+/// closed `[start, end]`, or only the point `start` when `one_point`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    pub start: i64,
+    pub end: i64,
+    pub one_point: bool,
+}
+
+/// Windows per group (the PARTITION BY values).
+pub type Spans = BTreeMap<Vec<GroupKey>, Vec<Span>>;
+
 pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Output> {
+    select_with(state, sel, current, None)
+}
+
+/// [`select`], windowed by `spans` when given (ANOMALY_WINDOW).
+pub fn select_with(
+    state: &State,
+    sel: &Select,
+    current: Option<&str>,
+    spans: Option<&Spans>,
+) -> Result<Output> {
     let Some(from) = &sel.from else {
         return constant_select(sel, current);
     };
@@ -329,6 +351,12 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
             "an INTERVAL query needs an aggregate function in its select list"
         );
     }
+    if spans.is_some() && (!aggregate || !multi.is_empty()) {
+        fail!(
+            code::INVALID_VALUE,
+            "an ANOMALY_WINDOW query needs aggregate functions (and no DIFF, TOP or BOTTOM) in its select list"
+        );
+    }
     if sel.interval.is_none() && (sel.fill.is_some() || sel.sliding.is_some()) {
         fail!(code::INVALID_VALUE, "FILL and SLIDING need INTERVAL");
     }
@@ -470,17 +498,21 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
     }
     // aggregates of plain columns over data without overlapping layers:
     // read column slices and block headers instead of rows
-    if let Some(groups) = fast::aggregate(&fast::Query {
-        store: &state.store,
-        sel,
-        columns: &columns,
-        keys: &keys,
-        schema: &schema,
-        sources: &sources,
-        taking: &taking,
-        range: (lo, hi),
-        now,
-    })? {
+    let fast = match spans {
+        Some(_) => None,
+        None => fast::aggregate(&fast::Query {
+            store: &state.store,
+            sel,
+            columns: &columns,
+            keys: &keys,
+            schema: &schema,
+            sources: &sources,
+            taking: &taking,
+            range: (lo, hi),
+            now,
+        })?,
+    };
+    if let Some(groups) = fast {
         let groups = match sel.slimit {
             Some((n, off)) => groups
                 .into_iter()
@@ -587,7 +619,7 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
     };
 
     let mut blocks: Vec<Vec<Vec<Value>>> = Vec::with_capacity(group_list.len());
-    for (_, grows) in &group_list {
+    for (gkey, grows) in &group_list {
         let mut block: Vec<Vec<Value>> = Vec::new();
         if let Some(&mi) = multi.first() {
             let Expr::Func { name, args } = &outs_exprs[mi] else {
@@ -611,6 +643,22 @@ pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Outp
             for r in grows {
                 let one = [*r];
                 let cx = base.over(&one, None);
+                let mut row = Vec::with_capacity(columns.len());
+                for c in &columns {
+                    row.push(eval(&c.expr, &cx)?);
+                }
+                block.push(row);
+            }
+        } else if let Some(spans) = spans {
+            for sp in spans.get(gkey).into_iter().flatten() {
+                let from = grows.partition_point(|r| r.ts < sp.start);
+                let last = if sp.one_point { sp.start } else { sp.end };
+                let to = grows.partition_point(|r| r.ts <= last);
+                let win = &grows[from..to.max(from)];
+                if win.is_empty() {
+                    continue;
+                }
+                let cx = base.over(win, Some((sp.start, sp.end)));
                 let mut row = Vec::with_capacity(columns.len());
                 for c in &columns {
                     row.push(eval(&c.expr, &cx)?);
@@ -703,7 +751,7 @@ fn finish(
 
 /// A group key with a total order (NULLs first).
 #[derive(Debug, Clone, PartialEq)]
-struct GroupKey(Value);
+pub struct GroupKey(pub Value);
 
 impl Eq for GroupKey {}
 

@@ -66,6 +66,16 @@ pub enum Statement {
         stable: bool,
         action: AlterAction,
     },
+    /// `CREATE ANODE 'url'`.
+    CreateAnode(String),
+    /// `DROP ANODE id`.
+    DropAnode(i64),
+    /// `UPDATE ANODE id`; `None` for `UPDATE ALL ANODES`.
+    UpdateAnode(Option<i64>),
+    /// `SHOW ANODES [FULL]`.
+    ShowAnodes {
+        full: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,6 +146,13 @@ pub struct Interval {
     pub offset: Option<Duration>,
 }
 
+/// `ANOMALY_WINDOW(col [, col ...] [, 'options'])`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnomalyWindow {
+    pub columns: Vec<Expr>,
+    pub options: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Select {
     pub items: Vec<SelectItem>,
@@ -145,6 +162,7 @@ pub struct Select {
     pub interval: Option<Interval>,
     pub sliding: Option<Duration>,
     pub fill: Option<Fill>,
+    pub anomaly: Option<AnomalyWindow>,
     pub group_by: Vec<Expr>,
     pub order_by: Vec<(Expr, bool)>,
     pub slimit: Option<(i64, i64)>,

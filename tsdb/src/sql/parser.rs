@@ -206,12 +206,32 @@ impl Parser<'_> {
                 self.next();
                 self.alter()
             }
-            _ => Err(self
-                .error("a statement (CREATE, DROP, USE, SHOW, DESCRIBE, INSERT, SELECT, ALTER)")),
+            "update" => {
+                self.next();
+                if self.eat_word("all") {
+                    self.expect_word("anodes")?;
+                    return Ok(Statement::UpdateAnode(None));
+                }
+                self.expect_word("anode")
+                    .map_err(|_| self.error("ANODE or ALL ANODES"))?;
+                Ok(Statement::UpdateAnode(Some(self.int("an anode id")?)))
+            }
+            _ => Err(self.error(
+                "a statement (CREATE, DROP, USE, SHOW, DESCRIBE, INSERT, SELECT, ALTER, UPDATE)",
+            )),
         }
     }
 
     fn create(&mut self) -> Result<Statement> {
+        if self.eat_word("anode") {
+            return match self.next().tok {
+                Tok::Str(url) => Ok(Statement::CreateAnode(url)),
+                _ => {
+                    self.i -= 1;
+                    Err(self.error("a quoted anode address such as '127.0.0.1:6050'"))
+                }
+            };
+        }
         if self.eat_word("database") {
             let if_not_exists = self.if_not_exists()?;
             let name = self.ident("a database name")?;
@@ -383,6 +403,9 @@ impl Parser<'_> {
     }
 
     fn drop(&mut self) -> Result<Statement> {
+        if self.eat_word("anode") {
+            return Ok(Statement::DropAnode(self.int("an anode id")?));
+        }
         if self.eat_word("database") {
             let if_exists = self.if_exists()?;
             let name = self.ident("a database name")?;
@@ -405,6 +428,10 @@ impl Parser<'_> {
     fn show(&mut self) -> Result<Statement> {
         if self.eat_word("databases") {
             return Ok(Statement::ShowDatabases);
+        }
+        if self.eat_word("anodes") {
+            let full = self.eat_word("full");
+            return Ok(Statement::ShowAnodes { full });
         }
         if self.eat_word("create") {
             if self.eat_word("database") {
@@ -691,6 +718,7 @@ impl Parser<'_> {
             interval: None,
             sliding: None,
             fill: None,
+            anomaly: None,
             group_by: Vec::new(),
             order_by: Vec::new(),
             slimit: None,
@@ -724,6 +752,18 @@ impl Parser<'_> {
                 self.expect_sym("(")?;
                 s.fill = Some(self.fill()?);
                 self.expect_sym(")")?;
+            } else if self.eat_word("anomaly_window") {
+                self.expect_sym("(")?;
+                let mut columns = self.expr_list()?;
+                self.expect_sym(")")?;
+                let options = match columns.last() {
+                    Some(Expr::Str(_)) if columns.len() > 1 => match columns.pop() {
+                        Some(Expr::Str(o)) => Some(o),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                s.anomaly = Some(AnomalyWindow { columns, options });
             } else if self.is_word("session") || self.is_word("state_window") {
                 return Err(DbError::unsupported(
                     "SESSION and STATE_WINDOW are not supported yet",
@@ -1042,6 +1082,7 @@ fn is_clause_word(w: &str) -> bool {
             | "limit"
             | "slimit"
             | "partition"
+            | "anomaly_window"
             | "session"
             | "state_window"
             | "and"

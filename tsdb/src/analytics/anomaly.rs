@@ -1,0 +1,167 @@
+//! `... FROM tb [WHERE ...] [PARTITION BY ...] ANOMALY_WINDOW(col [, 'options'])`
+//! (analytics-sql §6): the anode's anomalous runs become the query's windows.
+//!
+//! Three steps: the column is read per group under the read lock; each
+//! group is sent to `/anomaly-detect` with no lock held; the query then runs
+//! as a window query over the returned windows (a second read, so rows
+//! inserted in between count in the aggregates of a window they fall in).
+//!
+//! Windows are closed `[skey, ekey]`. taosd widens a one-point window
+//! (`skey >= ekey`) to `ekey = skey + 1` and then tests rows once as
+//! half-open and once as closed (§6.3, a quirk); here such a window holds
+//! only its own point and reports `_wend = skey + 1`, as the docs show.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+
+use super::options::AnalysisOptions;
+use super::{Shape, check_rows, json_values, mathable, read_series};
+use crate::engine::Engine;
+use crate::error::{DbError, Result, code};
+use crate::fail;
+use crate::query::{GroupKey, Span, Spans};
+use crate::result::Output;
+use crate::sql::ast::{Expr, Select};
+
+/// `ANALY_ANOMALY_WINDOW_MAX_ROWS`.
+pub const MAX_INPUT_ROWS: usize = 8192;
+/// The anode needs this many points.
+pub const MIN_INPUT_ROWS: usize = 10;
+const DEFAULT_OPTION: &str = "algo=iqr";
+
+pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Output> {
+    let Some(aw) = &sel.anomaly else {
+        return Err(DbError::new(code::INTERNAL, "no ANOMALY_WINDOW clause"));
+    };
+    if sel.interval.is_some() || sel.sliding.is_some() || sel.fill.is_some() {
+        fail!(
+            code::INVALID_VALUE,
+            "ANOMALY_WINDOW cannot be combined with INTERVAL, SLIDING or FILL"
+        );
+    }
+    if !sel.group_by.is_empty() {
+        fail!(
+            code::INVALID_VALUE,
+            "ANOMALY_WINDOW groups with PARTITION BY, not GROUP BY"
+        );
+    }
+    let shape = Shape::of(engine, sel, current)?;
+    let mut columns = Vec::new();
+    for c in &aw.columns {
+        let Expr::Column(n) = c else {
+            fail!(
+                code::PAR_INVALID_ANOMALY_WIN_TYPE,
+                "ANOMALY_WINDOW takes columns, not expressions"
+            );
+        };
+        let Some(col) = shape.column(n) else {
+            if shape.is_tag(n) {
+                fail!(
+                    code::PAR_INVALID_ANOMALY_WIN_COL,
+                    "ANOMALY_WINDOW cannot use the tag {n}"
+                );
+            }
+            if shape.columns[0].name == *n {
+                fail!(
+                    code::PAR_INVALID_ANOMALY_WIN_TYPE,
+                    "ANOMALY_WINDOW needs a numeric column: {n} is the timestamp"
+                );
+            }
+            fail!(code::INVALID_COLUMN, "Invalid column name: {n}");
+        };
+        if !mathable(col.ty) {
+            fail!(
+                code::PAR_INVALID_ANOMALY_WIN_TYPE,
+                "ANOMALY_WINDOW needs a numeric column: {n} is {}",
+                col.ty.name()
+            );
+        }
+        columns.push(col.clone());
+    }
+    let opts = AnalysisOptions::parse(aw.options.as_deref(), DEFAULT_OPTION).map_err(|e| {
+        DbError::new(
+            code::PAR_INVALID_ANOMALY_WIN_OPT,
+            format!("invalid ANOMALY_WINDOW option: {}", e.msg),
+        )
+    })?;
+    let algo = opts.algo()?;
+    let wncheck = opts.wncheck()?;
+    let timeout = opts.timeout()?;
+    let candidates = super::candidates(
+        engine.read().catalog.anodes.values(),
+        "anomaly-detection",
+        &algo,
+    )?;
+    // algorithms of one column use the first (§6.1)
+    let first = &columns[0];
+    let (groups, _) = read_series(
+        engine,
+        sel,
+        current,
+        &shape,
+        std::slice::from_ref(&first.name),
+    )?;
+    let mut spans: Spans = BTreeMap::new();
+    for g in &groups {
+        check_rows("ANOMALY_WINDOW", g.ts.len(), MIN_INPUT_ROWS, MAX_INPUT_ROWS)?;
+        let body = json!({
+            "schema": [["ts", "TIMESTAMP", 8], ["val", first.ty.name(), first.ty.len()]],
+            "data": [g.ts, json_values(&g.cols[0])],
+            "option": opts.raw,
+            "algo": algo,
+            "prec": shape.precision.as_str(),
+            "wncheck": wncheck,
+            "rows": g.ts.len(),
+            "protocol": 1.0,
+        });
+        let body = serde_json::to_vec(&body).expect("JSON of values");
+        let answer = engine
+            .analytics
+            .call(&candidates, "anomaly-detect", &body, timeout)?;
+        let key = g.key.iter().cloned().map(GroupKey).collect();
+        spans.insert(key, windows(&answer)?);
+    }
+    crate::query::select_with(&engine.read(), sel, current, Some(&spans))
+}
+
+/// `res: [[skey, ekey], ...]` → spans.
+fn windows(answer: &Json) -> Result<Vec<Span>> {
+    let bad = |why: &str| {
+        DbError::new(
+            code::ANA_ANODE_RETURN_ERROR,
+            format!("Analysis failed since anode return error: {why}"),
+        )
+    };
+    let rows = answer.get("rows").and_then(Json::as_i64).unwrap_or(0);
+    if rows == 0 {
+        return Ok(Vec::new());
+    }
+    let res = answer
+        .get("res")
+        .and_then(Json::as_array)
+        .ok_or_else(|| bad("the anomaly answer has no res"))?;
+    let mut out = Vec::with_capacity(res.len());
+    for w in res {
+        let pair = w
+            .as_array()
+            .filter(|p| p.len() == 2)
+            .and_then(|p| Some((p[0].as_i64()?, p[1].as_i64()?)))
+            .ok_or_else(|| bad("a window of res is not [skey, ekey]"))?;
+        let (start, end) = pair;
+        out.push(if start >= end {
+            Span {
+                start,
+                end: start + 1,
+                one_point: true,
+            }
+        } else {
+            Span {
+                start,
+                end,
+                one_point: false,
+            }
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,487 @@
+//! `SELECT [_frowts,] [_flow,] [_fhigh,] FORECAST(col [, covariate ...]
+//! [, 'options']) FROM ... [WHERE ...] [PARTITION BY ...]`
+//! (analytics-sql §5).
+//!
+//! Choices where taosd's behaviour is a quirk (§11.7): a `conf` outside
+//! (0, 1] is an error rather than silently 0.95 (a value in (1, 100] is
+//! read as a percentage, the pre-3.3.6.4 form); a second FORECAST call
+//! gets a message of its own instead of the one copied from INTERP; the
+//! results are DOUBLE, as the newest taosd has them.
+
+use serde_json::{Value as Json, json};
+
+use super::options::AnalysisOptions;
+use super::{Series, Shape, check_rows, json_values, mathable, read_series};
+use crate::engine::Engine;
+use crate::error::{DbError, Result, code};
+use crate::fail;
+use crate::query::agg;
+use crate::result::{ColMeta, Output};
+use crate::sql::ast::{Expr, Select};
+use crate::types::{DataType, Value};
+
+/// `ANALY_FORECAST_DEFAULT_ROWS`.
+pub const DEFAULT_ROWS: i64 = 10;
+/// `ANALY_FORECAST_RES_MAX_ROWS`.
+pub const MAX_OUTPUT_ROWS: i64 = 1024;
+/// `ANALY_FORECAST_MIN_ROWS` / `MAX_ROWS`.
+pub const MIN_INPUT_ROWS: usize = 10;
+pub const MAX_INPUT_ROWS: usize = 40_000;
+/// `ANALY_TDTSFM_FORECAST_MIN_ROWS`.
+pub const TDTSFM_MIN_ROWS: usize = 96;
+pub const DEFAULT_CONF: f64 = 0.95;
+/// At most this many historical covariates (docs).
+pub const MAX_COVARIATES: usize = 10;
+const DEFAULT_OPTION: &str = "algo=holtwinters";
+
+/// Whether the statement calls FORECAST.
+pub fn wanted(sel: &Select) -> bool {
+    sel.items.iter().any(|i| calls(&i.expr, "forecast"))
+}
+
+fn calls(e: &Expr, f: &str) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if let Expr::Func { name, .. } = x {
+            found |= name == f;
+        }
+    });
+    found
+}
+
+fn not_allowed(msg: impl Into<String>) -> DbError {
+    DbError::new(code::PAR_NOT_ALLOWED_FUNC, msg)
+}
+
+/// Foundation models take covariates; the classic algorithms do not.
+fn takes_covariates(algo: &str) -> bool {
+    algo.starts_with("moirai")
+}
+
+/// What an output column is made of.
+enum Out {
+    Value,
+    Ts,
+    Low,
+    High,
+    Key(usize),
+    Const(Value),
+}
+
+/// A covariate column and its future values (`dynamic_real_N`).
+struct Covariate {
+    column: String,
+    future: Option<Vec<f64>>,
+}
+
+pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Output> {
+    // where FORECAST may appear (§5.2)
+    if sel.interval.is_some() || sel.anomaly.is_some() || !sel.group_by.is_empty() {
+        return Err(not_allowed(
+            "FORECAST function is not supported in window query or group query",
+        ));
+    }
+    if let Some(f) = &sel.filter {
+        let mut bad = None;
+        f.walk(&mut |x| match x {
+            Expr::Column(n) if matches!(n.as_str(), "_frowts" | "_flow" | "_fhigh") => {
+                bad = Some(n.clone())
+            }
+            Expr::Func { name, .. } if name == "forecast" => bad = Some(name.clone()),
+            _ => {}
+        });
+        if let Some(n) = bad {
+            return Err(not_allowed(format!("{n} is not allowed in where clause")));
+        }
+    }
+    let calls_at_top: Vec<&Expr> = sel
+        .items
+        .iter()
+        .map(|i| &i.expr)
+        .filter(|e| matches!(e, Expr::Func { name, .. } if name == "forecast"))
+        .collect();
+    let total = sel
+        .items
+        .iter()
+        .map(|i| {
+            let mut n = 0;
+            i.expr.walk(&mut |x| {
+                if matches!(x, Expr::Func { name, .. } if name == "forecast") {
+                    n += 1
+                }
+            });
+            n
+        })
+        .sum::<usize>();
+    if total > 1 {
+        return Err(not_allowed("FORECAST can be called only once in a query"));
+    }
+    let Some(Expr::Func { args, .. }) = calls_at_top.first().copied() else {
+        return Err(not_allowed(
+            "FORECAST must be a select item of its own, not part of an expression",
+        ));
+    };
+    let shape = Shape::of(engine, sel, current)?;
+
+    // arguments: target column, covariates, option string
+    let (cols, text) = match args.split_last() {
+        Some((Expr::Str(o), rest)) => (rest, Some(o.as_str())),
+        _ => (args.as_slice(), None),
+    };
+    if cols.is_empty() {
+        return Err(DbError::invalid("FORECAST needs a column to forecast"));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for c in cols {
+        match c {
+            Expr::Column(n) => {
+                let col = match shape.column(n) {
+                    Some(col) => col,
+                    None if shape.is_tag(n) => {
+                        fail!(code::INVALID_VALUE, "FORECAST cannot use the tag {n}")
+                    }
+                    None if shape.columns[0].name == *n => fail!(
+                        code::INVALID_VALUE,
+                        "FORECAST only support mathable column: {n} is the timestamp"
+                    ),
+                    None => fail!(code::INVALID_COLUMN, "Invalid column name: {n}"),
+                };
+                if !mathable(col.ty) {
+                    fail!(
+                        code::INVALID_VALUE,
+                        "FORECAST only support mathable column: {n} is {}",
+                        col.ty.name()
+                    );
+                }
+                // a repeated column is dropped (taosd's system test)
+                if !names.contains(n) {
+                    names.push(n.clone());
+                }
+            }
+            Expr::Func { name, .. } if agg::is_aggregate(name) => {
+                fail!(
+                    code::PAR_AGG_FUNC_NESTING,
+                    "Aggregate functions do not support nesting: {name} inside FORECAST"
+                )
+            }
+            _ => fail!(
+                code::INVALID_VALUE,
+                "FORECAST takes columns of the table (and the option string last)"
+            ),
+        }
+    }
+    let opts = AnalysisOptions::parse(text, DEFAULT_OPTION)?;
+    let algo = opts.algo()?;
+    let rows = opts.int("rows")?.unwrap_or(DEFAULT_ROWS);
+    if rows <= 0 {
+        fail!(
+            code::INVALID_PARA,
+            "Invalid parameters: rows={rows}, must be positive"
+        );
+    }
+    if rows > MAX_OUTPUT_ROWS {
+        fail!(
+            code::ANA_ANODE_TOO_MANY_ROWS,
+            "Analysis failed since too many input rows for anode: rows={rows}, at most {MAX_OUTPUT_ROWS} forecast rows"
+        );
+    }
+    let conf = match opts.float("conf")? {
+        None => DEFAULT_CONF,
+        Some(c) if c > 0.0 && c <= 1.0 => c,
+        Some(c) if c > 1.0 && c <= 100.0 => c / 100.0,
+        Some(c) => fail!(
+            code::INVALID_PARA,
+            "Invalid parameters: conf={c}, must be in (0, 1]"
+        ),
+    };
+    let every = opts.int("every")?;
+    if let Some(e) = every {
+        if e <= 0 {
+            fail!(
+                code::INVALID_PARA,
+                "Invalid parameters: every={e}, must be positive"
+            );
+        }
+    }
+    let start = opts.int("start")?;
+    let wncheck = opts.wncheck()?;
+    let timeout = opts.timeout()?;
+    let target = names.remove(0);
+    let covariates = covariates(&opts, &target, names, rows)?;
+    if !covariates.is_empty() && !takes_covariates(&algo) {
+        fail!(
+            code::ANA_NO_COVARIATE,
+            "Not support co-variate/multi-variate forecast: {algo} forecasts one column"
+        );
+    }
+    if covariates.len() > MAX_COVARIATES {
+        fail!(
+            code::INVALID_PARA,
+            "Invalid parameters: at most {MAX_COVARIATES} covariates, got {}",
+            covariates.len()
+        );
+    }
+
+    // the output columns (§5.2: FORECAST, its pseudo columns, the
+    // PARTITION BY keys and constants)
+    let mut outs: Vec<(Out, ColMeta)> = Vec::new();
+    let mut return_conf = false;
+    for item in &sel.items {
+        let name = item.alias.clone().unwrap_or_else(|| item.text.clone());
+        let (out, ty) = match &item.expr {
+            Expr::Func { name, .. } if name == "forecast" => (Out::Value, DataType::Double),
+            Expr::Column(n) if n == "_frowts" => (Out::Ts, DataType::Timestamp),
+            Expr::Column(n) if n == "_flow" => {
+                return_conf = true;
+                (Out::Low, DataType::Double)
+            }
+            Expr::Column(n) if n == "_fhigh" => {
+                return_conf = true;
+                (Out::High, DataType::Double)
+            }
+            e if sel.partition_by.contains(e) => {
+                let k = sel.partition_by.iter().position(|p| p == e).expect("found");
+                (Out::Key(k), DataType::Int) // typed from the input below
+            }
+            e @ (Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Bool(_) | Expr::Null) => {
+                let v = crate::engine::literal(e, shape.precision, shape.precision.now())?;
+                let ty = match &v {
+                    Value::Int(_) => DataType::BigInt,
+                    Value::Double(_) => DataType::Double,
+                    Value::Bool(_) => DataType::Bool,
+                    Value::Str(s) => DataType::Binary(s.len().max(1) as u32),
+                    Value::Null => DataType::Binary(1),
+                };
+                (Out::Const(v), ty)
+            }
+            _ => {
+                return Err(not_allowed(format!(
+                    "{}: only _frowts, _flow, _fhigh, the PARTITION BY keys and constants can be selected with FORECAST",
+                    item.text
+                )));
+            }
+        };
+        outs.push((out, ColMeta::new(name, ty)));
+    }
+
+    // the algorithm must be known before any data is read
+    let candidates = super::candidates(engine.read().catalog.anodes.values(), "forecast", &algo)?;
+    let mut read_cols = vec![target.clone()];
+    read_cols.extend(covariates.iter().map(|c| c.column.clone()));
+    let (groups, key_meta) = read_series(engine, sel, current, &shape, &read_cols)?;
+    for (out, meta) in &mut outs {
+        if let Out::Key(k) = out {
+            meta.ty = key_meta[*k].ty;
+        }
+    }
+    let min_rows = if algo == "tdtsfm_1" {
+        TDTSFM_MIN_ROWS
+    } else {
+        MIN_INPUT_ROWS
+    };
+    let value_ty = shape.column(&target).expect("checked").ty;
+    let mut out_rows: Vec<Vec<Value>> = Vec::new();
+    for g in &groups {
+        check_rows("FORECAST", g.ts.len(), min_rows, MAX_INPUT_ROWS)?;
+        let every = every.unwrap_or_else(|| default_every(&g.ts));
+        let start = start.unwrap_or_else(|| g.ts.last().copied().unwrap_or(0) + every);
+        let mut schema = vec![
+            json!(["ts", "TIMESTAMP", 8]),
+            json!(["val", value_ty.name(), value_ty.len()]),
+        ];
+        let mut data = vec![json!(g.ts), Json::from(json_values(&g.cols[0]))];
+        let (mut past, mut future) = (0, 0);
+        for (i, c) in covariates.iter().enumerate() {
+            let ty = shape.column(&c.column).expect("checked").ty;
+            let mut vals = json_values(&g.cols[i + 1]);
+            let name = match &c.future {
+                Some(f) => {
+                    future += 1;
+                    vals.extend(f.iter().map(|x| Json::from(*x)));
+                    format!("dynamic_real_{future}")
+                }
+                None => {
+                    past += 1;
+                    format!("past_dynamic_real_{past}")
+                }
+            };
+            schema.push(json!([name, ty.name(), ty.len()]));
+            data.push(Json::from(vals));
+        }
+        let mut body = json!({
+            "schema": schema,
+            "data": data,
+            "option": opts.raw,
+            "algo": algo,
+            "prec": shape.precision.as_str(),
+            "wncheck": wncheck,
+            "return_conf": i64::from(return_conf),
+            "forecast_rows": rows,
+            "conf": conf,
+            "every": every,
+            "start": start,
+            "rows": g.ts.len(),
+            "protocol": 1.0,
+        });
+        if !covariates.is_empty() {
+            body["type"] = json!("covariate");
+        }
+        let body = serde_json::to_vec(&body).expect("JSON of values");
+        let answer = engine
+            .analytics
+            .call(&candidates, "forecast", &body, timeout)?;
+        let res = forecast_rows(&answer, rows as usize)?;
+        for r in 0..rows as usize {
+            out_rows.push(emit(&outs, g, &res, r));
+        }
+    }
+    if let Some((n, off)) = sel.limit {
+        out_rows = out_rows
+            .into_iter()
+            .skip(off as usize)
+            .take(n as usize)
+            .collect();
+    }
+    Ok(Output::Rows {
+        columns: outs.into_iter().map(|(_, m)| m).collect(),
+        rows: out_rows,
+        precision: shape.precision,
+    })
+}
+
+/// `every` by default: the mean spacing of the input.
+fn default_every(ts: &[i64]) -> i64 {
+    match (ts.first(), ts.last()) {
+        (Some(a), Some(b)) if ts.len() > 1 => ((b - a) / (ts.len() as i64 - 1)).max(1),
+        _ => 1,
+    }
+}
+
+/// The forecast arrays of an answer: ts, value and, when sent, the bounds.
+struct Res {
+    ts: Vec<i64>,
+    value: Vec<f64>,
+    bounds: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+fn bad_answer(why: String) -> DbError {
+    DbError::new(
+        code::ANA_ANODE_RETURN_ERROR,
+        format!("Analysis failed since anode return error: {why}"),
+    )
+}
+
+fn forecast_rows(answer: &Json, rows: usize) -> Result<Res> {
+    let Some(res) = answer.get("res").and_then(Json::as_array) else {
+        return Err(bad_answer("the forecast answer has no res".into()));
+    };
+    let array = |i: usize| -> Result<Vec<f64>> {
+        let a = res
+            .get(i)
+            .and_then(Json::as_array)
+            .ok_or_else(|| bad_answer(format!("the forecast answer has no res[{i}]")))?;
+        if a.len() < rows {
+            return Err(bad_answer(format!(
+                "res[{i}] has {} values, {rows} forecast rows were asked",
+                a.len()
+            )));
+        }
+        Ok(a[..rows]
+            .iter()
+            .map(|v| v.as_f64().unwrap_or(f64::NAN))
+            .collect())
+    };
+    let ts = array(0)?.into_iter().map(|t| t as i64).collect();
+    let value = array(1)?;
+    let bounds = if res.len() >= 4 {
+        Some((array(2)?, array(3)?))
+    } else {
+        None
+    };
+    Ok(Res { ts, value, bounds })
+}
+
+fn num(x: f64) -> Value {
+    if x.is_finite() {
+        Value::Double(x)
+    } else {
+        Value::Null
+    }
+}
+
+fn emit(outs: &[(Out, ColMeta)], g: &Series, res: &Res, r: usize) -> Vec<Value> {
+    outs.iter()
+        .map(|(o, _)| match o {
+            Out::Value => num(res.value[r]),
+            Out::Ts => Value::Int(res.ts[r]),
+            // an algorithm without an interval: both bounds are the value
+            Out::Low => num(res.bounds.as_ref().map_or(res.value[r], |b| b.0[r])),
+            Out::High => num(res.bounds.as_ref().map_or(res.value[r], |b| b.1[r])),
+            Out::Key(k) => g.key[*k].clone(),
+            Out::Const(v) => v.clone(),
+        })
+        .collect()
+}
+
+/// The covariate arguments with their `dynamic_real_N` future values
+/// (§5.4/5.5): `dynamic_real_N=[v v v]` (brackets, spaces, exactly `rows`
+/// numbers) and `dynamic_real_N_col=<one of the covariate arguments>`.
+fn covariates(
+    opts: &AnalysisOptions,
+    target: &str,
+    columns: Vec<String>,
+    rows: i64,
+) -> Result<Vec<Covariate>> {
+    let bad = |m: String| DbError::new(code::INVALID_PARA, format!("Invalid parameters: {m}"));
+    let mut out: Vec<Covariate> = columns
+        .into_iter()
+        .map(|column| Covariate {
+            column,
+            future: None,
+        })
+        .collect();
+    for (key, value) in opts.pairs() {
+        let Some(n) = key.strip_prefix("dynamic_real_") else {
+            continue;
+        };
+        if let Some(n) = n.strip_suffix("_col") {
+            if opts.get(&format!("dynamic_real_{n}")).is_none() {
+                return Err(bad(format!("{key} has no dynamic_real_{n}")));
+            }
+            continue;
+        }
+        let inner = value
+            .strip_prefix('[')
+            .and_then(|v| v.strip_suffix(']'))
+            .ok_or_else(|| bad(format!("{key}={value}: expected [v v ...]")))?;
+        let values: Vec<f64> = inner
+            .split_whitespace()
+            .map(|v| v.parse::<f64>().ok().filter(|x| x.is_finite()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                bad(format!(
+                    "{key}={value}: expected numbers separated by spaces"
+                ))
+            })?;
+        if values.len() as i64 != rows {
+            return Err(bad(format!(
+                "{key} has {} values, rows={rows}",
+                values.len()
+            )));
+        }
+        let col_key = format!("{key}_col");
+        let Some(col) = opts.get(&col_key) else {
+            return Err(bad(format!("{key} needs {col_key}")));
+        };
+        if col == target {
+            return Err(bad(format!("{col_key}={col} is the forecast column")));
+        }
+        let Some(c) = out.iter_mut().find(|c| c.column == col) else {
+            return Err(bad(format!(
+                "{col_key}={col} is not a covariate argument of FORECAST"
+            )));
+        };
+        c.future = Some(values);
+    }
+    Ok(out)
+}
