@@ -9,11 +9,19 @@ export PYO3_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 .PHONY: run build venv test lint bench bench-http clean
 
 ## run: build (release), set up the Python venv, start the tsdb on 127.0.0.1:6041
-## (background) and the anode on 127.0.0.1:6050; Ctrl-C stops both
+## with its embedded anode on 127.0.0.1:6050 (registered as an anode), load the
+## sample data (demo/load.sql), print an example session (demo/session.sql) and
+## keep serving; Ctrl-C stops it
 run: build venv
 	@./target/release/tsdb serve --config etc/tsdb.ini & tsdb=$$!; \
-	trap 'kill $$tsdb 2>/dev/null' EXIT INT TERM; \
-	./target/release/anode --config etc/taosanode.ini
+	trap 'kill $$tsdb 2>/dev/null; wait $$tsdb' EXIT INT TERM; \
+	for i in $$(seq 1 60); do \
+		./target/release/tsdb shell -s "show anodes" >/dev/null 2>&1 && break; sleep 0.5; \
+	done; \
+	./target/release/tsdb shell -f demo/load.sql >/dev/null || echo "demo/load.sql: some statements failed"; \
+	./target/release/tsdb shell -f demo/session.sql; \
+	echo "tsdb on 127.0.0.1:6041 (tsdb shell), anode on 127.0.0.1:6050; Ctrl-C stops"; \
+	wait $$tsdb
 
 ## venv: create or update the venv of the Python algorithms (quick when up to date)
 venv:

@@ -67,6 +67,11 @@ impl AppState {
 }
 
 impl AppState {
+    /// Algorithms served, native and Python.
+    pub fn algorithm_count(&self) -> usize {
+        self.registry.names().count() + self.registry.python_count()
+    }
+
     /// Serves the Python algorithms of `registry` with these workers.
     pub fn with_python(mut self, python: Option<PyPool>) -> Self {
         self.python = python;
@@ -269,6 +274,23 @@ fn human_duration(d: Duration) -> String {
     } else {
         format!("{} s", d.as_secs_f64())
     }
+}
+
+/// The whole service state: the native algorithms, and the Python ones
+/// when `worker` is given: the executable that runs `python-worker` (the
+/// `anode` binary), started in the venv of `config`. The `anode` binary
+/// and the tsdb's embedded anode are both built here.
+pub async fn build_state(config: &Config, worker: Option<std::path::PathBuf>) -> Arc<AppState> {
+    let mut registry = Registry::native();
+    let python = match worker {
+        Some(exe) => {
+            let native = registry.names().map(|n| n.1.to_owned()).collect();
+            let spec = crate::python::supervisor::Spec::from_config(config, exe, native);
+            crate::python::start(&mut registry, spec).await
+        }
+        None => None,
+    };
+    Arc::new(AppState::new(registry, config).with_python(python))
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.

@@ -2,11 +2,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anode::algo::Registry;
 use anode::config::Config;
-use anode::http::{AppState, serve};
+use anode::http::serve;
 use clap::Parser;
 #[cfg(feature = "python")]
 use clap::Subcommand;
@@ -90,11 +88,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let mut registry = Registry::native();
-    let python = start_python(&config, &mut registry).await;
-    let algorithms = registry.names().count() + registry.python_count();
     // Everything is ready (worker threads and processes) before we say so.
-    let state = Arc::new(AppState::new(registry, &config).with_python(python));
+    let state = anode::http::build_state(&config, python_worker()).await;
+    let algorithms = state.algorithm_count();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -111,25 +107,20 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Python workers are this very binary, run as `anode python-worker`.
 #[cfg(feature = "python")]
-async fn start_python(
-    config: &Config,
-    registry: &mut Registry,
-) -> Option<anode::python::supervisor::PyPool> {
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
+fn python_worker() -> Option<PathBuf> {
+    match std::env::current_exe() {
+        Ok(e) => Some(e),
         Err(e) => {
             tracing::warn!("Python algorithms are not available: cannot find our own binary: {e}");
-            return None;
+            None
         }
-    };
-    let native = registry.names().map(|n| n.1.to_owned()).collect();
-    let spec = anode::python::supervisor::Spec::from_config(config, exe, native);
-    anode::python::start(registry, spec).await
+    }
 }
 
 #[cfg(not(feature = "python"))]
-async fn start_python(_: &Config, _: &mut Registry) -> Option<anode::python::supervisor::PyPool> {
+fn python_worker() -> Option<PathBuf> {
     tracing::warn!(
         "Python algorithms are not available: this anode was built without the `python` feature"
     );

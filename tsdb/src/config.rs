@@ -20,7 +20,19 @@ pub struct Config {
     pub log_level: String,
     /// Budget of the decoded-block cache, MB (`[storage] block-cache-mb`).
     pub block_cache_mb: usize,
+    /// Where the in-process anode listens (`[analytics] embedded-anode`);
+    /// `None` (`off`, the default) starts none.
+    pub embedded_anode: Option<SocketAddr>,
+    /// The embedded anode's `taosanode.ini` (`[analytics] anode-config`);
+    /// `None` searches as the `anode` binary does.
+    pub anode_config: Option<PathBuf>,
+    /// How often every anode's `/status` is checked in the background
+    /// (`[analytics] check-interval`, seconds; 0 turns it off).
+    pub check_interval: std::time::Duration,
 }
+
+/// Seconds between background checks of the anodes.
+pub const DEFAULT_CHECK_INTERVAL_SECS: u64 = 10;
 
 impl Default for Config {
     fn default() -> Self {
@@ -32,6 +44,9 @@ impl Default for Config {
             password: DEFAULT_PASSWORD.to_owned(),
             log_level: "info".to_owned(),
             block_cache_mb: crate::engine::BLOCK_CACHE_BYTES >> 20,
+            embedded_anode: None,
+            anode_config: None,
+            check_interval: std::time::Duration::from_secs(DEFAULT_CHECK_INTERVAL_SECS),
         }
     }
 }
@@ -69,6 +84,23 @@ impl Config {
                         c.block_cache_mb = value
                             .parse()
                             .map_err(|_| bad("expected a size in MB such as 512"))?
+                    }
+                    ("analytics", "embedded-anode") => {
+                        c.embedded_anode = match value {
+                            "" | "off" | "no" | "0" => None,
+                            v => Some(v.parse().map_err(|_| {
+                                bad("expected an address such as 127.0.0.1:6050, or off")
+                            })?),
+                        }
+                    }
+                    ("analytics", "anode-config") => {
+                        c.anode_config = (!value.is_empty()).then(|| PathBuf::from(value))
+                    }
+                    ("analytics", "check-interval") => {
+                        let secs: u64 = value
+                            .parse()
+                            .map_err(|_| bad("expected seconds such as 10 (0: no checks)"))?;
+                        c.check_interval = std::time::Duration::from_secs(secs)
                     }
                     _ => return Err(bad("unknown key")),
                 }

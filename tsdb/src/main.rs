@@ -171,6 +171,22 @@ fn serve(a: ServeArgs) -> ExitCode {
             "tsdb listening on http://{}",
             listener.local_addr()?
         );
+        if let Some(addr) = config.embedded_anode {
+            start_embedded_anode(&config, addr, &state.engine).await?;
+        }
+        if !config.check_interval.is_zero() {
+            let engine = state.engine.clone();
+            let every = config.check_interval;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    let e = engine.clone();
+                    let _ =
+                        tokio::task::spawn_blocking(move || tsdb::analytics::ddl::check(&e)).await;
+                }
+            });
+        }
         let retention = state.engine.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(tsdb::engine::RETENTION_EVERY);
@@ -203,6 +219,53 @@ fn serve(a: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Serves the anode inside this process (the same code as the `anode`
+/// binary) and registers it. Python algorithms need the `anode` binary
+/// beside this one: it is the worker process that embeds CPython.
+async fn start_embedded_anode(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    engine: &Arc<Engine>,
+) -> anyhow::Result<()> {
+    let mut acfg = anode::config::Config::load(config.anode_config.as_deref())
+        .map_err(|e| anyhow::anyhow!("embedded anode: {e}"))?;
+    acfg.listen = addr;
+    for w in &acfg.warnings {
+        tracing::warn!("embedded anode: {w}");
+    }
+    let worker = std::env::current_exe()
+        .ok()
+        .map(|exe| exe.with_file_name("anode"))
+        .filter(|p| p.is_file());
+    if worker.is_none() {
+        tracing::warn!(
+            "embedded anode: no `anode` binary beside `tsdb`, so no Python algorithms (native ones only)"
+        );
+    }
+    let state = anode::http::build_state(&acfg, worker).await;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("embedded anode: cannot listen on {addr}: {e}"))?;
+    let url = listener.local_addr()?.to_string();
+    tracing::info!(
+        algorithms = state.algorithm_count(),
+        "embedded anode on http://{url}"
+    );
+    tokio::spawn(async move {
+        if let Err(e) = anode::http::serve(listener, state, std::future::pending()).await {
+            tracing::error!(error = %e, "embedded anode stopped");
+        }
+    });
+    let e = engine.clone();
+    let registered =
+        tokio::task::spawn_blocking(move || tsdb::analytics::ddl::register(&e, &url)).await?;
+    match registered {
+        Ok(id) => tracing::info!(anode = id, "embedded anode registered"),
+        Err(e) => tracing::error!(error = %e, "embedded anode not registered"),
+    }
+    Ok(())
 }
 
 fn import(a: ImportArgs) -> ExitCode {

@@ -289,7 +289,22 @@ pub fn split_statements(input: &str) -> (Vec<String>, String) {
     let mut cur = String::new();
     let mut quote: Option<char> = None;
     let mut escaped = false;
+    // `-- ...` to the end of the line is a comment: dropped here, so that
+    // a quote in it (`the anode's`) does not open a string
+    let mut comment = false;
     for ch in input.chars() {
+        if comment {
+            if ch == '\n' {
+                comment = false;
+                cur.push(ch);
+            }
+            continue;
+        }
+        if quote.is_none() && ch == '-' && cur.ends_with('-') {
+            cur.pop();
+            comment = true;
+            continue;
+        }
         if escaped {
             cur.push(ch);
             escaped = false;
@@ -463,5 +478,9 @@ mod tests {
         );
         assert_eq!(rest.trim(), "select 1");
         assert_eq!(script_text("# comment\nselect \\\n1;\n"), "select 1;\n");
+        // a quote in a -- comment opens no string; the comment is dropped
+        let (s, rest) = split_statements("-- the anode's list\nshow anodes; select '--x'; -- end");
+        assert_eq!(s, vec!["show anodes", "select '--x'"]);
+        assert_eq!(rest.trim(), "");
     }
 }

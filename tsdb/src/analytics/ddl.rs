@@ -200,3 +200,33 @@ pub fn check(engine: &Engine) {
         .collect();
     engine.analytics.check(&targets);
 }
+
+/// Registers the embedded anode at `url`: created when no anode has that
+/// URL (anode 1 in a new data directory), its algorithms refreshed when one
+/// has (a restart: the Python algorithms may have changed).
+pub fn register(engine: &Engine, url: &str) -> Result<u32> {
+    let known = engine
+        .read()
+        .catalog
+        .anodes
+        .values()
+        .find(|a| same_url(&a.url, url))
+        .map(|a| a.id);
+    match known {
+        Some(id) => {
+            update(engine, Some(id.into()))?;
+            Ok(id)
+        }
+        None => {
+            create(engine, url)?;
+            engine
+                .read()
+                .catalog
+                .anodes
+                .values()
+                .find(|a| same_url(&a.url, url))
+                .map(|a| a.id)
+                .ok_or_else(|| not_there(0))
+        }
+    }
+}

@@ -1,0 +1,7 @@
+-- The example session `make run` prints: the registered anode's
+-- algorithms, a forecast and anomaly windows, all from SQL.
+show anodes;
+show anodes full;
+select _frowts, _flow, _fhigh, forecast(val, 'algo=holtwinters,rows=6,period=12,trend=add,seasonal=add,wncheck=0') from test.passengers;
+select _wstart, _wend, count(*), max(val) from test.ad_sample anomaly_window(val, 'algo=iqr');
+select _wstart, _wend, count(*), max(val) from test.ad_sample anomaly_window(val, 'algo=ksigma,k=2');

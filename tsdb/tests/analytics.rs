@@ -1,0 +1,807 @@
+//! Analysis SQL end to end through the engine: anode DDL, FORECAST and
+//! ANOMALY_WINDOW against a fake anode (fixed answers, and every way an
+//! anode can fail) and against our real anode, and failover between two
+//! anodes (analytics-sql §10).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value as Json, json};
+use tsdb::engine::Engine;
+use tsdb::error::code;
+use tsdb::result::Output;
+use tsdb::types::Value;
+
+/// How the fake anode answers analysis POSTs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Normal,
+    Html,
+    Garbage,
+    Empty,
+    Refuse,
+    Slow,
+    /// Reads the request and closes the connection without an answer.
+    Die,
+}
+
+struct Fake {
+    addr: String,
+    mode: Arc<Mutex<Mode>>,
+    list: Arc<Mutex<Json>>,
+    /// Analysis POSTs answered or refused.
+    hits: Arc<AtomicUsize>,
+    last_body: Arc<Mutex<Json>>,
+    stopped: Arc<AtomicBool>,
+}
+
+fn list_of(forecast: &[&str]) -> Json {
+    json!({"protocol": 1.0, "version": 0.1, "details": [
+        {"type": "anomaly-detection", "algo": [{"name": "iqr", "desc": "IQR"}, {"name": "ksigma"}]},
+        {"type": "forecast", "algo": forecast.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()},
+    ]})
+}
+
+impl Fake {
+    fn start() -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let fake = Fake {
+            addr: listener.local_addr().unwrap().to_string(),
+            mode: Arc::new(Mutex::new(Mode::Normal)),
+            list: Arc::new(Mutex::new(list_of(&["holtwinters", "moirai"]))),
+            hits: Arc::default(),
+            last_body: Arc::new(Mutex::new(Json::Null)),
+            stopped: Arc::default(),
+        };
+        let (mode, list, hits, last, stopped) = (
+            fake.mode.clone(),
+            fake.list.clone(),
+            fake.hits.clone(),
+            fake.last_body.clone(),
+            fake.stopped.clone(),
+        );
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                if stopped.load(Ordering::SeqCst) {
+                    return; // the listener closes: connections are refused
+                }
+                let (mode, list, hits, last) = (
+                    *mode.lock().unwrap(),
+                    list.clone(),
+                    hits.clone(),
+                    last.clone(),
+                );
+                std::thread::spawn(move || serve(conn, mode, &list, &hits, &last));
+            }
+        });
+        fake
+    }
+
+    fn set(&self, m: Mode) {
+        *self.mode.lock().unwrap() = m;
+    }
+
+    /// Stops answering anything: the port refuses connections.
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(&self.addr); // wakes the accept loop
+    }
+}
+
+fn serve(
+    mut conn: TcpStream,
+    mode: Mode,
+    list: &Mutex<Json>,
+    hits: &AtomicUsize,
+    last: &Mutex<Json>,
+) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; len];
+    let _ = reader.read_exact(&mut body);
+    let answer = |status: &str, text: &str| {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        )
+    };
+    let reply = match path.as_str() {
+        "/list" => answer("200 OK", &list.lock().unwrap().to_string()),
+        "/status" => answer("200 OK", r#"{"protocol": 1.0, "status": "ready"}"#),
+        route => {
+            hits.fetch_add(1, Ordering::SeqCst);
+            let req: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
+            *last.lock().unwrap() = req.clone();
+            match mode {
+                Mode::Die => return,
+                Mode::Html => answer("502 Bad Gateway", "<html><body>bad gateway</body></html>"),
+                Mode::Garbage => answer("200 OK", "this is not json"),
+                Mode::Empty => answer("200 OK", ""),
+                Mode::Refuse => answer("200 OK", r#"{"msg": "x", "rows": -1}"#),
+                Mode::Slow | Mode::Normal => {
+                    if mode == Mode::Slow {
+                        std::thread::sleep(Duration::from_secs(3));
+                    }
+                    answer("200 OK", &fixed_answer(route, &req).to_string())
+                }
+            }
+        }
+    };
+    let _ = conn.write_all(reply.as_bytes());
+}
+
+/// Forecast: value `10 + i`, bounds ±1, timestamps from `start`/`every`.
+/// Anomaly: the 3rd point alone and the 7th-9th points (spec §10.5).
+fn fixed_answer(route: &str, req: &Json) -> Json {
+    if route == "/forecast" {
+        let n = req["forecast_rows"].as_i64().unwrap();
+        let (start, every) = (
+            req["start"].as_i64().unwrap(),
+            req["every"].as_i64().unwrap(),
+        );
+        let ts: Vec<i64> = (0..n).map(|i| start + i * every).collect();
+        let v: Vec<f64> = (0..n).map(|i| 10.0 + i as f64).collect();
+        let lo: Vec<f64> = v.iter().map(|x| x - 1.0).collect();
+        let hi: Vec<f64> = v.iter().map(|x| x + 1.0).collect();
+        let res = if req["return_conf"] == 1 {
+            json!([ts, v, lo, hi])
+        } else {
+            json!([ts, v])
+        };
+        return json!({"algo": req["algo"], "option": req["option"], "rows": n, "res": res});
+    }
+    let ts: Vec<i64> = req["data"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_i64().unwrap())
+        .collect();
+    json!({"algo": req["algo"], "rows": 2, "res": [[ts[2], ts[2]], [ts[6], ts[8]]], "mask": []})
+}
+
+fn open(name: &str) -> (Engine, std::path::PathBuf) {
+    let dir = common::temp_dir(name);
+    (Engine::open(&dir.join("data")).unwrap(), dir)
+}
+
+fn rows(out: Output) -> Vec<Vec<Value>> {
+    match out {
+        Output::Rows { rows, .. } => rows,
+        other => panic!("expected rows, got {other:?}"),
+    }
+}
+
+fn q(e: &Engine, sql: &str) -> Vec<Vec<Value>> {
+    rows(
+        e.execute(sql, Some("d0"))
+            .unwrap_or_else(|e| panic!("{sql}: {e}")),
+    )
+}
+
+fn ok(e: &Engine, sql: &str) {
+    e.execute(sql, Some("d0"))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The error code of a statement that must fail.
+fn err(e: &Engine, sql: &str) -> u32 {
+    match e.execute(sql, Some("d0")) {
+        Ok(o) => panic!("{sql} should fail, got {o:?}"),
+        Err(e) => e.code,
+    }
+}
+
+const X17: [i64; 17] = [
+    5, 14, 15, 15, 14, 19, 17, 16, 20, 22, 8, 21, 28, 11, 9, 29, 40,
+];
+const T0: i64 = 1_700_000_000_000;
+
+/// The system test's data (spec §10.2): `ct1` with X17 at 1 ms spacing.
+fn setup(e: &Engine, n: usize) {
+    ok(e, "create database if not exists d0");
+    ok(
+        e,
+        "create table if not exists stb (ts timestamp, c1 int, c2 float, c3 double, c4 tinyint, c5 bigint, c6 varchar(12)) tags (t1 int)",
+    );
+    ok(e, "create table if not exists ct1 using stb tags(1000)");
+    let values: Vec<String> = X17[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("({}, {v}, {v}, {v}, {v}, {v}, 'a')", T0 + i as i64))
+        .collect();
+    ok(e, &format!("insert into ct1 values {}", values.join(" ")));
+}
+
+#[test]
+fn anode_ddl_persists_and_reports_errors() {
+    let (e, dir) = open("anode-ddl");
+    // nothing listening (a port we just closed)
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert_eq!(
+        err(&e, &format!("create anode '{dead}'")),
+        code::ANA_URL_CANT_ACCESS
+    );
+    assert!(q(&e, "show anodes").is_empty());
+    assert_eq!(err(&e, "drop anode 1"), code::ANODE_NOT_EXIST);
+    assert_eq!(err(&e, "drop anode 0"), code::INVALID_MSG);
+    assert_eq!(err(&e, "update anode 3"), code::ANODE_NOT_EXIST);
+    let long = format!("'{}'", "h".repeat(129));
+    assert_eq!(
+        err(&e, &format!("create anode {long}")),
+        code::ANODE_TOO_LONG_URL
+    );
+
+    let fake = Fake::start();
+    ok(&e, &format!("create anode '{}'", fake.addr));
+    // the same URL in other case, with a scheme it is another URL
+    assert_eq!(
+        err(&e, &format!("create anode '{}'", fake.addr.to_uppercase())),
+        code::ANODE_ALREADY_EXIST
+    );
+    let shown = q(&e, "show anodes");
+    assert_eq!(shown.len(), 1);
+    assert_eq!(
+        shown[0][..3],
+        [
+            Value::Int(1),
+            Value::Str(fake.addr.clone()),
+            Value::Str("ready".into())
+        ]
+    );
+    assert_eq!(
+        shown[0][3], shown[0][4],
+        "update_time equals create_time at first"
+    );
+    let full = q(&e, "show anodes full");
+    let names: Vec<(String, String)> = full
+        .iter()
+        .map(|r| match (&r[1], &r[2]) {
+            (Value::Str(t), Value::Str(a)) => (t.clone(), a.clone()),
+            _ => panic!("{r:?}"),
+        })
+        .collect();
+    let want = [
+        ("anomaly-detection", "iqr"),
+        ("anomaly-detection", "ksigma"),
+        ("forecast", "holtwinters"),
+        ("forecast", "moirai"),
+    ];
+    assert_eq!(
+        names,
+        want.map(|(a, b)| (a.to_owned(), b.to_owned())).to_vec()
+    );
+    assert_eq!(full[0][4], Value::Str("IQR".into()), "note from /list desc");
+    assert_eq!(
+        q(&e, "select * from information_schema.ins_anodes_full").len(),
+        4
+    );
+
+    // bad /list answers (spec §10.5)
+    let bad = Fake::start();
+    for (list, code) in [
+        (
+            json!({"protocol": 2.0, "version": 0.1, "details": []}),
+            code::ANODE_INVALID_PROTOCOL,
+        ),
+        (
+            json!({"protocol": 1.0, "version": 0, "details": []}),
+            code::ANODE_INVALID_VERSION,
+        ),
+        (
+            json!({"protocol": 1.0, "version": 0.1, "details": [{"type": "x", "algo": []}]}),
+            code::ANODE_INVALID_ALGO_TYPE,
+        ),
+    ] {
+        *bad.list.lock().unwrap() = list;
+        assert_eq!(err(&e, &format!("create anode '{}'", bad.addr)), code);
+    }
+    assert_eq!(
+        q(&e, "show anodes").len(),
+        1,
+        "a failed create keeps nothing"
+    );
+
+    // UPDATE replaces the algorithm list
+    *fake.list.lock().unwrap() = list_of(&["arima"]);
+    std::thread::sleep(Duration::from_millis(5));
+    ok(&e, "update anode 1");
+    let full = q(&e, "show anodes full");
+    assert_eq!(full.len(), 3);
+    assert_eq!(full[2][2], Value::Str("arima".into()));
+    let shown = q(&e, "show anodes");
+    assert!(
+        shown[0][4].as_i64() > shown[0][3].as_i64(),
+        "update_time moved"
+    );
+    ok(&e, "update all anodes");
+
+    // survives a restart; status is live: offline once the anode is gone
+    drop(e);
+    let e = Engine::open(&dir.join("data")).unwrap();
+    assert_eq!(q(&e, "show anodes full").len(), 3);
+    fake.stop();
+    assert_eq!(q(&e, "show anodes")[0][2], Value::Str("offline".into()));
+    assert_eq!(err(&e, "update all anodes"), code::ANA_URL_CANT_ACCESS);
+    ok(&e, "drop anode 1");
+    assert!(q(&e, "show anodes").is_empty());
+    setup(&e, 17);
+    // no anode offers anything now (spec §10.1)
+    assert_eq!(
+        err(&e, "select forecast(c1) from ct1"),
+        code::ANA_ALGO_NOT_LOAD
+    );
+    assert_eq!(
+        err(&e, "select count(*) from ct1 anomaly_window(c1)"),
+        code::ANA_ALGO_NOT_LOAD
+    );
+}
+
+#[test]
+fn forecast_builds_taosd_requests_and_rows() {
+    let (e, _dir) = open("forecast");
+    let fake = Fake::start();
+    ok(&e, &format!("create anode '{}'", fake.addr));
+    setup(&e, 8);
+    // too few rows, a VARCHAR column
+    assert_eq!(
+        err(
+            &e,
+            "select _frowts, forecast(c1, 'algo=holtwinters') from ct1"
+        ),
+        code::ANA_ANODE_NOT_ENOUGH_ROWS
+    );
+    assert_eq!(
+        err(
+            &e,
+            "select _frowts, forecast(c6, 'algo=holtwinters') from ct1"
+        ),
+        code::INVALID_VALUE
+    );
+    setup(&e, 17);
+    assert_eq!(q(&e, "select count(*) from ct1"), [[Value::Int(17)]]);
+
+    let got = q(
+        &e,
+        "select _frowts,_flow,_fhigh,forecast(c1,'algo=holtwinters,conf=0.5,wncheck=1,period=0,start=1700000000000,every=2') from ct1",
+    );
+    assert_eq!(got.len(), 10);
+    for (i, r) in got.iter().enumerate() {
+        let v = 10.0 + i as f64;
+        assert_eq!(
+            r,
+            &vec![
+                Value::Int(T0 + 2 * i as i64),
+                Value::Double(v - 1.0),
+                Value::Double(v + 1.0),
+                Value::Double(v)
+            ]
+        );
+    }
+    // the request body as taosd builds it (§4.4, §5.6)
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(
+        body["schema"],
+        json!([["ts", "TIMESTAMP", 8], ["val", "INT", 4]])
+    );
+    assert_eq!(body["data"][0][0], json!(T0));
+    assert_eq!(body["data"][1], json!(X17));
+    assert_eq!(
+        body["option"],
+        "algo=holtwinters,conf=0.5,wncheck=1,period=0,start=1700000000000,every=2"
+    );
+    assert_eq!(
+        (
+            &body["algo"],
+            &body["prec"],
+            &body["wncheck"],
+            &body["rows"]
+        ),
+        (&json!("holtwinters"), &json!("ms"), &json!(1), &json!(17))
+    );
+    assert_eq!(
+        (
+            &body["forecast_rows"],
+            &body["conf"],
+            &body["every"],
+            &body["start"]
+        ),
+        (&json!(10), &json!(0.5), &json!(2), &json!(T0))
+    );
+    assert_eq!(
+        (&body["return_conf"], &body["protocol"]),
+        (&json!(1), &json!(1.0))
+    );
+
+    // defaults: rows 10, every = mean spacing, start = last + every, no bounds asked
+    let got = q(&e, "select _frowts, forecast(c2, 'rows=5') from ct1");
+    assert_eq!(got.len(), 5);
+    assert_eq!(got[0][0], Value::Int(T0 + 17));
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(body["schema"][1], json!(["val", "FLOAT", 4]));
+    assert_eq!(
+        (&body["return_conf"], &body["conf"], &body["every"]),
+        (&json!(0), &json!(0.95), &json!(1))
+    );
+    assert_eq!(body["algo"], "holtwinters");
+
+    // options as the system test writes them
+    for okq in [
+        "select _frowts, forecast(c1, 'algo=holtwinters,timeout=6000') from ct1",
+        "select _frowts, forecast(c1, 'algo=holtwinters,timeout=0') from ct1",
+        "select _frowts, forecast(c1, ' algo = holtwinters , conf = 0.5 ') from ct1",
+        "select _frowts, forecast(c1, 'algo=holtwinters,conf=0.5,') from ct1",
+        "select _frowts, forecast(c1, 'algo=holtwinters,,') from ct1",
+        "select _frowts, forecast(c1, 'algo=holtwinters, a    =') from ct1",
+        "select forecast(c2, c2, c2, c2, 'algo=holtwinters') from ct1",
+    ] {
+        assert_eq!(q(&e, okq).len(), 10, "{okq}");
+    }
+    for (bad, want) in [
+        (
+            "select forecast(c1, 'algo=holtwinters,rows=1025') from ct1",
+            code::ANA_ANODE_TOO_MANY_ROWS,
+        ),
+        (
+            "select forecast(c1, 'algo=holtwinters,rows=0') from ct1",
+            code::INVALID_PARA,
+        ),
+        (
+            "select forecast(c1, 'algo=holtwinters,rows=-10') from ct1",
+            code::INVALID_PARA,
+        ),
+        (
+            "select forecast(c1, 'algo=holtwinters,rows=abc') from ct1",
+            code::INVALID_PARA,
+        ),
+        (
+            "select forecast(c1, 'algo=holtwinters,every=0') from ct1",
+            code::INVALID_PARA,
+        ),
+        (
+            "select forecast(c1, 'algo=holtwinters,     =   a ,') from ct1",
+            code::INVALID_PARA,
+        ),
+        (
+            "select forecast(c1, 'algo=iqr') from ct1",
+            code::ANA_ALGO_NOT_LOAD,
+        ),
+        ("select forecast(c1, c2) from ct1", code::ANA_NO_COVARIATE),
+        (
+            "select forecast(c1), count(*) from ct1",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+        (
+            "select forecast(c1) from ct1 interval(1s)",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+        (
+            "select c2, forecast(c1) from ct1",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+        (
+            "select forecast(c1), forecast(c2) from ct1",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+        (
+            "select forecast(max(c1)) from ct1",
+            code::PAR_AGG_FUNC_NESTING,
+        ),
+        ("select forecast(t1) from ct1", code::INVALID_VALUE),
+        (
+            "select forecast(c1) from ct1 where _frowts > 0",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+    ] {
+        assert_eq!(err(&e, bad), want, "{bad}");
+    }
+
+    // covariates (foundation models) and future values (§5.4)
+    let got = q(
+        &e,
+        "select _frowts, forecast(c2, c3, c1, 'algo=moirai,rows=3,dynamic_real_1=[1 2 3],dynamic_real_1_col=c3') from ct1",
+    );
+    assert_eq!(got.len(), 3);
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(body["type"], "covariate");
+    assert_eq!(
+        body["schema"],
+        json!([
+            ["ts", "TIMESTAMP", 8],
+            ["val", "FLOAT", 4],
+            ["dynamic_real_1", "DOUBLE", 8],
+            ["past_dynamic_real_1", "INT", 4]
+        ])
+    );
+    assert_eq!(body["data"][2].as_array().unwrap().len(), 17 + 3);
+    for bad in [
+        "dynamic_real_1=[1 1 1 1],dynamic_real_1_col=c3",
+        "dynamic_real_1=(1 1 1),dynamic_real_1_col=c3",
+        "dynamic_real_1=[1, 1, 1],dynamic_real_1_col=c3",
+        "dynamic_real_1=['abc'],dynamic_real_1_col=c3",
+        "dynamic_real_1=[1 1 1],dynamic_real_1_col=c2",
+        "dynamic_real_1=[1 1 1],dynamic_real_1_col=c5",
+        "dynamic_real_1=[1 1 1]",
+    ] {
+        let sql = format!("select forecast(c2, c3, c1, \"algo=moirai,rows=3,{bad}\") from ct1");
+        assert_eq!(err(&e, &sql), code::INVALID_PARA, "{bad}");
+    }
+
+    // PARTITION BY: one request per group, its rows carry the key
+    ok(&e, "create table ct2 using stb tags(2000)");
+    let values: Vec<String> = (0..12)
+        .map(|i| format!("({}, {i}, 1, 1, 1, 1, 'b')", T0 + i))
+        .collect();
+    ok(&e, &format!("insert into ct2 values {}", values.join(" ")));
+    let before = fake.hits.load(Ordering::SeqCst);
+    let got = q(
+        &e,
+        "select tbname, t1, _frowts, forecast(c1, 'rows=2') from stb partition by tbname, t1",
+    );
+    assert_eq!(fake.hits.load(Ordering::SeqCst) - before, 2);
+    let keys: Vec<(Value, Value)> = got.iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    let k = |t: &str, v: i64| (Value::Str(t.into()), Value::Int(v));
+    assert_eq!(
+        keys,
+        [
+            k("ct1", 1000),
+            k("ct1", 1000),
+            k("ct2", 2000),
+            k("ct2", 2000)
+        ]
+    );
+    assert_eq!(got[2][2], Value::Int(T0 + 12));
+}
+
+#[test]
+fn anomaly_windows_become_query_windows() {
+    let (e, _dir) = open("anomaly");
+    let fake = Fake::start();
+    ok(&e, &format!("create anode '{}'", fake.addr));
+    ok(&e, "create database d0");
+    ok(
+        &e,
+        "create table ad (ts timestamp, val double, s varchar(8)) tags (site int)",
+    );
+    for (t, site) in [("a1", 1), ("a2", 2)] {
+        let values: Vec<String> = (0..10)
+            .map(|i| format!("({}, {}, 'x')", T0 + 1000 * i, i * site))
+            .collect();
+        ok(
+            &e,
+            &format!(
+                "insert into {t} using ad tags({site}) values {}",
+                values.join(" ")
+            ),
+        );
+    }
+    // res [[t3,t3],[t7,t9]] over t1..t10 at 1 s (spec §10.5)
+    let got = q(
+        &e,
+        "select _wstart, _wend, count(*), sum(val) from a2 anomaly_window(val, 'algo=ksigma,k=2')",
+    );
+    assert_eq!(
+        got,
+        [
+            vec![
+                Value::Int(T0 + 2000),
+                Value::Int(T0 + 2001),
+                Value::Int(1),
+                Value::Double(4.0)
+            ],
+            vec![
+                Value::Int(T0 + 6000),
+                Value::Int(T0 + 8000),
+                Value::Int(3),
+                Value::Double(42.0)
+            ],
+        ]
+    );
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(
+        body["schema"],
+        json!([["ts", "TIMESTAMP", 8], ["val", "DOUBLE", 8]])
+    );
+    assert_eq!(
+        (&body["option"], &body["algo"], &body["rows"]),
+        (&json!("algo=ksigma,k=2"), &json!("ksigma"), &json!(10))
+    );
+    // the default algorithm is iqr
+    q(&e, "select count(*) from a1 anomaly_window(val)");
+    assert_eq!(fake.last_body.lock().unwrap()["algo"], "iqr");
+    // per partition, with the key beside the windows
+    let got = q(
+        &e,
+        "select tbname, _wstart, count(*) from ad partition by tbname anomaly_window(val) order by _wstart",
+    );
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[0][0], Value::Str("a1".into()));
+    assert_eq!(
+        got[3][..3],
+        [
+            Value::Str("a2".into()),
+            Value::Int(T0 + 6000),
+            Value::Int(3)
+        ]
+    );
+    for (bad, want) in [
+        (
+            "select count(*) from a1 anomaly_window(s)",
+            code::PAR_INVALID_ANOMALY_WIN_TYPE,
+        ),
+        (
+            "select count(*) from a1 anomaly_window(site)",
+            code::PAR_INVALID_ANOMALY_WIN_COL,
+        ),
+        (
+            "select count(*) from a1 anomaly_window(val, 'algo=iqr, = 3')",
+            code::PAR_INVALID_ANOMALY_WIN_OPT,
+        ),
+        (
+            "select count(*) from a1 anomaly_window(val, 'algo=holtwinters')",
+            code::ANA_ALGO_NOT_LOAD,
+        ),
+        (
+            "select val from a1 anomaly_window(val)",
+            code::INVALID_VALUE,
+        ),
+        (
+            "select count(*) from a1 where ts < 1700000003000 anomaly_window(val)",
+            code::ANA_ANODE_NOT_ENOUGH_ROWS,
+        ),
+    ] {
+        assert_eq!(err(&e, bad), want, "{bad}");
+    }
+}
+
+#[test]
+fn anode_failures_are_clear_errors() {
+    let (e, _dir) = open("failures");
+    let fake = Fake::start();
+    ok(&e, &format!("create anode '{}'", fake.addr));
+    setup(&e, 17);
+    let sql = "select forecast(c1, 'timeout=1') from ct1";
+    for (mode, want, text) in [
+        (Mode::Html, code::ANA_ANODE_RETURN_ERROR, "HTML"),
+        (Mode::Garbage, code::INVALID_JSON, "this is not json"),
+        (Mode::Empty, code::ANA_URL_RSP_IS_NULL, "no body"),
+        (
+            Mode::Refuse,
+            code::ANA_ANODE_RETURN_ERROR,
+            "anode return error: x",
+        ),
+        (Mode::Slow, code::ANA_URL_CANT_ACCESS, "no answer in time"),
+        (Mode::Die, code::ANA_URL_CANT_ACCESS, "can't access"),
+    ] {
+        fake.set(mode);
+        let t = Instant::now();
+        let e1 = e.execute(sql, Some("d0")).unwrap_err();
+        assert_eq!(e1.code, want, "{mode:?}: {}", e1.msg);
+        assert!(e1.msg.contains(text), "{mode:?}: {}", e1.msg);
+        assert!(
+            t.elapsed() < Duration::from_millis(2900),
+            "{mode:?} took {:?}",
+            t.elapsed()
+        );
+        // and the next query is served
+        fake.set(Mode::Normal);
+        assert_eq!(q(&e, sql).len(), 10, "after {mode:?}");
+        assert_eq!(q(&e, "select count(*) from ct1"), [[Value::Int(17)]]);
+    }
+}
+
+#[test]
+fn requests_spread_and_fail_over() {
+    let (e, _dir) = open("failover");
+    let (a, b) = (Fake::start(), Fake::start());
+    ok(&e, &format!("create anode '{}'", a.addr));
+    ok(&e, &format!("create anode '{}'", b.addr));
+    setup(&e, 17);
+    let sql = "select forecast(c1) from ct1";
+    for _ in 0..6 {
+        assert_eq!(q(&e, sql).len(), 10);
+    }
+    let (ha, hb) = (a.hits.load(Ordering::SeqCst), b.hits.load(Ordering::SeqCst));
+    assert_eq!((ha, hb), (3, 3), "two healthy anodes take turns");
+    // one dies: every query still answers, from the other
+    b.stop();
+    for _ in 0..4 {
+        assert_eq!(q(&e, sql).len(), 10);
+    }
+    assert_eq!(a.hits.load(Ordering::SeqCst), 3 + 4);
+    assert_eq!(q(&e, "show anodes")[1][2], Value::Str("offline".into()));
+    // an anode that answers with an error is not retried elsewhere
+    a.set(Mode::Refuse);
+    assert_eq!(err(&e, sql), code::ANA_ANODE_RETURN_ERROR);
+}
+
+#[test]
+fn real_anode_forecasts_and_finds_anomalies() {
+    // our anode, in process, on a free port
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = anode::config::Config::default();
+    let state = rt.block_on(anode::http::build_state(&config, None));
+    rt.spawn(anode::http::serve(listener, state, std::future::pending()));
+
+    let (e, _dir) = open("real");
+    ok(&e, &format!("create anode 'http://{addr}'"));
+    assert!(q(&e, "show anodes full").len() >= 10);
+    ok(&e, "create database d0");
+    ok(&e, "create table ad_sample (ts timestamp, val int)");
+    let values: Vec<String> = X17
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("({}, {v})", 1_577_808_000_000 + 1000 * i as i64))
+        .collect();
+    ok(
+        &e,
+        &format!("insert into ad_sample values {}", values.join(" ")),
+    );
+    // the system test's forecast (analytics-sql §10.2): data[0][3] is
+    // 28.784811943 with the Python anode (statsmodels' optimiser)
+    setup(&e, 17);
+    let got = q(
+        &e,
+        "select _frowts,_flow,_fhigh,forecast(c1,'algo=holtwinters,conf=0.5,wncheck=1,period=0,start=1700000000000,every=2') from ct1",
+    );
+    assert_eq!(got.len(), 10);
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(r[0], Value::Int(T0 + 2 * i as i64));
+        let (lo, hi, v) = (
+            r[1].as_f64().unwrap(),
+            r[2].as_f64().unwrap(),
+            r[3].as_f64().unwrap(),
+        );
+        assert!((v - 28.784811943).abs() < 1e-5, "{v}");
+        assert!(lo < v && v < hi, "{lo} {v} {hi}");
+    }
+    let with_rows = q(
+        &e,
+        "select _frowts, forecast(c1,'algo=holtwinters,every=100,rows=5,start=1700000000000') from ct1",
+    );
+    let ts: Vec<Value> = with_rows.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(
+        ts,
+        (0..5).map(|i| Value::Int(T0 + 100 * i)).collect::<Vec<_>>()
+    );
+    // IQR flags the last point (40) alone
+    let got = q(
+        &e,
+        "select _wstart, _wend, count(*), max(val) from ad_sample anomaly_window(val, 'algo=iqr')",
+    );
+    assert_eq!(
+        got,
+        [[
+            Value::Int(1_577_808_016_000),
+            Value::Int(1_577_808_016_001),
+            Value::Int(1),
+            Value::Int(40)
+        ]]
+    );
+}
