@@ -805,3 +805,57 @@ fn real_anode_forecasts_and_finds_anomalies() {
         ]]
     );
 }
+
+#[test]
+fn corr_is_computed_locally() {
+    let (e, _dir) = open("corr");
+    ok(&e, "create database d0");
+    ok(
+        &e,
+        "create table st (ts timestamp, a int, b double, c double, k int, n int, s varchar(4), g bool) tags (t int)",
+    );
+    let xs = [1, 2, 3, 4, 5];
+    let ys = [2, 4, 5, 4, 5];
+    for (tb, t) in [("c1", 1), ("c2", 2)] {
+        let rows: Vec<String> = xs
+            .iter()
+            .zip(ys)
+            .map(|(x, y)| {
+                format!(
+                    "({}, {x}, {y}, {}, 7, NULL, 'z', true)",
+                    T0 + x + 10 * t,
+                    -x
+                )
+            })
+            .collect();
+        ok(
+            &e,
+            &format!(
+                "insert into {tb} using st tags({t}) values {}",
+                rows.join(" ")
+            ),
+        );
+    }
+    let one = |sql: &str| q(&e, sql)[0][0].clone();
+    // no anode registered: CORR needs none
+    let r = one("select corr(a, b) from c1").as_f64().unwrap();
+    assert!((r - 6.0 / 60f64.sqrt()).abs() < 1e-12, "{r}");
+    assert_eq!(one("select corr(a, c) from c1"), Value::Double(-1.0));
+    assert_eq!(one("select corr(a, k) from c1"), Value::Double(0.0));
+    assert_eq!(one("select corr(1, 1) from c1"), Value::Double(0.0));
+    assert_eq!(one("select corr(a, n) from c1"), Value::Null);
+    assert_eq!(one("select corr(n, a) from c1"), Value::Null);
+    // over the super table: both children's rows
+    let r = one("select corr(a, b) from st").as_f64().unwrap();
+    assert!((r - 6.0 / 60f64.sqrt()).abs() < 1e-12, "{r}");
+    let per: Vec<Vec<Value>> = q(&e, "select corr(a, c) from st partition by tbname");
+    assert_eq!(per, [[Value::Double(-1.0)], [Value::Double(-1.0)]]);
+    for bad in [
+        "select corr(a) from c1",
+        "select corr(a, s) from c1",
+        "select corr(a, b, b) from c1",
+        "select corr(a, g) from c1",
+    ] {
+        assert_eq!(err(&e, bad), code::INVALID_VALUE, "{bad}");
+    }
+}

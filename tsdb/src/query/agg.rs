@@ -23,6 +23,7 @@ pub fn is_aggregate(name: &str) -> bool {
             | "apercentile"
             | "twa"
             | "elapsed"
+            | "corr"
     )
 }
 
@@ -135,6 +136,9 @@ pub fn compute(name: &str, args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
                 Value::Int(v.iter().filter(|(_, x)| !x.is_null()).count() as i64)
             }
         });
+    }
+    if name == "corr" {
+        return corr(args, cx);
     }
     if name == "last_row" {
         // the row with the largest timestamp, NULLs included
@@ -270,4 +274,62 @@ fn fold(name: &str, vals: impl DoubleEndedIterator<Item = Value>) -> Result<Opti
         }
         _ => return Ok(None),
     }))
+}
+
+/// `CORR(a, b)` (analytics-sql §7.3): Pearson's correlation over the rows
+/// where both are non-NULL, computed here with no anode. NULL when no row
+/// has both; 0 when either side is constant (taosd's rule).
+fn corr(args: &[Expr], cx: &Ctx<'_, '_>) -> Result<Value> {
+    if args.len() != 2 {
+        fail!(
+            code::INVALID_VALUE,
+            "CORR takes two numeric arguments, got {}",
+            args.len()
+        );
+    }
+    for a in args {
+        if let Expr::Column(n) = a {
+            if let Some(r) = cx.schema.lookup(n) {
+                let ty = cx.schema.type_of(r);
+                if ty.is_string() || ty == DataType::Bool {
+                    fail!(
+                        code::INVALID_VALUE,
+                        "CORR applies to numeric columns: {n} is {}",
+                        ty.name()
+                    );
+                }
+            }
+        }
+    }
+    let xs = values("corr", &args[..1], cx)?;
+    let ys = values("corr", &args[1..], cx)?;
+    let (mut n, mut sx, mut sy) = (0f64, 0f64, 0f64);
+    let mut pairs = Vec::with_capacity(xs.len());
+    for ((_, x), (_, y)) in xs.iter().zip(&ys) {
+        let (Some(x), Some(y)) = (x.as_f64(), y.as_f64()) else {
+            if matches!(x, Value::Str(_)) || matches!(y, Value::Str(_)) {
+                fail!(code::INVALID_VALUE, "CORR applies to numeric values");
+            }
+            continue;
+        };
+        n += 1.0;
+        sx += x;
+        sy += y;
+        pairs.push((x, y));
+    }
+    if pairs.is_empty() {
+        return Ok(Value::Null);
+    }
+    // two passes around the means: no cancellation on large offsets
+    let (mx, my) = (sx / n, sy / n);
+    let (mut cov, mut vx, mut vy) = (0f64, 0f64, 0f64);
+    for (x, y) in pairs {
+        cov += (x - mx) * (y - my);
+        vx += (x - mx) * (x - mx);
+        vy += (y - my) * (y - my);
+    }
+    if vx == 0.0 || vy == 0.0 {
+        return Ok(Value::Double(0.0));
+    }
+    Ok(Value::Double(cov / (vx * vy).sqrt()))
 }
