@@ -78,7 +78,7 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     Precision::Ms.now()
 }
 
@@ -458,6 +458,21 @@ fn row_bytes(vals: &[Value]) -> usize {
 }
 
 impl DbEntry {
+    /// Columns (timestamp first) and tags of a super, child or normal table
+    /// (a normal table has no tags).
+    pub fn layout(&self, name: &str) -> Option<(&[Column], &[Column])> {
+        if let Some(s) = self.stables.get(name) {
+            return Some((&s.columns, &s.tags));
+        }
+        match &self.tables.get(name)?.kind {
+            TableKind::Normal { columns, .. } => Some((columns, &[])),
+            TableKind::Child { stable, .. } => {
+                let s = self.stables.get(stable)?;
+                Some((&s.columns, &s.tags))
+            }
+        }
+    }
+
     /// Columns (timestamp first) of a normal or child table.
     pub fn columns_of(&self, table: &str) -> Option<Vec<Column>> {
         let t = self.tables.get(table)?;

@@ -7,25 +7,31 @@
 
 use super::URL_LEN;
 use crate::catalog::{Anode, Change};
-use crate::engine::Engine;
+use crate::engine::{Engine, State, now_ms};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
 use crate::types::{DataType, Precision, Value};
 
-fn now_ms() -> i64 {
-    Precision::Ms.now()
-}
-
 fn not_there(id: i64) -> DbError {
     DbError::new(code::ANODE_NOT_EXIST, format!("Anode not there: {id}"))
 }
 
-fn same_url(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
+/// The anode registered under `url` (URLs compare case-insensitively).
+fn anode_at(st: &State, url: &str) -> Option<u32> {
+    st.catalog
+        .anodes
+        .values()
+        .find(|a| a.url.eq_ignore_ascii_case(url))
+        .map(|a| a.id)
 }
 
 pub fn create(engine: &Engine, url: &str) -> Result<Output> {
+    create_anode(engine, url).map(|_| Output::Affected(0))
+}
+
+/// `CREATE ANODE`; returns the new id.
+fn create_anode(engine: &Engine, url: &str) -> Result<u32> {
     if url.len() > URL_LEN {
         fail!(
             code::ANODE_TOO_LONG_URL,
@@ -39,20 +45,13 @@ pub fn create(engine: &Engine, url: &str) -> Result<Output> {
             "Analysis service can't access: empty url"
         );
     }
-    let exists = |engine: &Engine| {
-        engine
-            .read()
-            .catalog
-            .anodes
-            .values()
-            .any(|a| same_url(&a.url, url))
-    };
-    if exists(engine) {
+    if anode_at(&engine.read(), url).is_some() {
         fail!(code::ANODE_ALREADY_EXIST, "Anode already exists: {url}");
     }
     let algos = engine.analytics.fetch_list(url)?;
     let mut st = engine.write();
-    if st.catalog.anodes.values().any(|a| same_url(&a.url, url)) {
+    // another statement may have created it while /list was asked
+    if anode_at(&st, url).is_some() {
         fail!(code::ANODE_ALREADY_EXIST, "Anode already exists: {url}");
     }
     let id = st.catalog.anodes.keys().next_back().map_or(1, |m| m + 1);
@@ -72,7 +71,7 @@ pub fn create(engine: &Engine, url: &str) -> Result<Output> {
         "anode created"
     );
     st.catalog.anodes.insert(id, anode);
-    Ok(Output::Affected(0))
+    Ok(id)
 }
 
 pub fn drop(engine: &Engine, id: i64) -> Result<Output> {
@@ -205,28 +204,12 @@ pub fn check(engine: &Engine) {
 /// URL (anode 1 in a new data directory), its algorithms refreshed when one
 /// has (a restart: the Python algorithms may have changed).
 pub fn register(engine: &Engine, url: &str) -> Result<u32> {
-    let known = engine
-        .read()
-        .catalog
-        .anodes
-        .values()
-        .find(|a| same_url(&a.url, url))
-        .map(|a| a.id);
+    let known = anode_at(&engine.read(), url);
     match known {
         Some(id) => {
             update(engine, Some(id.into()))?;
             Ok(id)
         }
-        None => {
-            create(engine, url)?;
-            engine
-                .read()
-                .catalog
-                .anodes
-                .values()
-                .find(|a| same_url(&a.url, url))
-                .map(|a| a.id)
-                .ok_or_else(|| not_there(0))
-        }
+        None => create_anode(engine, url),
     }
 }

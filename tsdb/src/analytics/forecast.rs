@@ -36,17 +36,20 @@ const DEFAULT_OPTION: &str = "algo=holtwinters";
 
 /// Whether the statement calls FORECAST.
 pub fn wanted(sel: &Select) -> bool {
-    sel.items.iter().any(|i| calls(&i.expr, "forecast"))
+    forecast_calls(sel) > 0
 }
 
-fn calls(e: &Expr, f: &str) -> bool {
-    let mut found = false;
-    e.walk(&mut |x| {
-        if let Expr::Func { name, .. } = x {
-            found |= name == f;
-        }
-    });
-    found
+/// FORECAST calls anywhere in the select list.
+fn forecast_calls(sel: &Select) -> usize {
+    let mut n = 0;
+    for item in &sel.items {
+        item.expr.walk(&mut |x| {
+            if matches!(x, Expr::Func { name, .. } if name == "forecast") {
+                n += 1;
+            }
+        });
+    }
+    n
 }
 
 fn not_allowed(msg: impl Into<String>) -> DbError {
@@ -100,20 +103,7 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         .map(|i| &i.expr)
         .filter(|e| matches!(e, Expr::Func { name, .. } if name == "forecast"))
         .collect();
-    let total = sel
-        .items
-        .iter()
-        .map(|i| {
-            let mut n = 0;
-            i.expr.walk(&mut |x| {
-                if matches!(x, Expr::Func { name, .. } if name == "forecast") {
-                    n += 1
-                }
-            });
-            n
-        })
-        .sum::<usize>();
-    if total > 1 {
+    if forecast_calls(sel) > 1 {
         return Err(not_allowed("FORECAST can be called only once in a query"));
     }
     let Some(Expr::Func { args, .. }) = calls_at_top.first().copied() else {
@@ -335,16 +325,9 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
             out_rows.push(emit(&outs, g, &res, r));
         }
     }
-    if let Some((n, off)) = sel.limit {
-        out_rows = out_rows
-            .into_iter()
-            .skip(off as usize)
-            .take(n as usize)
-            .collect();
-    }
     Ok(Output::Rows {
         columns: outs.into_iter().map(|(_, m)| m).collect(),
-        rows: out_rows,
+        rows: crate::query::page(out_rows, sel.limit),
         precision: shape.precision,
     })
 }

@@ -396,41 +396,22 @@ impl Shape {
         sel: &crate::sql::ast::Select,
         current: Option<&str>,
     ) -> Result<Shape> {
-        use crate::catalog::TableKind;
         let Some(from) = &sel.from else {
             return Err(DbError::invalid("an analysis function needs FROM"));
         };
         let st = engine.read();
         let db = crate::engine::resolve_db(from.db.as_deref(), current)?;
         let entry = st.db(&db)?;
-        let precision = entry.options().precision;
-        if let Some(s) = entry.stables.get(&from.name) {
-            return Ok(Shape {
-                columns: s.columns.clone(),
-                tags: s.tags.clone(),
-                precision,
-            });
-        }
-        let Some(t) = entry.tables.get(&from.name) else {
+        let Some((columns, tags)) = entry.layout(&from.name) else {
             return Err(DbError::new(
                 code::TABLE_NOT_EXIST,
                 format!("Table does not exist: {} (database {db})", from.name),
             ));
         };
-        Ok(match &t.kind {
-            TableKind::Normal { columns, .. } => Shape {
-                columns: columns.clone(),
-                tags: Vec::new(),
-                precision,
-            },
-            TableKind::Child { stable, .. } => {
-                let s = &entry.stables[stable];
-                Shape {
-                    columns: s.columns.clone(),
-                    tags: s.tags.clone(),
-                    precision,
-                }
-            }
+        Ok(Shape {
+            columns: columns.to_vec(),
+            tags: tags.to_vec(),
+            precision: entry.options().precision,
         })
     }
 
@@ -477,14 +458,8 @@ pub(crate) fn read_series(
         from: sel.from.clone(),
         filter: sel.filter.clone(),
         partition_by: sel.partition_by.clone(),
-        interval: None,
-        sliding: None,
-        fill: None,
-        anomaly: None,
-        group_by: Vec::new(),
-        order_by: Vec::new(),
         slimit: sel.slimit,
-        limit: None,
+        ..Select::default()
     };
     let out = crate::query::select(&engine.read(), &inner, current)?;
     let Output::Rows {

@@ -513,14 +513,7 @@ pub fn select_with(
         })?,
     };
     if let Some(groups) = fast {
-        let groups = match sel.slimit {
-            Some((n, off)) => groups
-                .into_iter()
-                .skip(off as usize)
-                .take(n as usize)
-                .collect(),
-            None => groups,
-        };
+        let groups = page(groups, sel.slimit);
         return finish(groups, sel, columns, &schema, !keys.is_empty(), precision);
     }
     let mut sealed: Vec<Option<scan::Scanned>> = (0..sources.len()).map(|_| None).collect();
@@ -606,17 +599,8 @@ pub fn select_with(
             g.sort_by_key(|r| (r.ts, r.src));
         }
     }
-    let group_list: Vec<(Vec<GroupKey>, Vec<Row<'_>>)> = {
-        let all: Vec<_> = groups.into_iter().collect();
-        match sel.slimit {
-            Some((n, off)) => all
-                .into_iter()
-                .skip(off as usize)
-                .take(n as usize)
-                .collect(),
-            None => all,
-        }
-    };
+    let group_list: Vec<(Vec<GroupKey>, Vec<Row<'_>>)> =
+        page(groups.into_iter().collect(), sel.slimit);
 
     let mut blocks: Vec<Vec<Vec<Value>>> = Vec::with_capacity(group_list.len());
     for (gkey, grows) in &group_list {
@@ -720,24 +704,12 @@ fn finish(
     for mut block in blocks {
         order(&mut block, &sel.order_by, &columns, schema)?;
         if per_group_limit {
-            if let Some((n, off)) = sel.limit {
-                block = block
-                    .into_iter()
-                    .skip(off as usize)
-                    .take(n as usize)
-                    .collect();
-            }
+            block = page(block, sel.limit);
         }
         out_rows.extend(block);
     }
     if !per_group_limit {
-        if let Some((n, off)) = sel.limit {
-            out_rows = out_rows
-                .into_iter()
-                .skip(off as usize)
-                .take(n as usize)
-                .collect();
-        }
+        out_rows = page(out_rows, sel.limit);
     }
     Ok(Output::Rows {
         columns: columns
@@ -747,6 +719,18 @@ fn finish(
         rows: out_rows,
         precision,
     })
+}
+
+/// LIMIT / SLIMIT: `(count, offset)` of a list, or all of it.
+pub(crate) fn page<T>(items: Vec<T>, limit: Option<(i64, i64)>) -> Vec<T> {
+    match limit {
+        Some((n, off)) => items
+            .into_iter()
+            .skip(off as usize)
+            .take(n as usize)
+            .collect(),
+        None => items,
+    }
 }
 
 /// A group key with a total order (NULLs first).

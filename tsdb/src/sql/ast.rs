@@ -153,7 +153,7 @@ pub struct AnomalyWindow {
     pub options: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Select {
     pub items: Vec<SelectItem>,
     pub from: Option<ObjName>,

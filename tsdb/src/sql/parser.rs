@@ -713,16 +713,7 @@ impl Parser<'_> {
         let mut s = Select {
             items,
             from,
-            filter: None,
-            partition_by: Vec::new(),
-            interval: None,
-            sliding: None,
-            fill: None,
-            anomaly: None,
-            group_by: Vec::new(),
-            order_by: Vec::new(),
-            slimit: None,
-            limit: None,
+            ..Select::default()
         };
         if self.eat_word("where") {
             s.filter = Some(self.expr()?);
