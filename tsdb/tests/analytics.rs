@@ -5,183 +5,27 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value as Json, json};
+use common::anodes::{Fake, Mode, list_of, real_anode};
+use serde_json::json;
 use tsdb::engine::Engine;
 use tsdb::error::code;
 use tsdb::result::Output;
 use tsdb::types::Value;
 
-/// How the fake anode answers analysis POSTs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
-    Normal,
-    Html,
-    Garbage,
-    Empty,
-    Refuse,
-    Slow,
-    /// Reads the request and closes the connection without an answer.
-    Die,
-}
-
-struct Fake {
-    addr: String,
-    mode: Arc<Mutex<Mode>>,
-    list: Arc<Mutex<Json>>,
-    /// Analysis POSTs answered or refused.
-    hits: Arc<AtomicUsize>,
-    last_body: Arc<Mutex<Json>>,
-    stopped: Arc<AtomicBool>,
-}
-
-fn list_of(forecast: &[&str]) -> Json {
-    json!({"protocol": 1.0, "version": 0.1, "details": [
-        {"type": "anomaly-detection", "algo": [{"name": "iqr", "desc": "IQR"}, {"name": "ksigma"}]},
-        {"type": "forecast", "algo": forecast.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()},
-    ]})
-}
-
-impl Fake {
-    fn start() -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let fake = Fake {
-            addr: listener.local_addr().unwrap().to_string(),
-            mode: Arc::new(Mutex::new(Mode::Normal)),
-            list: Arc::new(Mutex::new(list_of(&["holtwinters", "moirai"]))),
-            hits: Arc::default(),
-            last_body: Arc::new(Mutex::new(Json::Null)),
-            stopped: Arc::default(),
-        };
-        let (mode, list, hits, last, stopped) = (
-            fake.mode.clone(),
-            fake.list.clone(),
-            fake.hits.clone(),
-            fake.last_body.clone(),
-            fake.stopped.clone(),
-        );
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                if stopped.load(Ordering::SeqCst) {
-                    return; // the listener closes: connections are refused
-                }
-                let (mode, list, hits, last) = (
-                    *mode.lock().unwrap(),
-                    list.clone(),
-                    hits.clone(),
-                    last.clone(),
-                );
-                std::thread::spawn(move || serve(conn, mode, &list, &hits, &last));
-            }
-        });
-        fake
-    }
-
-    fn set(&self, m: Mode) {
-        *self.mode.lock().unwrap() = m;
-    }
-
-    /// Stops answering anything: the port refuses connections.
-    fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(&self.addr); // wakes the accept loop
-    }
-}
-
-fn serve(
-    mut conn: TcpStream,
-    mode: Mode,
-    list: &Mutex<Json>,
-    hits: &AtomicUsize,
-    last: &Mutex<Json>,
-) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let mut len = 0usize;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0u8; len];
-    let _ = reader.read_exact(&mut body);
-    let answer = |status: &str, text: &str| {
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        )
-    };
-    let reply = match path.as_str() {
-        "/list" => answer("200 OK", &list.lock().unwrap().to_string()),
-        "/status" => answer("200 OK", r#"{"protocol": 1.0, "status": "ready"}"#),
-        route => {
-            hits.fetch_add(1, Ordering::SeqCst);
-            let req: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
-            *last.lock().unwrap() = req.clone();
-            match mode {
-                Mode::Die => return,
-                Mode::Html => answer("502 Bad Gateway", "<html><body>bad gateway</body></html>"),
-                Mode::Garbage => answer("200 OK", "this is not json"),
-                Mode::Empty => answer("200 OK", ""),
-                Mode::Refuse => answer("200 OK", r#"{"msg": "x", "rows": -1}"#),
-                Mode::Slow | Mode::Normal => {
-                    if mode == Mode::Slow {
-                        std::thread::sleep(Duration::from_secs(3));
-                    }
-                    answer("200 OK", &fixed_answer(route, &req).to_string())
-                }
-            }
-        }
-    };
-    let _ = conn.write_all(reply.as_bytes());
-}
-
-/// Forecast: value `10 + i`, bounds ±1, timestamps from `start`/`every`.
-/// Anomaly: the 3rd point alone and the 7th-9th points (spec §10.5).
-fn fixed_answer(route: &str, req: &Json) -> Json {
-    if route == "/forecast" {
-        let n = req["forecast_rows"].as_i64().unwrap();
-        let (start, every) = (
-            req["start"].as_i64().unwrap(),
-            req["every"].as_i64().unwrap(),
-        );
-        let ts: Vec<i64> = (0..n).map(|i| start + i * every).collect();
-        let v: Vec<f64> = (0..n).map(|i| 10.0 + i as f64).collect();
-        let lo: Vec<f64> = v.iter().map(|x| x - 1.0).collect();
-        let hi: Vec<f64> = v.iter().map(|x| x + 1.0).collect();
-        let res = if req["return_conf"] == 1 {
-            json!([ts, v, lo, hi])
-        } else {
-            json!([ts, v])
-        };
-        return json!({"algo": req["algo"], "option": req["option"], "rows": n, "res": res});
-    }
-    let ts: Vec<i64> = req["data"][0]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_i64().unwrap())
-        .collect();
-    json!({"algo": req["algo"], "rows": 2, "res": [[ts[2], ts[2]], [ts[6], ts[8]]], "mask": []})
-}
-
 fn open(name: &str) -> (Engine, std::path::PathBuf) {
     let dir = common::temp_dir(name);
     (Engine::open(&dir.join("data")).unwrap(), dir)
+}
+
+/// A fresh engine with a fake anode registered as anode 1.
+fn with_fake(name: &str) -> (Engine, std::path::PathBuf, Fake) {
+    let (e, dir) = open(name);
+    let fake = Fake::start();
+    ok(&e, &format!("create anode '{}'", fake.addr));
+    (e, dir, fake)
 }
 
 fn rows(out: Output) -> Vec<Vec<Value>> {
@@ -236,7 +80,7 @@ fn setup(e: &Engine, n: usize) {
 fn anode_ddl_persists_and_reports_errors() {
     let (e, dir) = open("anode-ddl");
     // nothing listening (a port we just closed)
-    let dead = TcpListener::bind("127.0.0.1:0")
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
@@ -288,6 +132,9 @@ fn anode_ddl_persists_and_reports_errors() {
         ("anomaly-detection", "ksigma"),
         ("forecast", "holtwinters"),
         ("forecast", "moirai"),
+        ("imputation", "linear"),
+        ("correlation", "dtw"),
+        ("correlation", "tlcc"),
     ];
     assert_eq!(
         names,
@@ -296,7 +143,7 @@ fn anode_ddl_persists_and_reports_errors() {
     assert_eq!(full[0][4], Value::Str("IQR".into()), "note from /list desc");
     assert_eq!(
         q(&e, "select * from information_schema.ins_anodes_full").len(),
-        4
+        7
     );
 
     // bad /list answers (spec §10.5)
@@ -329,7 +176,7 @@ fn anode_ddl_persists_and_reports_errors() {
     std::thread::sleep(Duration::from_millis(5));
     ok(&e, "update anode 1");
     let full = q(&e, "show anodes full");
-    assert_eq!(full.len(), 3);
+    assert_eq!(full.len(), 6);
     assert_eq!(full[2][2], Value::Str("arima".into()));
     let shown = q(&e, "show anodes");
     assert!(
@@ -341,7 +188,7 @@ fn anode_ddl_persists_and_reports_errors() {
     // survives a restart; status is live: offline once the anode is gone
     drop(e);
     let e = Engine::open(&dir.join("data")).unwrap();
-    assert_eq!(q(&e, "show anodes full").len(), 3);
+    assert_eq!(q(&e, "show anodes full").len(), 6);
     fake.stop();
     assert_eq!(q(&e, "show anodes")[0][2], Value::Str("offline".into()));
     assert_eq!(err(&e, "update all anodes"), code::ANA_URL_CANT_ACCESS);
@@ -361,9 +208,7 @@ fn anode_ddl_persists_and_reports_errors() {
 
 #[test]
 fn forecast_builds_taosd_requests_and_rows() {
-    let (e, _dir) = open("forecast");
-    let fake = Fake::start();
-    ok(&e, &format!("create anode '{}'", fake.addr));
+    let (e, _dir, fake) = with_fake("forecast");
     setup(&e, 8);
     // too few rows, a VARCHAR column
     assert_eq!(
@@ -577,9 +422,7 @@ fn forecast_builds_taosd_requests_and_rows() {
 
 #[test]
 fn anomaly_windows_become_query_windows() {
-    let (e, _dir) = open("anomaly");
-    let fake = Fake::start();
-    ok(&e, &format!("create anode '{}'", fake.addr));
+    let (e, _dir, fake) = with_fake("anomaly");
     ok(&e, "create database d0");
     ok(
         &e,
@@ -627,6 +470,22 @@ fn anomaly_windows_become_query_windows() {
     assert_eq!(
         (&body["option"], &body["algo"], &body["rows"]),
         (&json!("algo=ksigma,k=2"), &json!("ksigma"), &json!(10))
+    );
+    // _anomalymark: the anode's code of each window; the pseudo-columns
+    // alone make a query
+    assert_eq!(
+        q(
+            &e,
+            "select _wstart, _anomalymark, _wduration from a2 anomaly_window(val)"
+        ),
+        [
+            [Value::Int(T0 + 2000), Value::Int(-1), Value::Int(1)],
+            [Value::Int(T0 + 6000), Value::Int(-2), Value::Int(2000)],
+        ]
+    );
+    assert_eq!(
+        err(&e, "select _anomalymark from a2"),
+        code::PAR_NOT_ALLOWED_FUNC
     );
     // the default algorithm is iqr
     q(&e, "select count(*) from a1 anomaly_window(val)");
@@ -678,9 +537,7 @@ fn anomaly_windows_become_query_windows() {
 
 #[test]
 fn anode_failures_are_clear_errors() {
-    let (e, _dir) = open("failures");
-    let fake = Fake::start();
-    ok(&e, &format!("create anode '{}'", fake.addr));
+    let (e, _dir, fake) = with_fake("failures");
     setup(&e, 17);
     let sql = "select forecast(c1, 'timeout=1') from ct1";
     for (mode, want, text) in [
@@ -739,15 +596,7 @@ fn requests_spread_and_fail_over() {
 
 #[test]
 fn real_anode_forecasts_and_finds_anomalies() {
-    // our anode, in process, on a free port
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = anode::config::Config::default();
-    let state = rt.block_on(anode::http::build_state(&config, None));
-    rt.spawn(anode::http::serve(listener, state, std::future::pending()));
+    let (_rt, addr) = real_anode();
 
     let (e, _dir) = open("real");
     ok(&e, &format!("create anode 'http://{addr}'"));
@@ -793,17 +642,69 @@ fn real_anode_forecasts_and_finds_anomalies() {
     // IQR flags the last point (40) alone
     let got = q(
         &e,
-        "select _wstart, _wend, count(*), max(val) from ad_sample anomaly_window(val, 'algo=iqr')",
+        "select _wstart, _wend, _anomalymark, count(*), max(val) from ad_sample anomaly_window(val, 'algo=iqr')",
     );
     assert_eq!(
         got,
         [[
             Value::Int(1_577_808_016_000),
             Value::Int(1_577_808_016_001),
+            Value::Int(-1),
             Value::Int(1),
             Value::Int(40)
         ]]
     );
+
+    // DTW of the protocol spec's vectors (§5.4): 1.6 along 7 steps
+    ok(&e, "create table cr (ts timestamp, x double, y double)");
+    let xs = [1.0, 1.1, 1.0, 1.2, 1.1];
+    let ys = [1.0, 1.5, 1.3, 1.8, 1.6];
+    for (i, (x, y)) in xs.iter().zip(ys).enumerate() {
+        ok(
+            &e,
+            &format!("insert into cr values ({}, {x}, {y})", T0 + i as i64),
+        );
+    }
+    let d = q(&e, "select dtw(x, y, 'radius=2') from cr")[0][0]
+        .as_f64()
+        .unwrap();
+    assert!((d - 1.6).abs() < 1e-12, "{d}");
+    let path: Vec<Value> = q(&e, "select dtw_path(x, y) from cr")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(
+        path,
+        [
+            "(0, 0)", "(1, 0)", "(2, 0)", "(3, 1)", "(3, 2)", "(3, 3)", "(4, 4)"
+        ]
+        .map(|s| Value::Str(s.into()))
+    );
+    // TLCC at lag 0 of a series with itself shifted by nothing: 1
+    let got = q(&e, "select tlcc(x, x, 'lag_start=0,lag_end=0') from cr");
+    assert_eq!(got, [[Value::Str("(0, 1.0000)".into())]]);
+    // linear imputation of a 1 s series with two gaps
+    ok(&e, "create table gaps (ts timestamp, v int)");
+    let values: Vec<String> = (0..14)
+        .filter(|i| *i != 3 && *i != 7)
+        .map(|i| format!("({}, {})", T0 + 1000 * i, 2 * i))
+        .collect();
+    ok(&e, &format!("insert into gaps values {}", values.join(" ")));
+    let got = q(
+        &e,
+        "select _improwts, imputation(v, 'wncheck=0'), _impmark from gaps",
+    );
+    assert_eq!(got.len(), 14);
+    for (i, r) in got.iter().enumerate() {
+        let i = i as i64;
+        let filled = i64::from(i == 3 || i == 7);
+        assert_eq!(r[0], Value::Int(T0 + 1000 * i));
+        assert!(
+            (r[1].as_f64().unwrap() - 2.0 * i as f64).abs() < 1e-9,
+            "{r:?}"
+        );
+        assert_eq!(r[2], Value::Int(filled));
+    }
 }
 
 #[test]
@@ -857,5 +758,218 @@ fn corr_is_computed_locally() {
         "select corr(a, g) from c1",
     ] {
         assert_eq!(err(&e, bad), code::INVALID_VALUE, "{bad}");
+    }
+}
+
+#[test]
+fn imputation_fills_the_grid() {
+    let (e, _dir, fake) = with_fake("imputation");
+    ok(&e, "create database d0");
+    ok(
+        &e,
+        "create table m (ts timestamp, v int, s varchar(4)) tags (site int)",
+    );
+    // 12 points on a 1 s grid with t3 and t7 missing
+    for (t, site) in [("m1", 1), ("m2", 2)] {
+        let values: Vec<String> = (0..14)
+            .filter(|i| *i != 3 && *i != 7)
+            .map(|i| format!("({}, {}, 'x')", T0 + 1000 * i, i * site))
+            .collect();
+        ok(
+            &e,
+            &format!(
+                "insert into {t} using m tags({site}) values {}",
+                values.join(" ")
+            ),
+        );
+    }
+    let got = q(
+        &e,
+        "select _improwts, imputation(v, 'algo=linear,freq=1s'), _impmark from m1",
+    );
+    assert_eq!(got.len(), 14);
+    assert_eq!(
+        got[2..5],
+        [
+            [Value::Int(T0 + 2000), Value::Double(2.0), Value::Int(0)],
+            [Value::Int(T0 + 3000), Value::Double(-1.0), Value::Int(1)],
+            [Value::Int(T0 + 4000), Value::Double(4.0), Value::Int(0)],
+        ]
+    );
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(
+        (
+            &body["algo"],
+            &body["freq"],
+            &body["prec"],
+            &body["rows"],
+            &body["option"]
+        ),
+        (
+            &json!("linear"),
+            &json!("1s"),
+            &json!("ms"),
+            &json!(12),
+            &json!("algo=linear,freq=1s")
+        )
+    );
+    assert_eq!(
+        body["schema"],
+        json!([["ts", "TIMESTAMP", 8], ["val", "INT", 4]])
+    );
+    // no algo named and no anode offers moment: linear; freq 1s by default
+    q(&e, "select imputation(v) from m1");
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(
+        (&body["algo"], &body["freq"]),
+        (&json!("linear"), &json!("1s"))
+    );
+    // per partition, keys beside
+    let got = q(
+        &e,
+        "select tbname, _impmark, imputation(v, 'algo=linear') from m partition by tbname",
+    );
+    assert_eq!(got.len(), 28);
+    assert_eq!(
+        got[14 + 7],
+        [Value::Str("m2".into()), Value::Int(1), Value::Double(-1.0)]
+    );
+    for (bad, want) in [
+        (
+            "select imputation(v, 'freq=1x') from m1",
+            code::INVALID_PARA,
+        ),
+        (
+            "select imputation(v, 'freq=10us') from m1",
+            code::INVALID_PARA,
+        ),
+        // 1 ms grid over 13 s: 12,990 rows to add, more than 2048
+        (
+            "select imputation(v, 'freq=1ms') from m1",
+            code::INVALID_PARA,
+        ),
+        // 10..8192 input rows
+        (
+            "select imputation(v) from m1 where ts < 1700000005000",
+            code::INVALID_PARA,
+        ),
+        ("select imputation(s) from m1", code::INVALID_VALUE),
+        ("select imputation(site) from m1", code::INVALID_VALUE),
+        ("select imputation(v, v) from m1", code::INVALID_VALUE),
+        (
+            "select imputation(v, 'algo=moment') from m1",
+            code::ANA_ALGO_NOT_LOAD,
+        ),
+        ("select _impmark, v from m1", code::INVALID_COLUMN),
+        (
+            "select imputation(v), v from m1",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+        (
+            "select imputation(v), forecast(v) from m1",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+        (
+            "select imputation(v) from m1 interval(1s)",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+        (
+            "select imputation(v) from m1 where _impmark = 1",
+            code::PAR_NOT_ALLOWED_FUNC,
+        ),
+        (
+            "select count(*) from m1 where _impmark = 1",
+            code::INVALID_COLUMN,
+        ),
+    ] {
+        assert_eq!(err(&e, bad), want, "{bad}");
+    }
+}
+
+#[test]
+fn dtw_and_tlcc_rows() {
+    let (e, _dir, fake) = with_fake("correlation");
+    ok(&e, "create database d0");
+    ok(
+        &e,
+        "create table c (ts timestamp, x double, y float, s varchar(4))",
+    );
+    let xs = [1.0, 1.1, 1.0, 1.2, 1.1];
+    let ys = [1.0, 1.5, 1.3, 1.8, 1.6];
+    let values: Vec<String> = xs
+        .iter()
+        .zip(ys)
+        .enumerate()
+        .map(|(i, (x, y))| format!("({}, {x}, {y}, 'a')", T0 + i as i64))
+        .collect();
+    ok(&e, &format!("insert into c values {}", values.join(" ")));
+    assert_eq!(
+        q(&e, "select dtw(x, y, 'radius=2') from c"),
+        [[Value::Double(1.6000000000000003)]]
+    );
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(
+        body,
+        json!({"schema": [["val", "DOUBLE", 8], ["val1", "FLOAT", 4]],
+               "data": [xs, ys.map(|y| y as f32 as f64)],
+               "option": "radius=2,algo=dtw", "algo": "dtw", "wncheck": 1, "rows": 5, "protocol": 1.0})
+    );
+    let path: Vec<Value> = q(&e, "select dtw_path(x, y) from c")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(
+        path,
+        [
+            "(0, 0)", "(1, 0)", "(2, 0)", "(3, 1)", "(3, 2)", "(3, 3)", "(4, 4)"
+        ]
+        .map(|s| Value::Str(s.into()))
+    );
+    assert_eq!(
+        fake.last_body.lock().unwrap()["option"],
+        "algo=dtw,radius=1"
+    );
+    let got: Vec<Value> = q(
+        &e,
+        "select tlcc(x, y, 'lag_start=-1,lag_end=1,wncheck=0') from c",
+    )
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect();
+    assert_eq!(
+        got,
+        ["(-1, -0.2425)", "(0, 0.9210)", "(1, NULL)"].map(|s| Value::Str(s.into()))
+    );
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(
+        (&body["option"], &body["wncheck"]),
+        (
+            &json!("lag_start=-1,lag_end=1,wncheck=0,algo=tlcc"),
+            &json!(0)
+        )
+    );
+    for (bad, want) in [
+        ("select dtw(x, y, 'radius=0') from c", code::INVALID_PARA),
+        ("select dtw(x, y, 'radius=11') from c", code::INVALID_PARA),
+        ("select dtw(x, y, 'algo=tlcc') from c", code::INVALID_PARA),
+        (
+            "select tlcc(x, y, 'lag_start=1,lag_end=-1') from c",
+            code::INVALID_PARA,
+        ),
+        // |lag| must be below the 5 rows
+        (
+            "select tlcc(x, y, 'lag_start=-5,lag_end=0') from c",
+            code::INVALID_PARA,
+        ),
+        ("select dtw(x) from c", code::INVALID_VALUE),
+        ("select dtw(x, s) from c", code::INVALID_VALUE),
+        ("select dtw(x, max(y)) from c", code::PAR_AGG_FUNC_NESTING),
+        ("select dtw(x, y), x from c", code::PAR_NOT_ALLOWED_FUNC),
+        (
+            "select dtw(x, y) from c where ts > 0 and ts < 1",
+            code::ANA_ANODE_NOT_ENOUGH_ROWS,
+        ),
+    ] {
+        assert_eq!(err(&e, bad), want, "{bad}");
     }
 }

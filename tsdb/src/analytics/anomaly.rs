@@ -10,6 +10,11 @@
 //! (`skey >= ekey`) to `ekey = skey + 1` and then tests rows once as
 //! half-open and once as closed (§6.3, a quirk); here such a window holds
 //! only its own point and reports `_wend = skey + 1`, as the docs show.
+//!
+//! `_anomalymark` shows each window's code from the anode's `mask` (one per
+//! window, usually -1), or -1 when the anode sends none. Several columns
+//! may be named (3.4.1): each is checked, and the first is analysed, as
+//! every algorithm we serve takes one column.
 
 use std::collections::BTreeMap;
 
@@ -115,7 +120,6 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
             "rows": g.ts.len(),
             "protocol": 1.0,
         });
-        let body = serde_json::to_vec(&body).expect("JSON of values");
         let answer = engine
             .analytics
             .call(&candidates, "anomaly-detect", &body, timeout)?;
@@ -141,8 +145,19 @@ fn windows(answer: &Json) -> Result<Vec<Span>> {
         .get("res")
         .and_then(Json::as_array)
         .ok_or_else(|| bad("the anomaly answer has no res"))?;
+    // one code per window (v3.3.7+); -1 when the anode sends none
+    let marks: Option<Vec<i64>> = match answer.get("mask") {
+        None | Some(Json::Null) => None,
+        Some(m) => Some(
+            m.as_array()
+                .filter(|m| m.len() == res.len())
+                .and_then(|m| m.iter().map(Json::as_i64).collect())
+                .ok_or_else(|| bad("mask is not one integer per window of res"))?,
+        ),
+    };
     let mut out = Vec::with_capacity(res.len());
-    for w in res {
+    for (i, w) in res.iter().enumerate() {
+        let mark = marks.as_ref().map_or(-1, |m| m[i]);
         let pair = w
             .as_array()
             .filter(|p| p.len() == 2)
@@ -154,12 +169,14 @@ fn windows(answer: &Json) -> Result<Vec<Span>> {
                 start,
                 end: start + 1,
                 one_point: true,
+                mark,
             }
         } else {
             Span {
                 start,
                 end,
                 one_point: false,
+                mark,
             }
         });
     }

@@ -10,14 +10,14 @@
 
 use serde_json::{Value as Json, json};
 
+use super::call::{self, Projection};
 use super::options::AnalysisOptions;
-use super::{Series, Shape, check_rows, json_values, mathable, read_series};
+use super::{Shape, check_rows, json_values, read_series};
 use crate::engine::Engine;
 use crate::error::{DbError, Result, code};
 use crate::fail;
-use crate::query::agg;
-use crate::result::{ColMeta, Output};
-use crate::sql::ast::{Expr, Select};
+use crate::result::Output;
+use crate::sql::ast::Select;
 use crate::types::{DataType, Value};
 
 /// `ANALY_FORECAST_DEFAULT_ROWS`.
@@ -34,41 +34,9 @@ pub const DEFAULT_CONF: f64 = 0.95;
 pub const MAX_COVARIATES: usize = 10;
 const DEFAULT_OPTION: &str = "algo=holtwinters";
 
-/// Whether the statement calls FORECAST.
-pub fn wanted(sel: &Select) -> bool {
-    forecast_calls(sel) > 0
-}
-
-/// FORECAST calls anywhere in the select list.
-fn forecast_calls(sel: &Select) -> usize {
-    let mut n = 0;
-    for item in &sel.items {
-        item.expr.walk(&mut |x| {
-            if matches!(x, Expr::Func { name, .. } if name == "forecast") {
-                n += 1;
-            }
-        });
-    }
-    n
-}
-
-fn not_allowed(msg: impl Into<String>) -> DbError {
-    DbError::new(code::PAR_NOT_ALLOWED_FUNC, msg)
-}
-
 /// Foundation models take covariates; the classic algorithms do not.
 fn takes_covariates(algo: &str) -> bool {
     algo.starts_with("moirai")
-}
-
-/// What an output column is made of.
-enum Out {
-    Value,
-    Ts,
-    Low,
-    High,
-    Key(usize),
-    Const(Value),
 }
 
 /// A covariate column and its future values (`dynamic_real_N`).
@@ -78,86 +46,17 @@ struct Covariate {
 }
 
 pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Output> {
-    // where FORECAST may appear (§5.2)
-    if sel.interval.is_some() || sel.anomaly.is_some() || !sel.group_by.is_empty() {
-        return Err(not_allowed(
-            "FORECAST function is not supported in window query or group query",
-        ));
-    }
-    if let Some(f) = &sel.filter {
-        let mut bad = None;
-        f.walk(&mut |x| match x {
-            Expr::Column(n) if matches!(n.as_str(), "_frowts" | "_flow" | "_fhigh") => {
-                bad = Some(n.clone())
-            }
-            Expr::Func { name, .. } if name == "forecast" => bad = Some(name.clone()),
-            _ => {}
-        });
-        if let Some(n) = bad {
-            return Err(not_allowed(format!("{n} is not allowed in where clause")));
-        }
-    }
-    let calls_at_top: Vec<&Expr> = sel
-        .items
-        .iter()
-        .map(|i| &i.expr)
-        .filter(|e| matches!(e, Expr::Func { name, .. } if name == "forecast"))
-        .collect();
-    if forecast_calls(sel) > 1 {
-        return Err(not_allowed("FORECAST can be called only once in a query"));
-    }
-    let Some(Expr::Func { args, .. }) = calls_at_top.first().copied() else {
-        return Err(not_allowed(
-            "FORECAST must be a select item of its own, not part of an expression",
-        ));
-    };
+    let (cols, text) = call::arguments(sel, "forecast")?;
     let shape = Shape::of(engine, sel, current)?;
-
-    // arguments: target column, covariates, option string
-    let (cols, text) = match args.split_last() {
-        Some((Expr::Str(o), rest)) => (rest, Some(o.as_str())),
-        _ => (args.as_slice(), None),
-    };
     if cols.is_empty() {
         return Err(DbError::invalid("FORECAST needs a column to forecast"));
     }
     let mut names: Vec<String> = Vec::new();
     for c in cols {
-        match c {
-            Expr::Column(n) => {
-                let col = match shape.column(n) {
-                    Some(col) => col,
-                    None if shape.is_tag(n) => {
-                        fail!(code::INVALID_VALUE, "FORECAST cannot use the tag {n}")
-                    }
-                    None if shape.columns[0].name == *n => fail!(
-                        code::INVALID_VALUE,
-                        "FORECAST only support mathable column: {n} is the timestamp"
-                    ),
-                    None => fail!(code::INVALID_COLUMN, "Invalid column name: {n}"),
-                };
-                if !mathable(col.ty) {
-                    fail!(
-                        code::INVALID_VALUE,
-                        "FORECAST only support mathable column: {n} is {}",
-                        col.ty.name()
-                    );
-                }
-                // a repeated column is dropped (taosd's system test)
-                if !names.contains(n) {
-                    names.push(n.clone());
-                }
-            }
-            Expr::Func { name, .. } if agg::is_aggregate(name) => {
-                fail!(
-                    code::PAR_AGG_FUNC_NESTING,
-                    "Aggregate functions do not support nesting: {name} inside FORECAST"
-                )
-            }
-            _ => fail!(
-                code::INVALID_VALUE,
-                "FORECAST takes columns of the table (and the option string last)"
-            ),
+        let col = call::value_column(&shape, "forecast", c)?;
+        // a repeated column is dropped (taosd's system test)
+        if !names.contains(&col.name) {
+            names.push(col.name.clone());
         }
     }
     let opts = AnalysisOptions::parse(text, DEFAULT_OPTION)?;
@@ -212,58 +111,22 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         );
     }
 
-    // the output columns (§5.2: FORECAST, its pseudo columns, the
-    // PARTITION BY keys and constants)
-    let mut outs: Vec<(Out, ColMeta)> = Vec::new();
-    let mut return_conf = false;
-    for item in &sel.items {
-        let name = item.alias.clone().unwrap_or_else(|| item.text.clone());
-        let (out, ty) = match &item.expr {
-            Expr::Func { name, .. } if name == "forecast" => (Out::Value, DataType::Double),
-            Expr::Column(n) if n == "_frowts" => (Out::Ts, DataType::Timestamp),
-            Expr::Column(n) if n == "_flow" => {
-                return_conf = true;
-                (Out::Low, DataType::Double)
-            }
-            Expr::Column(n) if n == "_fhigh" => {
-                return_conf = true;
-                (Out::High, DataType::Double)
-            }
-            e if sel.partition_by.contains(e) => {
-                let k = sel.partition_by.iter().position(|p| p == e).expect("found");
-                (Out::Key(k), DataType::Int) // typed from the input below
-            }
-            e @ (Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Bool(_) | Expr::Null) => {
-                let v = crate::engine::literal(e, shape.precision, shape.precision.now())?;
-                let ty = match &v {
-                    Value::Int(_) => DataType::BigInt,
-                    Value::Double(_) => DataType::Double,
-                    Value::Bool(_) => DataType::Bool,
-                    Value::Str(s) => DataType::Binary(s.len().max(1) as u32),
-                    Value::Null => DataType::Binary(1),
-                };
-                (Out::Const(v), ty)
-            }
-            _ => {
-                return Err(not_allowed(format!(
-                    "{}: only _frowts, _flow, _fhigh, the PARTITION BY keys and constants can be selected with FORECAST",
-                    item.text
-                )));
-            }
-        };
-        outs.push((out, ColMeta::new(name, ty)));
-    }
+    // FORECAST, _frowts, _flow, _fhigh
+    let types = [
+        DataType::Double,
+        DataType::Timestamp,
+        DataType::Double,
+        DataType::Double,
+    ];
+    let mut projection = Projection::new(sel, "forecast", &types, shape.precision)?;
+    let return_conf = projection.selects(2) || projection.selects(3);
 
     // the algorithm must be known before any data is read
     let candidates = super::candidates(engine.read().catalog.anodes.values(), "forecast", &algo)?;
     let mut read_cols = vec![target.clone()];
     read_cols.extend(covariates.iter().map(|c| c.column.clone()));
     let (groups, key_meta) = read_series(engine, sel, current, &shape, &read_cols)?;
-    for (out, meta) in &mut outs {
-        if let Out::Key(k) = out {
-            meta.ty = key_meta[*k].ty;
-        }
-    }
+    projection.key_types(&key_meta);
     let min_rows = if algo == "tdtsfm_1" {
         TDTSFM_MIN_ROWS
     } else {
@@ -316,20 +179,27 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         if !covariates.is_empty() {
             body["type"] = json!("covariate");
         }
-        let body = serde_json::to_vec(&body).expect("JSON of values");
         let answer = engine
             .analytics
             .call(&candidates, "forecast", &body, timeout)?;
         let res = forecast_rows(&answer, rows as usize)?;
         for r in 0..rows as usize {
-            out_rows.push(emit(&outs, g, &res, r));
+            let value = res.value[r];
+            // an algorithm without an interval: both bounds are the value
+            let (low, high) = res
+                .bounds
+                .as_ref()
+                .map_or((value, value), |b| (b.0[r], b.1[r]));
+            let fields = [
+                call::num(Some(value)),
+                Value::Int(res.ts[r]),
+                call::num(Some(low)),
+                call::num(Some(high)),
+            ];
+            out_rows.push(projection.row(g, &fields));
         }
     }
-    Ok(Output::Rows {
-        columns: outs.into_iter().map(|(_, m)| m).collect(),
-        rows: crate::query::page(out_rows, sel.limit),
-        precision: shape.precision,
-    })
+    Ok(projection.output(out_rows, sel, shape.precision))
 }
 
 /// `every` by default: the mean spacing of the input.
@@ -347,24 +217,17 @@ struct Res {
     bounds: Option<(Vec<f64>, Vec<f64>)>,
 }
 
-fn bad_answer(why: String) -> DbError {
-    DbError::new(
-        code::ANA_ANODE_RETURN_ERROR,
-        format!("Analysis failed since anode return error: {why}"),
-    )
-}
-
 fn forecast_rows(answer: &Json, rows: usize) -> Result<Res> {
     let Some(res) = answer.get("res").and_then(Json::as_array) else {
-        return Err(bad_answer("the forecast answer has no res".into()));
+        return Err(call::bad_answer("the forecast answer has no res"));
     };
     let array = |i: usize| -> Result<Vec<f64>> {
         let a = res
             .get(i)
             .and_then(Json::as_array)
-            .ok_or_else(|| bad_answer(format!("the forecast answer has no res[{i}]")))?;
+            .ok_or_else(|| call::bad_answer(format!("the forecast answer has no res[{i}]")))?;
         if a.len() < rows {
-            return Err(bad_answer(format!(
+            return Err(call::bad_answer(format!(
                 "res[{i}] has {} values, {rows} forecast rows were asked",
                 a.len()
             )));
@@ -382,28 +245,6 @@ fn forecast_rows(answer: &Json, rows: usize) -> Result<Res> {
         None
     };
     Ok(Res { ts, value, bounds })
-}
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        Value::Double(x)
-    } else {
-        Value::Null
-    }
-}
-
-fn emit(outs: &[(Out, ColMeta)], g: &Series, res: &Res, r: usize) -> Vec<Value> {
-    outs.iter()
-        .map(|(o, _)| match o {
-            Out::Value => num(res.value[r]),
-            Out::Ts => Value::Int(res.ts[r]),
-            // an algorithm without an interval: both bounds are the value
-            Out::Low => num(res.bounds.as_ref().map_or(res.value[r], |b| b.0[r])),
-            Out::High => num(res.bounds.as_ref().map_or(res.value[r], |b| b.1[r])),
-            Out::Key(k) => g.key[*k].clone(),
-            Out::Const(v) => v.clone(),
-        })
-        .collect()
 }
 
 /// The covariate arguments with their `dynamic_real_N` future values

@@ -8,7 +8,10 @@
 //! - this module: [`Analytics`], which picks the anode of a call (spread
 //!   over the healthy anodes offering the algorithm, fail over when one does
 //!   not answer), keeps their health, and validates `/list`.
-//! - [`forecast`], [`anomaly`]: the functions, each run in
+//! - [`call`]: what the row-producing functions share (placement, column
+//!   arguments, projection of results and pseudo-columns).
+//! - [`forecast`], [`imputation`], [`correlation`], [`anomaly`]: the
+//!   functions, each run in
 //!   three steps: read the input rows under the engine's read lock, call the
 //!   anode with no lock held (a call may take a minute), build the result.
 //!
@@ -18,9 +21,12 @@
 //! call or background check saw.
 
 pub mod anomaly;
+pub(crate) mod call;
 pub mod client;
+pub mod correlation;
 pub mod ddl;
 pub mod forecast;
+pub mod imputation;
 pub mod options;
 
 use std::collections::HashSet;
@@ -160,9 +166,10 @@ impl Analytics {
         &self,
         candidates: &[(u32, String)],
         route: &str,
-        body: &[u8],
+        body: &Json,
         timeout: Duration,
     ) -> Result<Json> {
+        let body = serde_json::to_vec(body).expect("JSON of values");
         type Anodes<'a> = Vec<&'a (u32, String)>;
         let (mut up, down): (Anodes<'_>, Anodes<'_>) =
             candidates.iter().partition(|(id, _)| !self.is_down(*id));
@@ -172,7 +179,7 @@ impl Analytics {
         }
         let mut last = None;
         for (id, url) in up.into_iter().chain(down) {
-            match self.client.post(url, route, body.to_vec(), timeout) {
+            match self.client.post(url, route, body.clone(), timeout) {
                 Ok(answer) => {
                     self.mark(*id, true);
                     if let Some(e) = client::refused(&answer) {
@@ -535,7 +542,8 @@ pub(crate) fn check_rows(what: &str, n: usize, min: usize, max: usize) -> Result
     Ok(())
 }
 
-/// A SELECT that needs an anode (FORECAST, ANOMALY_WINDOW) or reads the
+/// A SELECT that needs an anode (FORECAST, ANOMALY_WINDOW, IMPUTATION,
+/// DTW, DTW_PATH, TLCC) or reads the
 /// anode tables of `information_schema`; `None` for any other SELECT.
 pub fn select(
     engine: &crate::engine::Engine,
@@ -561,8 +569,11 @@ pub fn select(
     if sel.anomaly.is_some() {
         return Some(anomaly::run(engine, sel, current));
     }
-    if forecast::wanted(sel) {
-        return Some(forecast::run(engine, sel, current));
+    match call::called(sel) {
+        Err(e) => Some(Err(e)),
+        Ok(None) => None,
+        Ok(Some("forecast")) => Some(forecast::run(engine, sel, current)),
+        Ok(Some("imputation")) => Some(imputation::run(engine, sel, current)),
+        Ok(Some(f)) => Some(correlation::run(engine, sel, current, f)),
     }
-    None
 }

@@ -146,6 +146,10 @@ pub fn eval(e: &Expr, cx: &Ctx<'_, '_>) -> Result<Value> {
             "_wstart" => cx.window.map_or(Value::Null, |w| Value::Int(w.0)),
             "_wend" => cx.window.map_or(Value::Null, |w| Value::Int(w.1)),
             "_wduration" => cx.window.map_or(Value::Null, |w| Value::Int(w.1 - w.0)),
+            super::ANOMALY_MARK => fail!(
+                code::PAR_NOT_ALLOWED_FUNC,
+                "{name} is only allowed as a select item of an ANOMALY_WINDOW query"
+            ),
             _ => {
                 let Some(r) = cx.schema.lookup(name) else {
                     fail!(code::INVALID_COLUMN, "Invalid column name: {name}");
@@ -369,6 +373,7 @@ pub(crate) fn type_of(e: &Expr, schema: &Schema<'_>) -> Result<DataType> {
         Expr::Column(n) => match n.as_str() {
             "_wstart" | "_wend" => DataType::Timestamp,
             "_wduration" => DataType::BigInt,
+            super::ANOMALY_MARK => DataType::Int,
             _ => schema.lookup(n).map(|r| schema.type_of(r)).ok_or_else(|| {
                 DbError::new(code::INVALID_COLUMN, format!("Invalid column name: {n}"))
             })?,

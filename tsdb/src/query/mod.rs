@@ -156,6 +156,13 @@ pub(crate) fn has_aggregate(e: &Expr) -> bool {
     found
 }
 
+/// Whether `e` reads the column (or pseudo-column) `name`.
+fn mentions(e: &Expr, name: &str) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| found |= matches!(x, Expr::Column(n) if n == name));
+    found
+}
+
 /// One output column: its expression, name and type.
 pub(crate) struct OutCol {
     expr: Expr,
@@ -165,12 +172,17 @@ pub(crate) struct OutCol {
 
 /// A window given from outside the query (an anode's anomaly window):
 /// closed `[start, end]`, or only the point `start` when `one_point`.
+/// `mark` is what `_anomalymark` shows for it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Span {
     pub start: i64,
     pub end: i64,
     pub one_point: bool,
+    pub mark: i64,
 }
+
+/// The pseudo-column of an anomaly window's code (`mask` of the anode).
+pub const ANOMALY_MARK: &str = "_anomalymark";
 
 /// Windows per group (the PARTITION BY values).
 pub type Spans = BTreeMap<Vec<GroupKey>, Vec<Span>>;
@@ -304,7 +316,19 @@ pub fn select_with(
         rows: &[],
         window: None,
     };
-    let aggregate = outs.iter().any(|o| has_aggregate(&o.expr));
+    // an ANOMALY_WINDOW query may select only the windows' pseudo-columns
+    let windows_only = spans.is_some()
+        && outs.iter().all(|o| {
+            matches!(&o.expr, Expr::Column(n)
+                if matches!(n.as_str(), "_wstart" | "_wend" | "_wduration" | ANOMALY_MARK))
+        });
+    let aggregate = windows_only || outs.iter().any(|o| has_aggregate(&o.expr));
+    if spans.is_none() && outs.iter().any(|o| mentions(&o.expr, ANOMALY_MARK)) {
+        fail!(
+            code::PAR_NOT_ALLOWED_FUNC,
+            "{ANOMALY_MARK} is only allowed with ANOMALY_WINDOW"
+        );
+    }
     let multi: Vec<usize> = outs
         .iter()
         .enumerate()
@@ -354,7 +378,7 @@ pub fn select_with(
     if spans.is_some() && (!aggregate || !multi.is_empty()) {
         fail!(
             code::INVALID_VALUE,
-            "an ANOMALY_WINDOW query needs aggregate functions (and no DIFF, TOP or BOTTOM) in its select list"
+            "an ANOMALY_WINDOW query needs aggregate functions or window pseudo-columns (and no DIFF, TOP or BOTTOM) in its select list"
         );
     }
     if sel.interval.is_none() && (sel.fill.is_some() || sel.sliding.is_some()) {
@@ -645,7 +669,10 @@ pub fn select_with(
                 let cx = base.over(win, Some((sp.start, sp.end)));
                 let mut row = Vec::with_capacity(columns.len());
                 for c in &columns {
-                    row.push(eval(&c.expr, &cx)?);
+                    row.push(match &c.expr {
+                        Expr::Column(n) if n == ANOMALY_MARK => Value::Int(sp.mark),
+                        e => eval(e, &cx)?,
+                    });
                 }
                 block.push(row);
             }

@@ -1,6 +1,8 @@
 //! The real `tsdb` binary on 127.0.0.1:0, for end-to-end tests.
 #![allow(dead_code)]
 
+pub mod anodes;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
