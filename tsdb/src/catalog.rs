@@ -4,7 +4,8 @@
 //! (behind the engine's lock) and every change is written through to one
 //! redb file in the same call: a DDL statement that returned is durable.
 //! Entries are JSON values under `db/<db>`, `st/<db>/<stable>`,
-//! `tb/<db>/<table>`, anodes under `an/<id>` and the counters under
+//! `tb/<db>/<table>`, anodes under `an/<id>`, streams under `sm/<id>` and
+//! the counters under
 //! `meta/...`.
 
 use std::collections::BTreeMap;
@@ -142,6 +143,37 @@ pub struct AnodeAlgo {
     pub note: String,
 }
 
+/// A continuous query (`CREATE TABLE t AS SELECT ... INTERVAL ...` /
+/// `CREATE STREAM`) and its progress. See [`crate::stream`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stream {
+    pub id: u32,
+    /// The 3.x stream name, or the result table's name (2.x).
+    pub name: String,
+    /// The current database when it was created (resolves the SELECT).
+    pub db: Option<String>,
+    /// The result table.
+    pub target_db: String,
+    pub target: String,
+    /// The SELECT as written.
+    pub sql: String,
+    /// ms since the epoch; also the frozen `now` of the SELECT.
+    pub created: i64,
+    /// Delay after a window ends before it is computed, in ticks.
+    pub delay: i64,
+    /// Start of the next window to compute (ticks); `None` until the
+    /// source has a row (or the start bound is known).
+    pub next: Option<i64>,
+    /// 3.x `FILL_HISTORY 0`: start with the window of the creation time.
+    pub history: bool,
+    pub rows: u64,
+    /// ms since the epoch of the last run that computed windows.
+    pub last_run: Option<i64>,
+    pub error: Option<String>,
+    /// Past its end bound: no more windows.
+    pub completed: bool,
+}
+
 /// One database and everything in it.
 #[derive(Debug, Clone, Default)]
 pub struct DbEntry {
@@ -155,6 +187,7 @@ pub struct Catalog {
     store: Redb,
     pub dbs: BTreeMap<String, DbEntry>,
     pub anodes: BTreeMap<u32, Anode>,
+    pub streams: BTreeMap<u32, Stream>,
     pub next_uid: u64,
     /// The WAL, whose position each durable commit records.
     wal: Option<Arc<Syncer>>,
@@ -181,6 +214,8 @@ pub enum Change<'a> {
     DelTable(&'a str, &'a str),
     PutAnode(&'a Anode),
     DelAnode(u32),
+    PutStream(&'a Stream),
+    DelStream(u32),
 }
 
 impl Catalog {
@@ -191,6 +226,7 @@ impl Catalog {
             store,
             dbs: BTreeMap::new(),
             anodes: BTreeMap::new(),
+            streams: BTreeMap::new(),
             next_uid: 1,
             wal: None,
             durable_at: Pos::default(),
@@ -237,6 +273,10 @@ impl Catalog {
                 ["an", _] => {
                     let a: Anode = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
                     self.anodes.insert(a.id, a);
+                }
+                ["sm", _] => {
+                    let s: Stream = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
+                    self.streams.insert(s.id, s);
                 }
                 ["meta", "next_uid"] => {
                     let n: u64 = serde_json::from_slice(bytes).map_err(|e| err(&e))?;
@@ -343,6 +383,13 @@ impl Catalog {
                     }
                     Change::DelAnode(id) => {
                         t.remove(format!("an/{id}").as_str()).map_err(|e| err(&e))?;
+                    }
+                    Change::PutStream(s) => {
+                        t.insert(format!("sm/{}", s.id).as_str(), to_json(*s).as_slice())
+                            .map_err(|e| err(&e))?;
+                    }
+                    Change::DelStream(id) => {
+                        t.remove(format!("sm/{id}").as_str()).map_err(|e| err(&e))?;
                     }
                 }
             }

@@ -243,37 +243,17 @@ impl Engine {
                 }
                 Ok(Output::UseDb(name))
             }
-            Statement::Insert(tables) => {
-                // fsync (WAL 2) after the lock is released: group commit
-                let (n, sync_to, job) = {
-                    let mut st = self.write();
-                    let (n, sync_to) = st.insert(&tables, db)?;
-                    // the rows are in: a flush that cannot start (the WAL
-                    // cannot rotate) must not turn this into an error
-                    let job = if st.over_budget() && !st.flushing {
-                        st.freeze().unwrap_or_else(|e| {
-                            tracing::error!(error = %e, "cannot start a flush; retrying with the next insert");
-                            None
-                        })
-                    } else {
-                        None
-                    };
-                    (n, sync_to, job.map(|j| (j, st.store.dir().to_owned())))
-                };
-                if let Some((job, dir)) = job {
-                    let state = self.state.clone();
-                    std::thread::Builder::new()
-                        .name("tsdb-flush".into())
-                        .spawn(move || {
-                            // a failure is logged and retried with the next flush
-                            let _ = finish_flush(&state, &dir, job, false);
-                        })
-                        .map_err(|e| DbError::io("starting a flush thread", e))?;
-                }
-                if let Some(offset) = sync_to {
-                    self.syncer.sync_to(offset)?;
-                }
-                Ok(Output::Affected(n))
+            Statement::Insert(tables) => Ok(Output::Affected(self.insert_tables(&tables, db)?)),
+            Statement::CreateStream(cs) => crate::stream::create(self, &cs, db),
+            Statement::ShowStreams => Ok(crate::stream::show(self)),
+            Statement::KillStream(id) => crate::stream::kill(self, id),
+            Statement::DropStream { name, if_exists } => {
+                crate::stream::drop(self, &name, if_exists)
+            }
+            stmt @ (Statement::Drop { .. } | Statement::DropDatabase { .. }) => {
+                let out = self.write().ddl(stmt, db)?;
+                crate::stream::forget_dropped(self)?;
+                Ok(out)
             }
             Statement::Flush(name) => {
                 if !self.read().catalog.dbs.contains_key(&name) {
@@ -284,6 +264,41 @@ impl Engine {
             }
             other => self.write().ddl(other, db),
         }
+    }
+
+    /// Writes INSERT clauses (the statement, or a stream's results); returns
+    /// the rows written once they are as durable as the database asks.
+    pub(crate) fn insert_tables(&self, tables: &[InsertTable], db: Option<&str>) -> Result<usize> {
+        // fsync (WAL 2) after the lock is released: group commit
+        let (n, sync_to, job) = {
+            let mut st = self.write();
+            let (n, sync_to) = st.insert(tables, db)?;
+            // the rows are in: a flush that cannot start (the WAL
+            // cannot rotate) must not turn this into an error
+            let job = if st.over_budget() && !st.flushing {
+                st.freeze().unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "cannot start a flush; retrying with the next insert");
+                    None
+                })
+            } else {
+                None
+            };
+            (n, sync_to, job.map(|j| (j, st.store.dir().to_owned())))
+        };
+        if let Some((job, dir)) = job {
+            let state = self.state.clone();
+            std::thread::Builder::new()
+                .name("tsdb-flush".into())
+                .spawn(move || {
+                    // a failure is logged and retried with the next flush
+                    let _ = finish_flush(&state, &dir, job, false);
+                })
+                .map_err(|e| DbError::io("starting a flush thread", e))?;
+        }
+        if let Some(offset) = sync_to {
+            self.syncer.sync_to(offset)?;
+        }
+        Ok(n)
     }
 
     /// fsyncs of the WAL so far (group commit shares them between writers).
@@ -837,7 +852,7 @@ impl State {
             .ok_or_else(|| DbError::new(code::DB_NOT_EXIST, format!("Database not exist: {name}")))
     }
 
-    fn ddl(&mut self, stmt: Statement, current: Option<&str>) -> Result<Output> {
+    pub(crate) fn ddl(&mut self, stmt: Statement, current: Option<&str>) -> Result<Output> {
         match stmt {
             Statement::CreateDatabase {
                 name,

@@ -1,8 +1,9 @@
 //! `tsdb`: a compact time-series database core in the TDengine mould.
 //!
 //! Databases, super tables with tags, child and normal tables, INSERT with
-//! auto-create, windowed SELECT (INTERVAL / SLIDING / FILL), `last_row`, a
-//! taosAdapter-compatible REST endpoint and a `taos`-style shell.
+//! auto-create, windowed SELECT (INTERVAL / SLIDING / FILL), `last_row`,
+//! continuous queries, analysis SQL through anodes, a taosAdapter-compatible
+//! REST endpoint and a `taos`-style shell.
 //!
 //! # Layout
 //!
@@ -11,15 +12,16 @@
 //! - [`storage`]: the write-ahead log and the rows of each table.
 //! - [`engine`]: statement execution (DDL, INSERT) and recovery.
 //! - [`query`]: SELECT: scan, filter, group, window, aggregate, fill.
+//! - [`stream`]: continuous queries (`CREATE TABLE t AS SELECT ... INTERVAL`).
+//! - [`analytics`]: anodes and the analysis functions they serve.
 //! - [`rest`]: `POST /rest/sql` with the taosAdapter JSON shape.
 //! - [`render`]: the taos shell's table layout; [`shell`]: the client;
 //!   [`import`]: CSV loading over REST.
 //! - [`config`] reads `etc/tsdb.ini`.
 //! - [`types`], [`result`], [`error`]: values, result sets, error codes.
 //!
-//! Storage today keeps every row in memory, made durable by the WAL and
-//! rebuilt from it at start-up; immutable columnar files per time partition
-//! are the next step.
+//! Rows are made durable by the WAL, kept in memtables, and flushed into
+//! immutable columnar data files per table and time partition.
 
 pub mod analytics;
 pub mod catalog;
@@ -34,4 +36,5 @@ pub mod result;
 pub mod shell;
 pub mod sql;
 pub mod storage;
+pub mod stream;
 pub mod types;

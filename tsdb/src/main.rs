@@ -197,6 +197,16 @@ fn serve(a: ServeArgs) -> ExitCode {
                 let _ = tokio::task::spawn_blocking(move || e.expire(now)).await;
             }
         });
+        // continuous queries: due windows are looked for every tick
+        let streams = state.engine.clone();
+        std::thread::Builder::new()
+            .name("tsdb-streams".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(tsdb::stream::TICK);
+                    tsdb::stream::run_due(&streams, tsdb::types::Precision::Ms.now());
+                }
+            })?;
         axum::serve(listener, router(state.clone()))
             .with_graceful_shutdown(shutdown_signal())
             .await?;

@@ -42,12 +42,23 @@ use crate::types::{DataType, Precision, Value, parse_timestamp};
 /// Lower and upper (inclusive) timestamp bounds implied by the top-level
 /// AND of the WHERE clause.
 fn time_range(filter: Option<&Expr>, schema: &Schema<'_>, now: i64) -> Result<(i64, i64)> {
+    let is_ts = |n: &str| schema.lookup(n) == Some(Ref::Ts);
+    ts_range(filter, &is_ts, schema.precision, now)
+}
+
+/// [`time_range`] for a timestamp column known by `is_ts`.
+pub(crate) fn ts_range(
+    filter: Option<&Expr>,
+    is_ts: &dyn Fn(&str) -> bool,
+    precision: Precision,
+    now: i64,
+) -> Result<(i64, i64)> {
     let (mut lo, mut hi) = (i64::MIN, i64::MAX);
     if let Some(f) = filter {
         let mut conj = Vec::new();
         split_and(f, &mut conj);
         for c in conj {
-            if let Some((a, b)) = ts_bound(c, schema, now)? {
+            if let Some((a, b)) = bound_of(c, is_ts, precision, now)? {
                 lo = lo.max(a);
                 hi = hi.min(b);
             }
@@ -61,17 +72,27 @@ fn time_range(filter: Option<&Expr>, schema: &Schema<'_>, now: i64) -> Result<(i
 /// `ts BETWEEN a AND b` with timestamp constants. `None` for anything else,
 /// which then has to be evaluated row by row.
 pub(crate) fn ts_bound(c: &Expr, schema: &Schema<'_>, now: i64) -> Result<Option<(i64, i64)>> {
-    let is_ts = |e: &Expr| matches!(e, Expr::Column(n) if schema.lookup(n) == Some(Ref::Ts));
+    let is_ts = |n: &str| schema.lookup(n) == Some(Ref::Ts);
+    bound_of(c, &is_ts, schema.precision, now)
+}
+
+fn bound_of(
+    c: &Expr,
+    ts_col: &dyn Fn(&str) -> bool,
+    precision: Precision,
+    now: i64,
+) -> Result<Option<(i64, i64)>> {
+    let is_ts = |e: &Expr| matches!(e, Expr::Column(n) if ts_col(n));
     let constant = |e: &Expr| -> Result<Option<i64>> {
         let mut has_col = false;
         e.walk(&mut |x| has_col |= matches!(x, Expr::Column(_) | Expr::Func { .. }));
         if has_col {
             return Ok(None);
         }
-        let v = crate::engine::literal(e, schema.precision, now)?;
+        let v = crate::engine::literal(e, precision, now)?;
         Ok(match v {
             Value::Int(i) => Some(i),
-            Value::Str(s) => Some(parse_timestamp(&s, schema.precision)?),
+            Value::Str(s) => Some(parse_timestamp(&s, precision)?),
             _ => None,
         })
     };

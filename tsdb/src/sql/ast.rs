@@ -76,6 +76,33 @@ pub enum Statement {
     ShowAnodes {
         full: bool,
     },
+    /// `CREATE TABLE t AS SELECT ...` (2.x continuous query) or
+    /// `CREATE STREAM [IF NOT EXISTS] s [options] INTO t AS SELECT ...` (3.x).
+    CreateStream(Box<CreateStream>),
+    /// `SHOW STREAMS`.
+    ShowStreams,
+    /// `KILL STREAM id` (2.x also `KILL STREAM conn:id`).
+    KillStream(i64),
+    /// `DROP STREAM [IF EXISTS] name` (3.x).
+    DropStream {
+        name: String,
+        if_exists: bool,
+    },
+}
+
+/// A continuous query as parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateStream {
+    /// The 3.x stream name; the 2.x form is named by its table.
+    pub name: Option<String>,
+    pub if_not_exists: bool,
+    pub target: ObjName,
+    /// 3.x stream options (`WATERMARK 5s`, `FILL_HISTORY 1`, ...), keys
+    /// lower-cased and joined with `_` (`ignore_expired`).
+    pub options: Vec<(String, Expr)>,
+    pub select: Box<Select>,
+    /// The SELECT as written.
+    pub sql: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -231,6 +258,32 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Visits this expression and every sub-expression, mutably.
+    pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
+        f(self);
+        match self {
+            Expr::Func { args, .. } => args.iter_mut().for_each(|a| a.walk_mut(f)),
+            Expr::Neg(e) | Expr::Not(e) => e.walk_mut(f),
+            Expr::Binary { left, right, .. } => {
+                left.walk_mut(f);
+                right.walk_mut(f);
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                expr.walk_mut(f);
+                low.walk_mut(f);
+                high.walk_mut(f);
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.walk_mut(f);
+                list.iter_mut().for_each(|a| a.walk_mut(f));
+            }
+            Expr::IsNull { expr, .. } => expr.walk_mut(f),
+            _ => {}
+        }
+    }
+
     /// Visits this expression and every sub-expression.
     pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
         f(self);

@@ -206,6 +206,16 @@ impl Parser<'_> {
                 self.next();
                 self.alter()
             }
+            "kill" => {
+                self.next();
+                self.expect_word("stream")?;
+                let mut id = self.int("a stream id")?;
+                // 2.x: KILL STREAM <connection>:<stream>
+                if self.eat_sym(":") {
+                    id = self.int("a stream id")?;
+                }
+                Ok(Statement::KillStream(id))
+            }
             "update" => {
                 self.next();
                 if self.eat_word("all") {
@@ -217,12 +227,74 @@ impl Parser<'_> {
                 Ok(Statement::UpdateAnode(Some(self.int("an anode id")?)))
             }
             _ => Err(self.error(
-                "a statement (CREATE, DROP, USE, SHOW, DESCRIBE, INSERT, SELECT, ALTER, UPDATE)",
+                "a statement (CREATE, DROP, USE, SHOW, DESCRIBE, INSERT, SELECT, ALTER, UPDATE, KILL)",
             )),
         }
     }
 
+    /// `CREATE STREAM [IF NOT EXISTS] name [options] INTO [db.]t AS SELECT`.
+    fn create_stream(&mut self) -> Result<Statement> {
+        let if_not_exists = self.if_not_exists()?;
+        let name = self.ident("a stream name")?;
+        let mut options = Vec::new();
+        while !self.is_word("into") {
+            let mut key = match self.next().tok {
+                Tok::Word(w) => w,
+                _ => {
+                    self.i -= 1;
+                    return Err(self.error("a stream option or INTO"));
+                }
+            };
+            // two-word options: IGNORE EXPIRED, IGNORE UPDATE
+            if key == "ignore" {
+                key = format!("ignore_{}", self.ident("EXPIRED or UPDATE")?);
+            }
+            let value = match self.next().tok {
+                Tok::Word(w) => Expr::Column(w),
+                Tok::Int(i) => Expr::Int(i),
+                Tok::Duration(c, u) => Expr::Duration(Duration { count: c, unit: u }),
+                _ => {
+                    self.i -= 1;
+                    return Err(self.error(&format!("a value for the stream option {key}")));
+                }
+            };
+            // TRIGGER MAX_DELAY 5s
+            if key == "trigger" && value == Expr::Column("max_delay".into()) {
+                options.push(("max_delay".to_owned(), Expr::Duration(self.duration()?)));
+            }
+            options.push((key, value));
+        }
+        self.expect_word("into")?;
+        let target = self.obj_name("a table name")?;
+        self.expect_word("as")?;
+        self.stream_select(Some(name), if_not_exists, target, options)
+    }
+
+    fn stream_select(
+        &mut self,
+        name: Option<String>,
+        if_not_exists: bool,
+        target: ObjName,
+        options: Vec<(String, Expr)>,
+    ) -> Result<Statement> {
+        let start = self.pos();
+        let select = Box::new(self.select()?);
+        let end = self.toks[self.i.saturating_sub(1)].pos + self.toks[self.i.saturating_sub(1)].len;
+        let sql = self.sql[start..end].trim().to_owned();
+        Ok(Statement::CreateStream(Box::new(CreateStream {
+            name,
+            if_not_exists,
+            target,
+            options,
+            select,
+            sql,
+        })))
+    }
+
     fn create(&mut self) -> Result<Statement> {
+        if self.eat_word("stream") {
+            return self.create_stream();
+        }
         if self.eat_word("anode") {
             return match self.next().tok {
                 Tok::Str(url) => Ok(Statement::CreateAnode(url)),
@@ -258,10 +330,8 @@ impl Parser<'_> {
             }
             return Ok(Statement::CreateSubTables(subs));
         }
-        if self.is_word("as") {
-            return Err(DbError::unsupported(
-                "continuous queries (CREATE TABLE ... AS SELECT) are not supported yet",
-            ));
+        if !stable && self.eat_word("as") {
+            return self.stream_select(None, if_not_exists, name, Vec::new());
         }
         self.expect_sym("(")?;
         let columns = self.column_defs()?;
@@ -403,6 +473,11 @@ impl Parser<'_> {
     }
 
     fn drop(&mut self) -> Result<Statement> {
+        if self.eat_word("stream") {
+            let if_exists = self.if_exists()?;
+            let name = self.ident("a stream name")?;
+            return Ok(Statement::DropStream { name, if_exists });
+        }
         if self.eat_word("anode") {
             return Ok(Statement::DropAnode(self.int("an anode id")?));
         }
@@ -432,6 +507,9 @@ impl Parser<'_> {
         if self.eat_word("anodes") {
             let full = self.eat_word("full");
             return Ok(Statement::ShowAnodes { full });
+        }
+        if self.eat_word("streams") {
+            return Ok(Statement::ShowStreams);
         }
         if self.eat_word("create") {
             if self.eat_word("database") {
