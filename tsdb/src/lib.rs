@@ -13,6 +13,7 @@
 //! - [`engine`]: statement execution (DDL, INSERT) and recovery.
 //! - [`query`]: SELECT: scan, filter, group, window, aggregate, fill.
 //! - [`stream`]: continuous queries (`CREATE TABLE t AS SELECT ... INTERVAL`).
+//! - [`subscribe`]: data subscriptions (subscribe / consume / unsubscribe).
 //! - [`analytics`]: anodes and the analysis functions they serve.
 //! - [`rest`]: `POST /rest/sql` with the taosAdapter JSON shape.
 //! - [`render`]: the taos shell's table layout; [`shell`]: the client;
@@ -37,4 +38,5 @@ pub mod shell;
 pub mod sql;
 pub mod storage;
 pub mod stream;
+pub mod subscribe;
 pub mod types;

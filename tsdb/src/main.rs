@@ -26,6 +26,40 @@ enum Command {
     Shell(ShellArgs),
     /// Load a CSV file into a table, over REST.
     Import(ImportArgs),
+    /// Subscribe to a query's rows: prints all matching rows, then new ones
+    /// as they arrive (progress kept by the server per topic).
+    Subscribe(SubscribeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+struct SubscribeArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Database of the query
+    #[arg(short = 'd', long)]
+    database: Option<String>,
+    /// The topic: names the saved progress
+    #[arg(long)]
+    topic: String,
+    /// The SELECT whose rows to deliver
+    #[arg(long, required_unless_present = "unsubscribe")]
+    sql: Option<String>,
+    /// Ignore the saved progress: deliver everything again
+    #[arg(long)]
+    restart: bool,
+    /// Milliseconds between consumes
+    #[arg(long, default_value_t = 1000)]
+    interval: u64,
+    /// Consume once and exit
+    #[arg(long)]
+    once: bool,
+    /// Delete the topic's progress and exit (unsubscribe without keeping it)
+    #[arg(long)]
+    unsubscribe: bool,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
 }
 
 /// Where the server is and who we are (taos's `-h -P -u -p`).
@@ -116,6 +150,71 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve(a),
         Command::Shell(a) => shell(a),
         Command::Import(a) => import(a),
+        Command::Subscribe(a) => subscribe(a),
+    }
+}
+
+/// `tsdb subscribe`: polls `/rest/subscribe/<topic>` every interval and
+/// prints the new rows in the shell's layout.
+fn subscribe(a: SubscribeArgs) -> ExitCode {
+    let client = a.conn.client();
+    let topic = a.topic.as_str();
+    if a.unsubscribe {
+        return match client.request("DELETE", &format!("/rest/subscribe/{topic}"), "") {
+            Ok(j) if j["code"].as_i64() == Some(0) => ExitCode::SUCCESS,
+            Ok(j) => {
+                eprintln!(
+                    "DB error: {}",
+                    j["desc"].as_str().unwrap_or("unknown error")
+                );
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("tsdb: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let sql = a.sql.unwrap_or_default();
+    let db = a
+        .database
+        .as_deref()
+        .map(|d| format!("&db={d}"))
+        .unwrap_or_default();
+    let interval = std::time::Duration::from_millis(a.interval);
+    let mut restart = a.restart;
+    loop {
+        let started = std::time::Instant::now();
+        let path = format!("/rest/subscribe/{topic}?restart={}{db}", u8::from(restart));
+        restart = false;
+        match client.request("POST", &path, &sql) {
+            Ok(j) if j["code"].as_i64() == Some(0) => {
+                let (cols, rows) = tsdb::shell::result_set(&j);
+                if !rows.is_empty() {
+                    print!(
+                        "{}",
+                        tsdb::render::table(&cols, &rows, client.display_width)
+                    );
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().flush();
+                }
+            }
+            Ok(j) => {
+                eprintln!(
+                    "DB error: {}",
+                    j["desc"].as_str().unwrap_or("unknown error")
+                );
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("tsdb: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        if a.once {
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(interval.saturating_sub(started.elapsed()));
     }
 }
 

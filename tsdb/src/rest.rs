@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,6 +33,7 @@ pub fn router(state: Arc<RestState>) -> Router {
         .route("/rest/sql", post(sql_default))
         .route("/rest/sql/{db}", post(sql_db))
         .route("/rest/login/{user}/{password}", get(login))
+        .route("/rest/subscribe/{topic}", post(consume).delete(unsubscribe))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -126,6 +127,82 @@ async fn run(s: Arc<RestState>, headers: HeaderMap, db: Option<String>, body: By
         Err(e) => {
             tracing::debug!(target: "tsdb::rest", elapsed_ms, ok = false, code = e.code, "{}", e.msg);
             axum::Json(json!({"code": e.code, "desc": e.msg})).into_response()
+        }
+    }
+}
+
+/// A query parameter that is 1/true.
+fn flag(q: &std::collections::HashMap<String, String>, key: &str) -> bool {
+    q.get(key)
+        .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+}
+
+/// `POST /rest/subscribe/<topic>[?restart=1][&db=<db>]`, the SELECT as the
+/// body: the rows the topic has not delivered yet (crate::subscribe).
+async fn consume(
+    State(s): State<Arc<RestState>>,
+    Path(topic): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return unauthorized();
+    }
+    let Ok(sql) = String::from_utf8(body.to_vec()) else {
+        return axum::Json(
+            json!({"code": code::SYNTAX_ERROR, "desc": "the SQL text is not valid UTF-8"}),
+        )
+        .into_response();
+    };
+    let engine = s.engine.clone();
+    let restart = flag(&q, "restart");
+    let db = q.get("db").cloned();
+    let result = tokio::task::spawn_blocking(move || {
+        crate::subscribe::consume_topic(
+            &engine,
+            &engine.data_dir,
+            &topic,
+            sql.trim().trim_end_matches(';'),
+            db.as_deref(),
+            restart,
+        )
+    })
+    .await;
+    answer(result)
+}
+
+/// `DELETE /rest/subscribe/<topic>[?keep=1]`: without `keep` the topic's
+/// progress is deleted.
+async fn unsubscribe(
+    State(s): State<Arc<RestState>>,
+    Path(topic): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return unauthorized();
+    }
+    let engine = s.engine.clone();
+    let keep = flag(&q, "keep");
+    let result = tokio::task::spawn_blocking(move || {
+        if keep {
+            crate::subscribe::check_topic(&topic).map(|()| Output::Affected(0))
+        } else {
+            crate::subscribe::forget(&engine.data_dir, &topic).map(|()| Output::Affected(0))
+        }
+    })
+    .await;
+    answer(result)
+}
+
+fn answer(result: Result<crate::error::Result<Output>, tokio::task::JoinError>) -> Response {
+    match result {
+        Ok(Ok(o)) => axum::Json(to_json(&o)).into_response(),
+        Ok(Err(e)) => axum::Json(json!({"code": e.code, "desc": e.msg})).into_response(),
+        Err(e) => {
+            axum::Json(json!({"code": code::INTERNAL, "desc": format!("internal error: {e}")}))
+                .into_response()
         }
     }
 }

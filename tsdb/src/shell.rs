@@ -48,23 +48,28 @@ impl Client {
             Some(db) => format!("/rest/sql/{db}"),
             None => "/rest/sql".to_owned(),
         };
+        self.request("POST", &path, sql)
+    }
+
+    /// One HTTP request to the server; returns the JSON answer.
+    pub fn request(&self, method: &str, path: &str, body: &str) -> Result<Json, String> {
         let addr = format!("{}:{}", self.host, self.port);
         let mut s =
             TcpStream::connect(&addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
         s.set_read_timeout(Some(Duration::from_secs(3600))).ok();
         let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.auth,
-            sql.len()
+            body.len()
         );
         s.write_all(req.as_bytes())
-            .and_then(|()| s.write_all(sql.as_bytes()))
+            .and_then(|()| s.write_all(body.as_bytes()))
             .map_err(|e| format!("cannot send to {addr}: {e}"))?;
         let mut raw = Vec::new();
         s.read_to_end(&mut raw)
             .map_err(|e| format!("no answer from {addr}: {e}"))?;
         let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text
+        let (head, answer) = text
             .split_once("\r\n\r\n")
             .ok_or("a malformed HTTP answer")?;
         let status = head.get(9..12).unwrap_or("");
@@ -72,9 +77,9 @@ impl Client {
             .to_ascii_lowercase()
             .contains("transfer-encoding: chunked")
         {
-            dechunk(body)
+            dechunk(answer)
         } else {
-            body.to_owned()
+            answer.to_owned()
         };
         match serde_json::from_str::<Json>(&body) {
             Ok(j) => Ok(j),
@@ -118,26 +123,7 @@ impl Client {
                 ok: true,
             };
         }
-        let cols: Vec<Col> = j["column_meta"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|m| Col {
-                        name: m[0].as_str().unwrap_or("").to_owned(),
-                        ty: m[1].as_str().unwrap_or("").to_owned(),
-                        len: m[2].as_u64().unwrap_or(0) as usize,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let rows: Vec<Vec<Json>> = j["data"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|r| r.as_array().cloned().unwrap_or_default())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (cols, rows) = result_set(&j);
         let is_affected =
             cols.len() == 1 && cols[0].name == "affected_rows" && !lower.starts_with("select");
         let mut out = String::new();
@@ -172,6 +158,31 @@ impl Client {
             ok: true,
         }
     }
+}
+
+/// The columns and rows of a REST answer.
+pub fn result_set(j: &Json) -> (Vec<Col>, Vec<Vec<Json>>) {
+    let cols: Vec<Col> = j["column_meta"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| Col {
+                    name: m[0].as_str().unwrap_or("").to_owned(),
+                    ty: m[1].as_str().unwrap_or("").to_owned(),
+                    len: m[2].as_u64().unwrap_or(0) as usize,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows: Vec<Vec<Json>> = j["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| r.as_array().cloned().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    (cols, rows)
 }
 
 /// `select ... >> file`: the statement and the CSV file to write.
