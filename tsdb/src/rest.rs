@@ -101,34 +101,52 @@ async fn sql_db(
     run(s, headers, Some(db), body).await
 }
 
-async fn run(s: Arc<RestState>, headers: HeaderMap, db: Option<String>, body: Bytes) -> Response {
-    if !authorized(&s, &headers) {
-        return unauthorized();
+/// The request's SQL text, once the caller is known; else the answer.
+fn sql_text(s: &RestState, headers: &HeaderMap, body: &Bytes) -> Result<String, Box<Response>> {
+    if !authorized(s, headers) {
+        return Err(Box::new(unauthorized()));
     }
-    let Ok(body) = String::from_utf8(body.to_vec()) else {
-        return axum::Json(
-            json!({"code": code::SYNTAX_ERROR, "desc": "the SQL text is not valid UTF-8"}),
-        )
-        .into_response();
+    String::from_utf8(body.to_vec()).map_err(|_| {
+        axum::Json(json!({"code": code::SYNTAX_ERROR, "desc": "the SQL text is not valid UTF-8"}))
+            .into_response()
+            .into()
+    })
+}
+
+/// Runs engine work on a blocking thread.
+async fn blocking(
+    work: impl FnOnce() -> crate::error::Result<Output> + Send + 'static,
+) -> crate::error::Result<Output> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(r) => r,
+        Err(e) => Err(DbError::new(code::INTERNAL, format!("internal error: {e}"))),
+    }
+}
+
+/// A result in the REST shape: the result set, or `{code, desc}`.
+fn reply(out: &crate::error::Result<Output>) -> Response {
+    match out {
+        Ok(o) => axum::Json(to_json(o)).into_response(),
+        Err(e) => axum::Json(json!({"code": e.code, "desc": e.msg})).into_response(),
+    }
+}
+
+async fn run(s: Arc<RestState>, headers: HeaderMap, db: Option<String>, body: Bytes) -> Response {
+    let sql = match sql_text(&s, &headers, &body) {
+        Ok(sql) => sql,
+        Err(answer) => return *answer,
     };
     let engine = s.engine.clone();
     let started = std::time::Instant::now();
-    let result = tokio::task::spawn_blocking(move || engine.execute(&body, db.as_deref())).await;
-    let out = match result {
-        Ok(r) => r,
-        Err(e) => Err(DbError::new(code::INTERNAL, format!("internal error: {e}"))),
-    };
+    let out = blocking(move || engine.execute(&sql, db.as_deref())).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    match out {
-        Ok(o) => {
-            tracing::debug!(target: "tsdb::rest", elapsed_ms, ok = true);
-            axum::Json(to_json(&o)).into_response()
-        }
+    match &out {
+        Ok(_) => tracing::debug!(target: "tsdb::rest", elapsed_ms, ok = true),
         Err(e) => {
-            tracing::debug!(target: "tsdb::rest", elapsed_ms, ok = false, code = e.code, "{}", e.msg);
-            axum::Json(json!({"code": e.code, "desc": e.msg})).into_response()
+            tracing::debug!(target: "tsdb::rest", elapsed_ms, ok = false, code = e.code, "{}", e.msg)
         }
     }
+    reply(&out)
 }
 
 /// A query parameter that is 1/true.
@@ -146,30 +164,26 @@ async fn consume(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !authorized(&s, &headers) {
-        return unauthorized();
-    }
-    let Ok(sql) = String::from_utf8(body.to_vec()) else {
-        return axum::Json(
-            json!({"code": code::SYNTAX_ERROR, "desc": "the SQL text is not valid UTF-8"}),
-        )
-        .into_response();
+    let sql = match sql_text(&s, &headers, &body) {
+        Ok(sql) => sql,
+        Err(answer) => return *answer,
     };
     let engine = s.engine.clone();
     let restart = flag(&q, "restart");
     let db = q.get("db").cloned();
-    let result = tokio::task::spawn_blocking(move || {
-        crate::subscribe::consume_topic(
-            &engine,
-            &engine.data_dir,
-            &topic,
-            sql.trim().trim_end_matches(';'),
-            db.as_deref(),
-            restart,
-        )
-    })
-    .await;
-    answer(result)
+    reply(
+        &blocking(move || {
+            crate::subscribe::consume_topic(
+                &engine,
+                &engine.data_dir,
+                &topic,
+                sql.trim().trim_end_matches(';'),
+                db.as_deref(),
+                restart,
+            )
+        })
+        .await,
+    )
 }
 
 /// `DELETE /rest/subscribe/<topic>[?keep=1]`: without `keep` the topic's
@@ -185,26 +199,17 @@ async fn unsubscribe(
     }
     let engine = s.engine.clone();
     let keep = flag(&q, "keep");
-    let result = tokio::task::spawn_blocking(move || {
-        if keep {
-            crate::subscribe::check_topic(&topic).map(|()| Output::Affected(0))
-        } else {
-            crate::subscribe::forget(&engine.data_dir, &topic).map(|()| Output::Affected(0))
-        }
-    })
-    .await;
-    answer(result)
-}
-
-fn answer(result: Result<crate::error::Result<Output>, tokio::task::JoinError>) -> Response {
-    match result {
-        Ok(Ok(o)) => axum::Json(to_json(&o)).into_response(),
-        Ok(Err(e)) => axum::Json(json!({"code": e.code, "desc": e.msg})).into_response(),
-        Err(e) => {
-            axum::Json(json!({"code": code::INTERNAL, "desc": format!("internal error: {e}")}))
-                .into_response()
-        }
-    }
+    reply(
+        &blocking(move || {
+            if keep {
+                crate::subscribe::check_topic(&topic)?;
+            } else {
+                crate::subscribe::forget(&engine.data_dir, &topic)?;
+            }
+            Ok(Output::Affected(0))
+        })
+        .await,
+    )
 }
 
 /// A value as REST JSON.

@@ -408,7 +408,8 @@ pub fn show(engine: &Engine) -> Output {
             } else {
                 "running"
             };
-            let precision = source_precision(&st, s);
+            // `next` is in the source's ticks
+            let precision = stream_plan(&st, s).map_or(Precision::Ms, |p| p.precision);
             let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
             vec![
                 Value::Int(i64::from(s.id)),
@@ -431,18 +432,13 @@ pub fn show(engine: &Engine) -> Output {
     }
 }
 
-fn source_precision(st: &State, s: &Stream) -> Precision {
-    crate::sql::parse(&s.sql)
-        .ok()
-        .and_then(|stmt| match stmt {
-            Statement::Select(sel) => {
-                let from = sel.from?;
-                let db = resolve_db(from.db.as_deref(), s.db.as_deref()).ok()?;
-                Some(st.db(&db).ok()?.options().precision)
-            }
-            _ => None,
-        })
-        .unwrap_or_default()
+/// A stored stream's plan (its SQL parsed and checked again: the source
+/// may have changed since).
+fn stream_plan(st: &State, s: &Stream) -> Result<Plan> {
+    match crate::sql::parse(&s.sql)? {
+        Statement::Select(sel) => plan(st, &sel, s.db.as_deref(), s.created),
+        _ => Err(DbError::new(code::INTERNAL, "a stream's SQL is a SELECT")),
+    }
 }
 
 /// Computes every due window of every stream at system time `now_ms`.
@@ -505,11 +501,7 @@ fn run_one(engine: &Engine, id: u32, now_ms: i64) -> Result<(u64, bool)> {
         let Some(s) = st.catalog.streams.get(&id).cloned() else {
             return Ok((0, false));
         };
-        let sel = match crate::sql::parse(&s.sql)? {
-            Statement::Select(sel) => sel,
-            _ => return Err(DbError::new(code::INTERNAL, "a stream's SQL is a SELECT")),
-        };
-        let p = plan(&st, &sel, s.db.as_deref(), s.created)?;
+        let p = stream_plan(&st, &s)?;
         let now = ms_to_ticks(now_ms, p.precision);
         let first = match s.next {
             Some(n) => n,

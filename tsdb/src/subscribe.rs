@@ -209,8 +209,23 @@ pub fn consume_topic(
 ) -> Result<Output> {
     let _files = FILES.lock().unwrap_or_else(|e| e.into_inner());
     let mut p = load(dir, topic, sql, restart)?;
+    advance(engine, dir, topic, sql, db, &mut p)
+}
+
+/// [`consume_rows`], then the progress saved; `progress` moves on only
+/// once it is saved. The caller holds [`FILES`].
+fn advance(
+    engine: &Engine,
+    dir: &Path,
+    topic: &str,
+    sql: &str,
+    db: Option<&str>,
+    progress: &mut Progress,
+) -> Result<Output> {
+    let mut p = progress.clone();
     let out = consume_rows(engine, sql, db, &mut p)?;
     save(dir, topic, &p)?;
+    *progress = p;
     Ok(out)
 }
 
@@ -262,11 +277,14 @@ impl Subscription {
         }
         self.last = Some(Instant::now());
         let _files = FILES.lock().unwrap_or_else(|e| e.into_inner());
-        let mut p = self.progress.clone();
-        let out = consume_rows(&self.engine, &self.sql, self.db.as_deref(), &mut p)?;
-        save(&self.engine.data_dir, &self.topic, &p)?;
-        self.progress = p;
-        Ok(out)
+        advance(
+            &self.engine,
+            &self.engine.data_dir,
+            &self.topic,
+            &self.sql,
+            self.db.as_deref(),
+            &mut self.progress,
+        )
     }
 
     /// `taos_unsubscribe`: keeps the progress for the next subscribe, or
