@@ -9,13 +9,13 @@
 //! REST runs in-process on 127.0.0.1:0 with 4 writer threads posting
 //! 5,000-row INSERT statements (the shape).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::Arc;
-use std::time::Instant;
+#[path = "common/mod.rs"]
+mod common;
 
+use std::sync::Arc;
+
+use common::{env, post, timed};
 use tsdb::engine::Engine;
-use tsdb::rest::{RestState, router};
 use tsdb::result::Output;
 
 const BATCH: usize = 5000;
@@ -23,13 +23,6 @@ const WRITERS: usize = 4;
 /// 2020-09-13 12:26:00 UTC (a minute boundary), one row per second from
 /// there: 10 M rows make 166,667 one-minute windows.
 const BASE: i64 = 1_599_999_960_000;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn batch_sql(table: &str, from: usize, n: usize) -> String {
     let mut s = String::with_capacity(n * 40 + 64);
@@ -41,26 +34,6 @@ fn batch_sql(table: &str, from: usize, n: usize) -> String {
         s.push_str(&format!("({ts},{},{}.5) ", i % 1000, i % 97));
     }
     s
-}
-
-fn post(addr: &str, db: &str, sql: &str) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    write!(
-        s,
-        "POST /rest/sql/{db} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic cm9vdDp0YW9zZGF0YQ==\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        sql.len()
-    )
-    .unwrap();
-    s.write_all(sql.as_bytes()).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    assert!(raw.contains("\"code\":0"), "{}", &raw[..raw.len().min(300)]);
-}
-
-fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
-    let t = Instant::now();
-    let r = f();
-    (r, t.elapsed().as_secs_f64())
 }
 
 fn rows_of(o: &Output) -> usize {
@@ -147,20 +120,7 @@ fn main() {
             Some("b"),
         )
         .unwrap();
-    let state = Arc::new(RestState {
-        engine: engine.clone(),
-        user: "root".into(),
-        password: "taosdata".into(),
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    rt.spawn(async move { axum::serve(listener, router(state)).await });
+    let (addr, _server) = common::serve(engine.clone());
 
     let s = write_concurrently(&addr, rows.div_ceil(BATCH), |unit| {
         let from = unit * BATCH;

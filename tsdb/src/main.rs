@@ -297,15 +297,7 @@ fn serve(a: ServeArgs) -> ExitCode {
             }
         });
         // continuous queries: due windows are looked for every tick
-        let streams = state.engine.clone();
-        std::thread::Builder::new()
-            .name("tsdb-streams".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(tsdb::stream::TICK);
-                    tsdb::stream::run_due(&streams, tsdb::types::Precision::Ms.now());
-                }
-            })?;
+        let _streams = tsdb::stream::Scheduler::spawn(state.engine.clone())?;
         axum::serve(listener, router(state.clone()))
             .with_graceful_shutdown(shutdown_signal())
             .await?;

@@ -43,7 +43,8 @@
 //! Not supported: GROUP BY / PARTITION BY, FILL, recomputing late windows
 //! (3.x `IGNORE EXPIRED 0`), triggers other than window close.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use crate::catalog::{Change, Stream};
@@ -473,6 +474,41 @@ pub fn run_due(engine: &Engine, now_ms: i64) -> u64 {
         }
     }
     total
+}
+
+/// The server's scheduler: a thread that runs [`run_due`] with the system
+/// clock every [`TICK`] until the handle is dropped.
+pub struct Scheduler {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Scheduler {
+    pub fn spawn(engine: Arc<Engine>) -> std::io::Result<Scheduler> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("tsdb-streams".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    run_due(&engine, Precision::Ms.now());
+                }
+            })?;
+        Ok(Scheduler {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Updates a stream's catalog entry (if it still exists).

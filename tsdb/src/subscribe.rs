@@ -4,8 +4,9 @@
 //!
 //! The first consume delivers every row the SELECT matches (history), later
 //! ones only rows not delivered before, tracked per table as the newest
-//! timestamp delivered (so a row written later with an older timestamp is
-//! never delivered, as in 2.x). Progress is saved after each consume in
+//! timestamp scanned (so a row written later with an older timestamp is
+//! never delivered, as in 2.x); the next consume scans each table from just
+//! after it. Progress is saved after each consume in
 //! `{data dir}/subscribe/<topic>` (JSON: the SQL and the per-table
 //! timestamps), so a restarted subscriber resumes; `restart` ignores it, a
 //! different SQL starts over, `unsubscribe(false)` deletes it.
@@ -37,7 +38,7 @@ use crate::engine::Engine;
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::Output;
-use crate::sql::ast::{Expr, Select, SelectItem, Statement};
+use crate::sql::ast::{Select, Statement};
 
 /// What a subscription has delivered.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -146,56 +147,29 @@ fn parse(sql: &str) -> Result<Select> {
 }
 
 /// Runs `sql` and returns the rows `progress` has not seen, moving it on.
+///
+/// Each table is scanned from just after its saved timestamp only, so a
+/// consume costs the rows written since the previous one, not the history.
+/// Progress moves to each table's newest timestamp at the time of the scan
+/// (read under the same lock as the rows), whether or not its rows matched.
 pub fn consume_rows(
     engine: &Engine,
     sql: &str,
     db: Option<&str>,
     progress: &mut Progress,
 ) -> Result<Output> {
-    let mut sel = parse(sql)?;
-    let shape = crate::analytics::Shape::of(engine, &sel, db)?;
-    let ts_col = shape.columns[0].name.clone();
-    // two hidden columns: the row's table and timestamp
-    for name in ["tbname", ts_col.as_str()] {
-        sel.items.push(SelectItem {
-            expr: Expr::Column(name.to_owned()),
-            alias: None,
-            text: name.to_owned(),
-        });
-    }
-    let out = crate::query::select(&engine.read(), &sel, db)?;
-    let Output::Rows {
-        mut columns,
-        rows,
-        precision,
-    } = out
-    else {
-        return Err(DbError::new(code::INTERNAL, "the query gave no rows"));
+    let sel = parse(sql)?;
+    let mut scope = crate::query::Scope {
+        after: Some(&progress.tables),
+        ..Default::default()
     };
-    let n = columns.len() - 2;
-    columns.truncate(n);
-    let mut fresh = Vec::new();
-    let mut newest = progress.tables.clone();
-    for mut row in rows {
-        let ts = row[n + 1].as_i64().unwrap_or(i64::MIN);
-        let table = match &row[n] {
-            crate::types::Value::Str(t) => t.clone(),
-            _ => String::new(),
-        };
-        if progress.tables.get(&table).is_some_and(|&last| ts <= last) {
-            continue;
-        }
-        let e = newest.entry(table).or_insert(i64::MIN);
+    let out = crate::query::select_with(&engine.read(), &sel, db, &mut scope)?;
+    let newest = std::mem::take(&mut scope.newest);
+    for (table, ts) in newest {
+        let e = progress.tables.entry(table).or_insert(i64::MIN);
         *e = (*e).max(ts);
-        row.truncate(n);
-        fresh.push(row);
     }
-    progress.tables = newest;
-    Ok(Output::Rows {
-        columns,
-        rows: fresh,
-        precision,
-    })
+    Ok(out)
 }
 
 /// One consume of `topic` with its progress in `dir`: load, run, save.

@@ -70,6 +70,18 @@ fn seed_walkthrough_with_saved_progress() {
         "insert into d1002 values ('2018-10-03 14:38:16.000', 13.0, 221, 0.31)",
     );
     assert_eq!(round(currents(s.consume().unwrap())), [12.4]);
+    // the mark is the newest row scanned, matching or not: d1003's is its
+    // 9.9 A row of `now`, so an older 11.0 A row is late; a new table's
+    // old rows are new to the subscription (each table has its own mark)
+    ok(
+        &e,
+        "insert into d1003 values ('2018-10-03 14:39:00.000', 11.0, 221, 0.31)",
+    );
+    ok(
+        &e,
+        "insert into d1004 using meters tags ('Beijing.Haidian', 3) values ('2018-10-03 14:38:00.000', 10.5, 220, 0.3)",
+    );
+    assert_eq!(round(currents(s.consume().unwrap())), [10.5]);
     assert!(
         dir.join("data/subscribe/topic").exists(),
         "progress is saved with each consume"
@@ -83,14 +95,14 @@ fn seed_walkthrough_with_saved_progress() {
     let mut s2 = sub(true);
     assert_eq!(
         round(currents(s2.consume().unwrap())),
-        [10.3, 12.6, 13.0, 12.3, 12.4]
+        [10.5, 10.3, 12.6, 13.0, 12.3, 11.0, 12.4]
     );
     // unsubscribe(false) deletes the progress: the next subscribe starts over
     s.unsubscribe(false).unwrap();
     assert!(!dir.join("data/subscribe/topic").exists());
     drop(s2);
     let mut s = sub(false);
-    assert_eq!(currents(s.consume().unwrap()).len(), 5);
+    assert_eq!(currents(s.consume().unwrap()).len(), 7);
 
     // errors
     let bad = |topic: &str, sql: &str| {

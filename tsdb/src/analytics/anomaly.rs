@@ -126,7 +126,11 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         let key = g.key.iter().cloned().map(GroupKey).collect();
         spans.insert(key, windows(&answer)?);
     }
-    crate::query::select_with(&engine.read(), sel, current, Some(&spans))
+    let mut scope = crate::query::Scope {
+        spans: Some(&spans),
+        ..Default::default()
+    };
+    crate::query::select_with(&engine.read(), sel, current, &mut scope)
 }
 
 /// `res: [[skey, ekey], ...]` → spans.

@@ -26,6 +26,19 @@ pub struct Source<'a> {
     pub last: Option<&'a (i64, Vec<Value>)>,
 }
 
+impl Source<'_> {
+    /// The newest timestamp the table holds (cache, memtable or blocks).
+    pub fn newest(&self) -> Option<i64> {
+        let cached = self.last.map(|(t, _)| *t);
+        let mem = self.data.and_then(|d| d.last_row()).map(|(t, _)| t);
+        let sealed = self
+            .blocks
+            .filter(|b| !b.blocks.is_empty())
+            .map(|b| b.ts_max);
+        cached.max(mem).max(sealed)
+    }
+}
+
 /// Where a name points.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Ref {

@@ -209,16 +209,31 @@ pub const ANOMALY_MARK: &str = "_anomalymark";
 pub type Spans = BTreeMap<Vec<GroupKey>, Vec<Span>>;
 
 pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Output> {
-    select_with(state, sel, current, None)
+    select_with(state, sel, current, &mut Scope::default())
 }
 
-/// [`select`], windowed by `spans` when given (ANOMALY_WINDOW).
+/// What a caller adds to a SELECT beyond its text, and what it learns back.
+#[derive(Debug, Default)]
+pub struct Scope<'a> {
+    /// Windows per group (ANOMALY_WINDOW).
+    pub spans: Option<&'a Spans>,
+    /// Per table, the rows up to this timestamp are left out (a
+    /// subscription's progress): the scan starts after it.
+    pub after: Option<&'a BTreeMap<String, i64>>,
+    /// Out, when `after` is given: each table that took part (passed the tag
+    /// conditions and has rows) and its newest timestamp, read under the same
+    /// lock as the rows.
+    pub newest: BTreeMap<String, i64>,
+}
+
+/// [`select`] within `scope`.
 pub fn select_with(
     state: &State,
     sel: &Select,
     current: Option<&str>,
-    spans: Option<&Spans>,
+    scope: &mut Scope<'_>,
 ) -> Result<Output> {
+    let spans = scope.spans;
     let Some(from) = &sel.from else {
         return constant_select(sel, current);
     };
@@ -541,11 +556,24 @@ pub fn select_with(
             taking.push(si);
         }
     }
+    // a table's own lower bound (a subscription's progress)
+    let after = scope.after;
+    let lo_of = |si: usize| match after.and_then(|a| a.get(sources[si].name)) {
+        Some(&t) => lo.max(t.saturating_add(1)),
+        None => lo,
+    };
+    if after.is_some() {
+        for &si in &taking {
+            if let Some(t) = sources[si].newest() {
+                scope.newest.insert(sources[si].name.to_owned(), t);
+            }
+        }
+    }
     // aggregates of plain columns over data without overlapping layers:
     // read column slices and block headers instead of rows
-    let fast = match spans {
-        Some(_) => None,
-        None => fast::aggregate(&fast::Query {
+    let fast = match (spans, after) {
+        (Some(_), _) | (_, Some(_)) => None,
+        (None, None) => fast::aggregate(&fast::Query {
             store: &state.store,
             sel,
             columns: &columns,
@@ -582,7 +610,7 @@ pub fn select_with(
             tb,
             value_cols,
             &need,
-            lo,
+            lo_of(si),
             hi,
         )?);
     }
@@ -609,7 +637,7 @@ pub fn select_with(
             }
             continue;
         }
-        scan::merge(sealed[si].as_ref(), src.data, lo, hi, si, &mut rows);
+        scan::merge(sealed[si].as_ref(), src.data, lo_of(si), hi, si, &mut rows);
     }
     if let Some(f) = &sel.filter {
         let mut kept = Vec::with_capacity(rows.len());
