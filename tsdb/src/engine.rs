@@ -336,9 +336,7 @@ impl Engine {
                     last.remove(&t.uid);
                 }
                 if let Some(d) = data.get_mut(&t.uid) {
-                    let kept = d.rows.split_off(&keep_from);
-                    dropped += d.rows.len();
-                    d.rows = kept;
+                    dropped += d.drop_before(keep_from);
                 }
             }
             let uids: Vec<u64> = entry.tables.values().map(|t| t.uid).collect();
@@ -702,7 +700,7 @@ impl State {
             };
             if update != Update::Replace
                 && sealed_max.is_some_and(|m| ts <= m)
-                && !table.rows.contains_key(&ts)
+                && !table.contains(ts)
             {
                 let stored = self
                     .store
@@ -733,7 +731,7 @@ impl State {
                 None => sealed_max.is_none_or(|m| m <= ts),
             };
             if newest {
-                self.last.insert(rec.uid, (ts, row.clone()));
+                self.last.insert(rec.uid, (ts, row.to_vec()));
             }
         }
     }
@@ -799,7 +797,7 @@ impl State {
     /// Turns the memtables into blocks and rotates the WAL; `None` if there
     /// is nothing to flush.
     fn freeze(&mut self) -> Result<Option<FlushJob>> {
-        if self.data.values().all(|t| t.rows.is_empty()) {
+        if self.data.values().all(|t| t.is_empty()) {
             return Ok(None);
         }
         let wal_seq = self.wal.rotate()?;

@@ -417,11 +417,11 @@ fn scan_source(
     wins: &mut Windows,
 ) -> Result<()> {
     let (lo, hi) = q.range;
-    let mem: Vec<(&i64, &Vec<Value>)> = src
+    let mem: Vec<(i64, &[Value])> = src
         .data
-        .map(|m| m.rows.range(lo..=hi).collect())
+        .map(|m| m.range(lo, hi).collect())
         .unwrap_or_default();
-    let mem_first = mem.first().map_or(i64::MAX, |r| *r.0);
+    let mem_first = mem.first().map_or(i64::MAX, |r| r.0);
     // runs of blocks overlapping each other; the last ones may also
     // overlap the memtable
     let mut runs: Vec<Vec<&Arc<Block>>> = Vec::new();
@@ -458,7 +458,7 @@ fn scan_source(
         mem_merged = true;
     }
     if !mem_merged && !mem.is_empty() {
-        let t: Vec<i64> = mem.iter().map(|r| *r.0).collect();
+        let t: Vec<i64> = mem.iter().map(|r| r.0).collect();
         let cols = mem_columns(q, specs, mem.iter().map(|r| r.1));
         let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
         fold_segment(specs, w, &t, &cols, (lo, hi), wins);
@@ -519,7 +519,7 @@ fn load(q: &Query<'_, '_>, specs: &[Spec], b: &Block) -> Result<Columns> {
 fn mem_columns<'v>(
     q: &Query<'_, '_>,
     specs: &[Spec],
-    rows: impl Iterator<Item = &'v Vec<Value>> + Clone,
+    rows: impl Iterator<Item = &'v [Value]> + Clone,
 ) -> Vec<Option<ColData>> {
     specs
         .iter()
@@ -541,7 +541,7 @@ fn merged_segment(
     q: &Query<'_, '_>,
     specs: &[Spec],
     run: &[&Arc<Block>],
-    mem: &[(&i64, &Vec<Value>)],
+    mem: &[(i64, &[Value])],
 ) -> Result<(Vec<i64>, Vec<Option<ColData>>)> {
     let mut loaded = Vec::with_capacity(run.len());
     for b in run {
@@ -559,7 +559,7 @@ fn merged_segment(
     all.extend(
         mem.iter()
             .enumerate()
-            .map(|(i, r)| (*r.0, std::cmp::Reverse(u64::MAX), m, i)),
+            .map(|(i, r)| (r.0, std::cmp::Reverse(u64::MAX), m, i)),
     );
     all.sort_unstable();
     all.dedup_by_key(|r| r.0);

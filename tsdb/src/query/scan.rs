@@ -2,7 +2,6 @@
 //! columns turned into rows ([`Scanned`]), merged with its memtable, the
 //! newer layer winning on equal timestamps ([`merge`]).
 
-use std::ops::Bound;
 use std::sync::Arc;
 
 use super::Row;
@@ -123,21 +122,14 @@ pub fn merge<'a>(
     src: usize,
     rows: &mut Vec<Row<'a>>,
 ) {
-    let mut mem_it = mem
-        .into_iter()
-        .flat_map(|m| m.rows.range((Bound::Included(lo), Bound::Included(hi))))
-        .peekable();
+    let mut mem_it = mem.into_iter().flat_map(|m| m.range(lo, hi)).peekable();
     let Some(s) = sealed.filter(|s| !s.ts.is_empty()) else {
-        rows.extend(mem_it.map(|(ts, vals)| Row { ts: *ts, vals, src }));
+        rows.extend(mem_it.map(|(ts, vals)| Row { ts, vals, src }));
         return;
     };
     for (i, &ts) in s.ts.iter().enumerate() {
-        while let Some((mts, vals)) = mem_it.next_if(|(mts, _)| **mts <= ts) {
-            rows.push(Row {
-                ts: *mts,
-                vals,
-                src,
-            });
+        while let Some((mts, vals)) = mem_it.next_if(|(mts, _)| *mts <= ts) {
+            rows.push(Row { ts: mts, vals, src });
         }
         if rows.last().is_some_and(|r| r.ts == ts && r.src == src) {
             continue; // shadowed by the memtable
@@ -148,5 +140,5 @@ pub fn merge<'a>(
             src,
         });
     }
-    rows.extend(mem_it.map(|(ts, vals)| Row { ts: *ts, vals, src }));
+    rows.extend(mem_it.map(|(ts, vals)| Row { ts, vals, src }));
 }

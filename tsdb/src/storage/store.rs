@@ -216,31 +216,35 @@ struct Cut<'c> {
 impl Cut<'_> {
     /// Blocks of at most `maxrows` rows, none across a partition boundary,
     /// each added to its (database, partition) file group.
+    /// `rows` is a memtable's flat run: timestamps in order and `width`
+    /// values per row.
     fn blocks(
         &self,
-        rows: &[(i64, Vec<Value>)],
+        (ts, vals, width): (Vec<i64>, Vec<Value>, usize),
         groups: &mut HashMap<(String, i64), Group>,
     ) -> Vec<Arc<Block>> {
         let mut out = Vec::new();
         let mut start = 0;
-        while start < rows.len() {
-            let partition = rows[start].0.div_euclid(self.part_len);
+        while start < ts.len() {
+            let partition = ts[start].div_euclid(self.part_len);
             let mut end = start;
-            while end < rows.len()
+            while end < ts.len()
                 && end - start < self.maxrows
-                && rows[end].0.div_euclid(self.part_len) == partition
+                && ts[end].div_euclid(self.part_len) == partition
             {
                 end += 1;
             }
-            let part = &rows[start..end];
-            let times: Vec<i64> = part.iter().map(|r| r.0).collect();
+            let times: Vec<i64> = ts[start..end].to_vec();
             let mut cols = Vec::with_capacity(self.columns.len());
             let mut metas = Vec::with_capacity(self.columns.len());
             for (i, c) in self.columns.iter().enumerate() {
                 let kind = Kind::of(c.ty);
                 let data = ColData::from_values(
                     kind,
-                    part.iter().map(|r| r.1.get(i).unwrap_or(&Value::Null)),
+                    (start..end).map(|r| match i < width {
+                        true => &vals[r * width + i],
+                        false => &Value::Null,
+                    }),
                 );
                 metas.push(ColMeta {
                     id: c.id,
@@ -251,9 +255,9 @@ impl Cut<'_> {
             }
             let meta = BlockMeta {
                 uid: self.uid,
-                rows: part.len() as u32,
-                ts_min: part[0].0,
-                ts_max: part[part.len() - 1].0,
+                rows: (end - start) as u32,
+                ts_min: ts[start],
+                ts_max: ts[end - 1],
                 cols: metas,
             };
             let decoded = Arc::new(Decoded {
@@ -358,7 +362,7 @@ impl Merge {
                     });
                 }
             }
-            let rows: Vec<(i64, Vec<Value>)> = rows.into_iter().collect();
+            let rows = TableData::from_sorted(rows, r.columns.len()).into_run();
             Cut {
                 seq: self.seq,
                 uid: r.uid,
@@ -367,7 +371,7 @@ impl Merge {
                 part_len: r.part_len,
                 maxrows: r.maxrows,
             }
-            .blocks(&rows, &mut groups);
+            .blocks(rows, &mut groups);
             dead.extend(r.old);
         }
         FlushJob {
@@ -483,7 +487,7 @@ impl Store {
         self.manifest.next_seq += 1;
         let mut groups: HashMap<(String, i64), Group> = HashMap::new();
         for t in inputs {
-            let rows: Vec<(i64, Vec<Value>)> = t.rows.rows.into_iter().collect();
+            let rows = t.rows.into_run();
             let cut = Cut {
                 seq,
                 uid: t.uid,
@@ -492,7 +496,7 @@ impl Store {
                 part_len: t.part_len,
                 maxrows: t.maxrows,
             };
-            let blocks = cut.blocks(&rows, &mut groups);
+            let blocks = cut.blocks(rows, &mut groups);
             let tb = self.tables.entry(t.uid).or_default();
             tb.blocks.extend(blocks);
             tb.rebuild();
