@@ -216,8 +216,8 @@ struct Cut<'c> {
 impl Cut<'_> {
     /// Blocks of at most `maxrows` rows, none across a partition boundary,
     /// each added to its (database, partition) file group.
-    /// `rows` is a memtable's flat run: timestamps in order and `width`
-    /// values per row.
+    /// The rows come as a memtable's flat run ([`TableData::into_run`]):
+    /// timestamps in order and `width` values per row.
     fn blocks(
         &self,
         (ts, vals, width): (Vec<i64>, Vec<Value>, usize),
@@ -241,9 +241,13 @@ impl Cut<'_> {
                 let kind = Kind::of(c.ty);
                 let data = ColData::from_values(
                     kind,
-                    (start..end).map(|r| match i < width {
-                        true => &vals[r * width + i],
-                        false => &Value::Null,
+                    // a column added since the rows came is NULL in them
+                    (start..end).map(|r| {
+                        if i < width {
+                            &vals[r * width + i]
+                        } else {
+                            &Value::Null
+                        }
                     }),
                 );
                 metas.push(ColMeta {
