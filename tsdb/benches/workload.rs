@@ -5,6 +5,7 @@
 //!
 //!     cargo bench -p tsdb --bench workload                 # 10 M rows, 10,000 tables
 //!     ROWS=1000000 TABLES=1000 cargo bench -p tsdb --bench workload
+//!     ONLY=library cargo bench -p tsdb --bench workload    # one part (library, rest)
 //!
 //! REST runs in-process on 127.0.0.1:0 with 4 writer threads posting
 //! 5,000-row INSERT statements (the shape).
@@ -14,7 +15,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{env, post, timed};
+use common::{Conn, env, timed};
 use tsdb::engine::Engine;
 use tsdb::result::Output;
 
@@ -25,13 +26,14 @@ const WRITERS: usize = 4;
 const BASE: i64 = 1_599_999_960_000;
 
 fn batch_sql(table: &str, from: usize, n: usize) -> String {
+    use std::fmt::Write;
     let mut s = String::with_capacity(n * 40 + 64);
     s.push_str("insert into ");
     s.push_str(table);
     s.push_str(" values ");
     for i in from..from + n {
         let ts = BASE + i as i64 * 1000;
-        s.push_str(&format!("({ts},{},{}.5) ", i % 1000, i % 97));
+        write!(s, "({ts},{},{}.5) ", i % 1000, i % 97).unwrap();
     }
     s
 }
@@ -55,16 +57,20 @@ fn fresh(dir: &std::path::Path) -> Arc<Engine> {
     engine
 }
 
-/// Posts `units` statements from WRITERS threads (writer `w` takes units
-/// `w, w + WRITERS, ...`); returns the seconds it took.
+/// Posts `units` statements from WRITERS threads, each on its own
+/// keep-alive connection (writer `w` takes units `w, w + WRITERS, ...`);
+/// returns the seconds it took. The statements are made before the clock
+/// starts, as `bench/influx.py` makes its line-protocol bodies.
 fn write_concurrently(addr: &str, units: usize, sql: impl Fn(usize) -> String + Sync) -> f64 {
+    let bodies: Vec<String> = (0..units).map(sql).collect();
+    let bodies = &bodies;
     timed(|| {
         std::thread::scope(|sc| {
             for w in 0..WRITERS {
-                let sql = &sql;
                 sc.spawn(move || {
+                    let mut conn = Conn::new(addr);
                     for unit in (w..units).step_by(WRITERS) {
-                        post(addr, "b", &sql(unit));
+                        conn.post("b", &bodies[unit]);
                     }
                 });
             }
@@ -79,9 +85,24 @@ fn main() {
     let table_rows = env("TABLE_ROWS", 1_000_000);
     let dir = std::env::temp_dir().join(format!("tsdb-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let part = |name: &str| only.is_empty() || only == name;
     let mut report: Vec<(String, String)> = Vec::new();
+    if part("library") {
+        library(&dir, rows, &mut report);
+    }
+    if part("rest") {
+        rest(&dir, rows, tables, table_rows, &mut report);
+    }
+    println!("{:<60} result", "workload");
+    for (k, v) in report {
+        println!("{k:<60} {v}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
-    // library API: one table
+/// Ingest through the library API into one table, then the queries over it.
+fn library(dir: &std::path::Path, rows: usize, report: &mut Vec<(String, String)>) {
     let engine = fresh(&dir.join("lib"));
     let mut secs = 0.0;
     for from in (0..rows).step_by(BATCH) {
@@ -110,9 +131,17 @@ fn main() {
     report.push(("count(*)".into(), format!("{:.0} ms", s * 1e3)));
     let (_, s) = timed(|| engine.execute("select max(v) from t", Some("b")).unwrap());
     report.push(("max(v)".into(), format!("{:.0} ms", s * 1e3)));
-    drop(engine);
+}
 
-    // REST, in-process server
+/// Ingest over REST into one table and over many child tables, then
+/// last_row over the child tables.
+fn rest(
+    dir: &std::path::Path,
+    rows: usize,
+    tables: usize,
+    table_rows: usize,
+    report: &mut Vec<(String, String)>,
+) {
     let engine = fresh(&dir.join("rest"));
     engine
         .execute(
@@ -138,10 +167,11 @@ fn main() {
         let first = unit * tables_per_batch;
         let mut sql = String::from("insert into ");
         for t in first..(first + tables_per_batch).min(tables) {
-            sql.push_str(&format!("c{t} using st tags ({t}) values "));
+            use std::fmt::Write;
+            write!(sql, "c{t} using st tags ({t}) values ").unwrap();
             for i in 0..per_table {
                 let ts = BASE + i as i64 * 1000;
-                sql.push_str(&format!("({ts},{i},{t}.5) "));
+                write!(sql, "({ts},{i},{t}.5) ").unwrap();
             }
         }
         sql
@@ -162,10 +192,4 @@ fn main() {
         format!("last_row over {} child tables", rows_of(&o)),
         format!("{:.0} ms", s * 1e3),
     ));
-
-    println!("{:<60} result", "workload");
-    for (k, v) in report {
-        println!("{k:<60} {v}");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }

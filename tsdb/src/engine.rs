@@ -23,7 +23,8 @@ use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
 use crate::sql::ast::{
-    self, AlterAction, ColumnDef, Expr, InsertTable, ObjName, ShowWhat, Statement, SubTable,
+    self, AlterAction, ColumnDef, Expr, InsertTable, Lit, ObjName, Rows, ShowWhat, Statement,
+    SubTable,
 };
 use crate::storage::store::{self, FlushJob, FreezeInput, Store};
 use crate::storage::table::{TableData, Update};
@@ -155,7 +156,7 @@ impl Engine {
                 let update = Update::from_option(entry.db.as_ref().map_or(0, |d| d.options.update));
                 (update, entry.columns_of(table).unwrap_or_default())
             };
-            replayed += rec.rows.len();
+            replayed += rec.len();
             state.apply(rec, &cols, update);
         }
         if !created.is_empty() {
@@ -243,7 +244,7 @@ impl Engine {
                 }
                 Ok(Output::UseDb(name))
             }
-            Statement::Insert(tables) => Ok(Output::Affected(self.insert_tables(&tables, db)?)),
+            Statement::Insert(tables) => Ok(Output::Affected(self.insert_tables(tables, db)?)),
             Statement::CreateStream(cs) => crate::stream::create(self, &cs, db),
             Statement::ShowStreams => Ok(crate::stream::show(self)),
             Statement::KillStream(id) => crate::stream::kill(self, id),
@@ -268,7 +269,11 @@ impl Engine {
 
     /// Writes INSERT clauses (the statement, or a stream's results); returns
     /// the rows written once they are as durable as the database asks.
-    pub(crate) fn insert_tables(&self, tables: &[InsertTable], db: Option<&str>) -> Result<usize> {
+    pub(crate) fn insert_tables(
+        &self,
+        tables: Vec<InsertTable>,
+        db: Option<&str>,
+    ) -> Result<usize> {
         // fsync (WAL 2) after the lock is released: group commit
         let (n, sync_to, job) = {
             let mut st = self.write();
@@ -458,8 +463,26 @@ fn merge_late_rows(state: &RwLock<State>, dir: &Path, full: bool) -> Result<()> 
     }
 }
 
-/// Memory a memtable row takes, roughly (for the flush trigger).
-fn row_bytes(vals: &[Value]) -> usize {
+/// Flat rows (`w` values each) without those `drop` marks.
+fn without_rows(ts: Vec<i64>, vals: Vec<Value>, w: usize, drop: &[bool]) -> (Vec<i64>, Vec<Value>) {
+    let mut kept_ts = Vec::with_capacity(ts.len());
+    let mut kept_vals = Vec::with_capacity(vals.len());
+    let mut vals = vals.into_iter();
+    for (i, t) in ts.into_iter().enumerate() {
+        let row = vals.by_ref().take(w);
+        if drop.get(i).copied().unwrap_or(false) {
+            row.for_each(std::mem::drop);
+        } else {
+            kept_ts.push(t);
+            kept_vals.extend(row);
+        }
+    }
+    (kept_ts, kept_vals)
+}
+
+/// Memory `rows` memtable rows holding `vals` take, roughly (for the flush
+/// trigger).
+fn rows_bytes(rows: usize, vals: &[Value]) -> usize {
     let strings: usize = vals
         .iter()
         .map(|v| match v {
@@ -467,7 +490,7 @@ fn row_bytes(vals: &[Value]) -> usize {
             _ => 0,
         })
         .sum();
-    64 + std::mem::size_of_val(vals) + strings
+    rows * 64 + std::mem::size_of_val(vals) + strings
 }
 
 impl DbEntry {
@@ -545,7 +568,25 @@ pub fn literal(e: &Expr, p: Precision, now: i64) -> Result<Value> {
 
 /// A value for a column of type `ty`: timestamps from strings and epochs.
 fn column_value(e: &Expr, ty: DataType, col: &str, p: Precision, now: i64) -> Result<Value> {
-    let v = literal(e, p, now)?;
+    typed(literal(e, p, now)?, ty, col, p)
+}
+
+/// An INSERT value for a column of type `ty` (its string moved, not copied).
+fn lit_value(e: Lit, ty: DataType, col: &str, p: Precision, now: i64) -> Result<Value> {
+    let v = match e {
+        Lit::Null => Value::Null,
+        Lit::Bool(b) => Value::Bool(b),
+        Lit::Int(i) => Value::Int(i),
+        Lit::Float(f) => Value::Double(f),
+        Lit::Str(s) => Value::Str(s),
+        Lit::Now => Value::Int(now),
+        Lit::Expr(e) => literal(&e, p, now)?,
+    };
+    typed(v, ty, col, p)
+}
+
+/// `v` as a value of type `ty`: timestamps from strings and epochs.
+fn typed(v: Value, ty: DataType, col: &str, p: Precision) -> Result<Value> {
     if ty == DataType::Timestamp {
         return match v {
             Value::Str(s) => Ok(Value::Int(parse_timestamp(&s, p)?)),
@@ -686,12 +727,47 @@ impl State {
         // every column, in schema order: the rows are stored as they came
         let identity =
             positions.len() == width && positions.iter().enumerate().all(|(i, p)| *p == Some(i));
-        for (ts, vals) in rec.rows {
+        let w = rec.width();
+        let InsertRecord {
+            uid, ts, mut vals, ..
+        } = rec;
+        // The usual batch: every column, in order, newer than every block
+        // (so no duplicate to resolve there): appended whole, or merged
+        // whole into the memtable's newest rows when a concurrent writer's
+        // batch overtook it.
+        // Rows at or before the newest block's end may repeat a stored
+        // timestamp: with UPDATE 0 those are dropped, found by one walk over
+        // the blocks (other policies, every column given, just replace).
+        let mut ts = ts;
+        if identity && !ts.is_empty() && ts.windows(2).all(|p| p[0] < p[1]) {
+            let old = ts.partition_point(|&t| sealed_max.is_some_and(|m| t <= m));
+            if old > 0 && update == Update::Discard {
+                match self.store.stored_among(uid, &ts[..old]) {
+                    Ok(stored) if stored.contains(&true) => {
+                        let (kept_ts, kept_vals) = without_rows(ts, vals, w, &stored);
+                        (ts, vals) = (kept_ts, kept_vals);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "duplicate check against stored blocks failed");
+                    }
+                }
+            }
+            let bytes = rows_bytes(ts.len(), &vals);
+            if table.append(&ts, &mut vals) || table.merge_batch(&ts, &mut vals, update) {
+                self.mem_bytes += bytes;
+                self.cache_last(uid, sealed_max);
+                return;
+            }
+        }
+        let table = self.data.get_mut(&uid).expect("entered above");
+        let mut vals = vals.into_iter();
+        for ts in ts {
             let mut row = if identity {
-                vals
+                vals.by_ref().take(w).collect()
             } else {
                 let mut row = vec![Value::Null; width];
-                for (v, p) in vals.into_iter().zip(&positions) {
+                for (v, p) in vals.by_ref().take(w).zip(&positions) {
                     if let Some(p) = p {
                         row[*p] = v;
                     }
@@ -702,13 +778,10 @@ impl State {
                 && sealed_max.is_some_and(|m| ts <= m)
                 && !table.contains(ts)
             {
-                let stored = self
-                    .store
-                    .row_at(rec.uid, ts, &cols[1..])
-                    .unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "duplicate check against stored blocks failed");
-                        None
-                    });
+                let stored = self.store.row_at(uid, ts, &cols[1..]).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "duplicate check against stored blocks failed");
+                    None
+                });
                 if let Some(old) = stored {
                     if update == Update::Discard {
                         continue;
@@ -720,19 +793,25 @@ impl State {
                     }
                 }
             }
-            self.mem_bytes += row_bytes(&row);
+            self.mem_bytes += rows_bytes(1, &row);
             table.insert(ts, row, &given, update);
         }
-        // the newest row in memory is the table's newest unless the cache
-        // or (after a restart, before the cache knows) a block has a newer
-        if let Some((ts, row)) = table.last_row() {
-            let newest = match self.last.get(&rec.uid) {
-                Some((t, _)) => *t <= ts,
-                None => sealed_max.is_none_or(|m| m <= ts),
-            };
-            if newest {
-                self.last.insert(rec.uid, (ts, row.to_vec()));
-            }
+        self.cache_last(uid, sealed_max);
+    }
+
+    /// After rows went into table `uid`'s memtable: its newest row is the
+    /// table's newest unless the cache or (after a restart, before the
+    /// cache knows) a block (`sealed_max`) has a newer.
+    fn cache_last(&mut self, uid: u64, sealed_max: Option<i64>) {
+        let Some((ts, row)) = self.data.get(&uid).and_then(|t| t.last_row()) else {
+            return;
+        };
+        let newest = match self.last.get(&uid) {
+            Some((t, _)) => *t <= ts,
+            None => sealed_max.is_none_or(|m| m <= ts),
+        };
+        if newest {
+            self.last.insert(uid, (ts, row.to_vec()));
         }
     }
 
@@ -1342,13 +1421,12 @@ impl State {
     /// before it is acknowledged (WAL 2), the log offset to sync to.
     fn insert(
         &mut self,
-        tables: &[InsertTable],
+        tables: Vec<InsertTable>,
         current: Option<&str>,
     ) -> Result<(usize, Option<u64>)> {
-        let expanded = self.expand_stable_inserts(tables, current)?;
-        let tables: &[InsertTable] = expanded.as_deref().unwrap_or(tables);
+        let tables = self.expand_stable_inserts(tables, current)?;
         let mut created: Vec<(String, Table)> = Vec::new();
-        for it in tables {
+        for it in &tables {
             let Some(using) = &it.using else { continue };
             let db = resolve_db(it.table.db.as_deref(), current)?;
             if created
@@ -1395,7 +1473,7 @@ impl State {
         let end = self.wal.append(batch.iter().map(|b| &b.0))?;
         let mut total = 0;
         for (rec, cols, update) in batch {
-            total += rec.rows.len();
+            total += rec.len();
             self.apply(rec, &cols, update);
         }
         Ok((total, sync.then_some(end)))
@@ -1404,12 +1482,12 @@ impl State {
     /// The 3.x super-table form, `INSERT INTO meters (tbname, location,
     /// groupId, ts, current, ...) VALUES ('d31001', ...)`: each row goes to
     /// the child table its `tbname` names, created from the row's tag values
-    /// if it does not exist. `None` when no clause uses the form.
+    /// if it does not exist. Clauses without the form pass unchanged.
     fn expand_stable_inserts(
         &self,
-        tables: &[InsertTable],
+        tables: Vec<InsertTable>,
         current: Option<&str>,
-    ) -> Result<Option<Vec<InsertTable>>> {
+    ) -> Result<Vec<InsertTable>> {
         let uses_form = |it: &InsertTable| {
             it.using.is_none()
                 && it
@@ -1418,12 +1496,12 @@ impl State {
                     .is_some_and(|c| c.iter().any(|n| n == "tbname"))
         };
         if !tables.iter().any(uses_form) {
-            return Ok(None);
+            return Ok(tables);
         }
         let mut out = Vec::with_capacity(tables.len());
         for it in tables {
-            if !uses_form(it) {
-                out.push(it.clone());
+            if !uses_form(&it) {
+                out.push(it);
                 continue;
             }
             let db = resolve_db(it.table.db.as_deref(), current)?;
@@ -1436,6 +1514,15 @@ impl State {
                 );
             };
             let names = it.columns.as_ref().expect("checked");
+            if it.rows.width != names.len() {
+                fail!(
+                    code::INVALID_VALUE,
+                    "row 1 of {} has {} values, {} expected",
+                    it.table.name,
+                    it.rows.width,
+                    names.len()
+                );
+            }
             let tb = names.iter().position(|n| n == "tbname").expect("checked");
             let tag_idx: Vec<usize> = (0..names.len())
                 .filter(|&i| st.tags.iter().any(|t| t.name == names[i]))
@@ -1446,17 +1533,7 @@ impl State {
             // rows per child table, in first-seen order
             let mut children: Vec<(String, InsertTable)> = Vec::new();
             for (r, row) in it.rows.iter().enumerate() {
-                if row.len() != names.len() {
-                    fail!(
-                        code::INVALID_VALUE,
-                        "row {} of {} has {} values, {} expected",
-                        r + 1,
-                        it.table.name,
-                        row.len(),
-                        names.len()
-                    );
-                }
-                let Expr::Str(child) = &row[tb] else {
+                let Lit::Str(child) = &row[tb] else {
                     fail!(
                         code::INVALID_VALUE,
                         "tbname must be a quoted table name (row {})",
@@ -1464,7 +1541,7 @@ impl State {
                     );
                 };
                 let child = child.to_lowercase();
-                let values: Vec<Expr> = col_idx.iter().map(|&i| row[i].clone()).collect();
+                let values = col_idx.iter().map(|&i| row[i].clone());
                 if let Some((_, c)) = children.iter_mut().find(|(n, _)| *n == child) {
                     c.rows.push(values);
                     continue;
@@ -1473,6 +1550,8 @@ impl State {
                     db: it.table.db.clone(),
                     name: child.clone(),
                 };
+                let mut rows = Rows::new(col_idx.len());
+                rows.push(values);
                 children.push((
                     child,
                     InsertTable {
@@ -1482,24 +1561,27 @@ impl State {
                             if_not_exists: true,
                             stable: it.table.clone(),
                             tag_names: Some(tag_idx.iter().map(|&i| names[i].clone()).collect()),
-                            tag_values: tag_idx.iter().map(|&i| row[i].clone()).collect(),
+                            tag_values: tag_idx
+                                .iter()
+                                .map(|&i| row[i].clone().into_expr())
+                                .collect(),
                         }),
                         columns: Some(col_idx.iter().map(|&i| names[i].clone()).collect()),
-                        rows: vec![values],
+                        rows,
                         pos: it.pos,
                     },
                 ));
             }
             out.extend(children.into_iter().map(|(_, c)| c));
         }
-        Ok(Some(out))
+        Ok(out)
     }
 
     /// The WAL record of one table clause, all values checked.
     fn insert_record(
         &self,
         db: &str,
-        it: &InsertTable,
+        it: InsertTable,
     ) -> Result<(InsertRecord, Vec<Column>, DbOptions)> {
         let entry = self.db(db)?;
         let name = &it.table.name;
@@ -1543,51 +1625,48 @@ impl State {
                 v
             }
         };
+        // every row is as wide as the first (the parser checks)
+        if it.rows.width != targets.len() {
+            fail!(
+                code::INVALID_VALUE,
+                "row 1 of table {name} has {} values, {} expected",
+                it.rows.width,
+                targets.len()
+            );
+        }
         let now = p.now();
         let lo = now - opts.keep * 86_400 * p.per_second();
         let hi = now + opts.days * 86_400 * p.per_second();
-        let mut rows: Vec<(i64, Vec<Value>)> = Vec::with_capacity(it.rows.len());
-        for (r, values) in it.rows.iter().enumerate() {
-            if values.len() != targets.len() {
+        let w = targets.len();
+        let mut ts = Vec::with_capacity(it.rows.len());
+        let mut vals = Vec::with_capacity(it.rows.len() * (w - 1));
+        for (k, e) in it.rows.cells.into_iter().enumerate() {
+            let (r, ci) = (k / w, targets[k % w]);
+            let c = &cols[ci];
+            let v = lit_value(e, c.ty, &c.name, p, now).map_err(|e| {
+                DbError::new(e.code, format!("{} (table {name}, row {})", e.msg, r + 1))
+            })?;
+            if ci != 0 {
+                vals.push(v);
+                continue;
+            }
+            let Value::Int(t) = v else {
                 fail!(
                     code::INVALID_VALUE,
-                    "row {} of table {name} has {} values, {} expected",
-                    r + 1,
-                    values.len(),
-                    targets.len()
+                    "the timestamp must not be NULL (table {name}, row {})",
+                    r + 1
                 );
-            }
-            let mut ts = None;
-            let mut vals = Vec::with_capacity(targets.len() - 1);
-            for (e, &ci) in values.iter().zip(&targets) {
-                let c = &cols[ci];
-                let v = column_value(e, c.ty, &c.name, p, now).map_err(|e| {
-                    DbError::new(e.code, format!("{} (table {name}, row {})", e.msg, r + 1))
-                })?;
-                if ci == 0 {
-                    match v {
-                        Value::Int(t) => ts = Some(t),
-                        _ => fail!(
-                            code::INVALID_VALUE,
-                            "the timestamp must not be NULL (table {name}, row {})",
-                            r + 1
-                        ),
-                    }
-                } else {
-                    vals.push(v);
-                }
-            }
-            let ts = ts.expect("timestamp column checked");
-            if ts < lo || ts > hi {
+            };
+            if t < lo || t > hi {
                 fail!(
                     code::TIMESTAMP_OUT_OF_RANGE,
                     "Timestamp data out of range: {} is not within KEEP {} days and DAYS {} days of now (table {name})",
-                    crate::types::format_local(ts, p),
+                    crate::types::format_local(t, p),
                     opts.keep,
                     opts.days
                 );
             }
-            rows.push((ts, vals));
+            ts.push(t);
         }
         // Within one statement, equal timestamps collapse as the policy says
         // (2.x sorted the batch and kept the first for UPDATE 0).
@@ -1596,7 +1675,13 @@ impl State {
             .filter(|&&i| i != 0)
             .map(|&i| cols[i].id)
             .collect();
-        Ok((InsertRecord { uid, col_ids, rows }, cols, opts))
+        let rec = InsertRecord {
+            uid,
+            col_ids,
+            ts,
+            vals,
+        };
+        Ok((rec, cols, opts))
     }
 
     fn show_create_database(&self, name: &str) -> Result<Output> {

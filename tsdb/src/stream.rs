@@ -54,7 +54,8 @@ use crate::fail;
 use crate::query::time::{Windows, duration_ticks};
 use crate::result::{ColMeta, Output};
 use crate::sql::ast::{
-    BinOp, ColumnDef, CreateStream, Expr, InsertTable, ObjName, Select, SelectItem, Statement,
+    BinOp, ColumnDef, CreateStream, Expr, InsertTable, Lit, ObjName, Rows, Select, SelectItem,
+    Statement,
 };
 use crate::types::{DataType, Precision, Value};
 
@@ -584,6 +585,10 @@ fn run_one(engine: &Engine, id: u32, now_ms: i64) -> Result<(u64, bool)> {
     };
     let n = rows.len() as u64;
     if !rows.is_empty() {
+        let mut cells = Rows::new(rows[0].len());
+        for r in rows {
+            cells.push(r.into_iter().map(value_lit));
+        }
         let table = InsertTable {
             table: ObjName {
                 db: Some(stream.target_db.clone()),
@@ -591,13 +596,10 @@ fn run_one(engine: &Engine, id: u32, now_ms: i64) -> Result<(u64, bool)> {
             },
             using: None,
             columns: None,
-            rows: rows
-                .into_iter()
-                .map(|r| r.into_iter().map(value_expr).collect())
-                .collect(),
+            rows: cells,
             pos: 0,
         };
-        engine.insert_tables(&[table], None)?;
+        engine.insert_tables(vec![table], None)?;
     }
     record(engine, id, |s| {
         s.next = Some(next);
@@ -609,12 +611,12 @@ fn run_one(engine: &Engine, id: u32, now_ms: i64) -> Result<(u64, bool)> {
     Ok((n, more))
 }
 
-fn value_expr(v: Value) -> Expr {
+fn value_lit(v: Value) -> Lit {
     match v {
-        Value::Null => Expr::Null,
-        Value::Bool(b) => Expr::Bool(b),
-        Value::Int(i) => Expr::Int(i),
-        Value::Double(d) => Expr::Float(d),
-        Value::Str(s) => Expr::Str(s),
+        Value::Null => Lit::Null,
+        Value::Bool(b) => Lit::Bool(b),
+        Value::Int(i) => Lit::Int(i),
+        Value::Double(d) => Lit::Float(d),
+        Value::Str(s) => Lit::Str(s),
     }
 }

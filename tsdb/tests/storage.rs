@@ -152,12 +152,6 @@ fn storage_matches_a_model_across_flushes_and_restarts() {
             // a batch: mostly new rows at the end, some late or repeated
             let n = 1 + rng.below(60);
             let given: Vec<usize> = (0..4).filter(|_| rng.below(4) != 0).collect();
-            let mut sql = String::from("insert into t (ts");
-            for c in &given {
-                sql.push(',');
-                sql.push_str(COLS[*c]);
-            }
-            sql.push_str(") values ");
             let mut batch = Vec::new();
             for _ in 0..n {
                 let ts = if rng.below(5) == 0 {
@@ -166,23 +160,41 @@ fn storage_matches_a_model_across_flushes_and_restarts() {
                     BASE + 5000 + step as i64 * 100 + rng.below(100) as i64
                 };
                 let mut row = vec![None; 4];
-                sql.push_str(&format!("({ts}"));
+                let mut texts = Vec::new();
                 for c in &given {
                     let (text, v) = if rng.below(8) == 0 {
                         ("null".to_owned(), Value::Null)
                     } else {
                         value(*c, rng.below(1000))
                     };
-                    sql.push(',');
-                    sql.push_str(&text);
+                    texts.push(text);
                     row[*c] = Some(v);
                 }
+                batch.push((ts, row, texts));
+            }
+            // a third of the batches in strictly increasing order (a client
+            // writing in order; the engine takes those whole)
+            if rng.below(3) == 0 {
+                batch.sort_by_key(|r| r.0);
+                batch.dedup_by_key(|r| r.0);
+            }
+            let mut sql = String::from("insert into t (ts");
+            for c in &given {
+                sql.push(',');
+                sql.push_str(COLS[*c]);
+            }
+            sql.push_str(") values ");
+            for (ts, _, texts) in &batch {
+                sql.push_str(&format!("({ts}"));
+                for text in texts {
+                    sql.push(',');
+                    sql.push_str(text);
+                }
                 sql.push_str(") ");
-                batch.push((ts, row));
             }
             e.execute(&sql, Some(&db)).unwrap();
             // within one statement the rows apply in order, as in the engine
-            for (ts, row) in batch {
+            for (ts, row, _) in batch {
                 model_insert(m, u as u8, ts, row);
             }
         }

@@ -40,6 +40,57 @@ pub fn post(addr: &str, db: &str, sql: &str) {
     assert!(raw.contains("\"code\":0"), "{}", &raw[..raw.len().min(300)]);
 }
 
+/// A keep-alive HTTP/1.1 connection posting SQL to `/rest/sql/<db>`, as
+/// a client library holds one (the InfluxDB side of `bench/influx.py` does).
+pub struct Conn {
+    s: std::io::BufReader<TcpStream>,
+}
+
+impl Conn {
+    pub fn new(addr: &str) -> Conn {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_nodelay(true).unwrap();
+        Conn {
+            s: std::io::BufReader::new(s),
+        }
+    }
+
+    /// POSTs `sql` and panics unless it succeeded.
+    pub fn post(&mut self, db: &str, sql: &str) {
+        use std::io::BufRead;
+        let w = self.s.get_mut();
+        write!(
+            w,
+            "POST /rest/sql/{db} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic cm9vdDp0YW9zZGF0YQ==\r\nContent-Length: {}\r\n\r\n",
+            sql.len()
+        )
+        .unwrap();
+        w.write_all(sql.as_bytes()).unwrap();
+        let mut len = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.s.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; len];
+        self.s.read_exact(&mut body).unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("\"code\":0"),
+            "{}",
+            &body[..body.len().min(300)]
+        );
+    }
+}
+
 /// Serves `engine` over REST on 127.0.0.1:0; returns the address and the
 /// runtime that runs it (dropping it stops the server).
 pub fn serve(engine: Arc<Engine>) -> (String, tokio::runtime::Runtime) {

@@ -137,9 +137,87 @@ pub struct InsertTable {
     pub table: ObjName,
     pub using: Option<SubTable>,
     pub columns: Option<Vec<String>>,
-    pub rows: Vec<Vec<Expr>>,
+    pub rows: Rows,
     /// Byte offset of the table clause, for messages.
     pub pos: usize,
+}
+
+/// One value of an INSERT row: a literal, or an expression the engine
+/// works out (`now - 1h`). Smaller than an [`Expr`], and rows are most of a
+/// large INSERT.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Now,
+    Expr(Box<Expr>),
+}
+
+impl Lit {
+    /// A parsed expression as a value, plain literals unboxed.
+    pub fn from_expr(e: Expr) -> Lit {
+        match e {
+            Expr::Null => Lit::Null,
+            Expr::Bool(b) => Lit::Bool(b),
+            Expr::Int(i) => Lit::Int(i),
+            Expr::Float(f) => Lit::Float(f),
+            Expr::Str(s) => Lit::Str(s),
+            Expr::Now => Lit::Now,
+            e => Lit::Expr(Box::new(e)),
+        }
+    }
+
+    pub fn into_expr(self) -> Expr {
+        match self {
+            Lit::Null => Expr::Null,
+            Lit::Bool(b) => Expr::Bool(b),
+            Lit::Int(i) => Expr::Int(i),
+            Lit::Float(f) => Expr::Float(f),
+            Lit::Str(s) => Expr::Str(s),
+            Lit::Now => Expr::Now,
+            Lit::Expr(e) => *e,
+        }
+    }
+}
+
+/// The rows of an INSERT clause, flat: `width` values per row, every row
+/// as wide (the parser checks), so a row costs no allocation of its own.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rows {
+    pub width: usize,
+    pub cells: Vec<Lit>,
+}
+
+impl Rows {
+    pub fn new(width: usize) -> Rows {
+        Rows {
+            width,
+            cells: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.cells.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The rows in order.
+    pub fn iter(&self) -> std::slice::ChunksExact<'_, Lit> {
+        self.cells.chunks_exact(self.width.max(1))
+    }
+
+    /// Appends a row; it must be `width` wide.
+    pub fn push(&mut self, row: impl IntoIterator<Item = Lit>) {
+        let before = self.cells.len();
+        self.cells.extend(row);
+        debug_assert_eq!(self.cells.len() - before, self.width);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

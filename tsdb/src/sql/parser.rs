@@ -648,11 +648,24 @@ impl Parser<'_> {
                 ));
             }
             self.expect_word("values")?;
-            let mut rows = Vec::new();
-            while self.eat_sym("(") {
-                let row = self.value_list()?;
+            let mut rows = Rows::default();
+            while self.is_sym("(") {
+                let at = self.pos();
+                self.next();
+                let before = rows.cells.len();
+                self.value_list(&mut rows.cells)?;
                 self.expect_sym(")")?;
-                rows.push(row);
+                let width = rows.cells.len() - before;
+                if before == 0 {
+                    rows.width = width;
+                } else if width != rows.width {
+                    return Err(DbError::syntax(format!(
+                        "row {} of {} has {width} values, the first row has {} (at position {at})",
+                        before / rows.width + 1,
+                        table.name,
+                        rows.width
+                    )));
+                }
                 self.eat_sym(",");
             }
             if rows.is_empty() {
@@ -675,19 +688,18 @@ impl Parser<'_> {
     /// The values of one INSERT row. A plain literal followed by `,` or `)`
     /// is taken at once; anything else (`now - 1h`) goes through `expr`.
     /// Rows are most of a large INSERT, so this path matters.
-    fn value_list(&mut self) -> Result<Vec<Expr>> {
-        let mut v = Vec::with_capacity(8);
+    fn value_list(&mut self, v: &mut Vec<Lit>) -> Result<()> {
         loop {
             let simple = matches!(self.peek_at(1), Tok::Sym(",") | Tok::Sym(")"));
             let lit = if simple {
                 match &mut self.toks[self.i].tok {
-                    Tok::Int(i) => Some(Expr::Int(*i)),
-                    Tok::Float(f) => Some(Expr::Float(*f)),
-                    Tok::Str(s) => Some(Expr::Str(std::mem::take(s))),
-                    Tok::Word(w) if w == "null" => Some(Expr::Null),
-                    Tok::Word(w) if w == "now" => Some(Expr::Now),
-                    Tok::Word(w) if w == "true" => Some(Expr::Bool(true)),
-                    Tok::Word(w) if w == "false" => Some(Expr::Bool(false)),
+                    Tok::Int(i) => Some(Lit::Int(*i)),
+                    Tok::Float(f) => Some(Lit::Float(*f)),
+                    Tok::Str(s) => Some(Lit::Str(std::mem::take(s))),
+                    Tok::Word(w) if w == "null" => Some(Lit::Null),
+                    Tok::Word(w) if w == "now" => Some(Lit::Now),
+                    Tok::Word(w) if w == "true" => Some(Lit::Bool(true)),
+                    Tok::Word(w) if w == "false" => Some(Lit::Bool(false)),
                     _ => None,
                 }
             } else {
@@ -698,10 +710,10 @@ impl Parser<'_> {
                     self.i += 1;
                     v.push(e);
                 }
-                None => v.push(self.expr()?),
+                None => v.push(Lit::from_expr(self.expr()?)),
             }
             if !self.eat_sym(",") {
-                return Ok(v);
+                return Ok(());
             }
         }
     }
@@ -1230,6 +1242,11 @@ mod tests {
         assert_eq!(
             e.msg,
             "syntax error near \"strange)\" (at position 32): expected a data type"
+        );
+        let e = parse("insert into t values (1, 2) (3, 4, 5)").unwrap_err();
+        assert_eq!(
+            e.msg,
+            "row 2 of t has 3 values, the first row has 2 (at position 28)"
         );
         let e = parse("insert into t values").unwrap_err();
         assert_eq!(

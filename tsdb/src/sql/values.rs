@@ -11,7 +11,7 @@
 //! statement from the start, so messages and positions are the parser's.
 //! A test checks that both give the same statement on every shape.
 
-use super::ast::{Expr, InsertTable, ObjName, Statement, SubTable};
+use super::ast::{InsertTable, Lit, ObjName, Rows, Statement, SubTable};
 
 /// `sql` as an INSERT statement, when the fast path can take all of it.
 pub fn insert(sql: &str) -> Option<Statement> {
@@ -47,7 +47,9 @@ pub fn insert(sql: &str) -> Option<Statement> {
             if !s.word()?.eq_ignore_ascii_case("tags") || !s.eat(b'(')? {
                 return None;
             }
-            let tag_values = s.literals(4)?;
+            let mut tags = Vec::with_capacity(4);
+            s.literals(&mut tags)?;
+            let tag_values = tags.into_iter().map(Lit::into_expr).collect();
             if s.eat(b'(')? {
                 if columns.is_some() {
                     return None; // the parser's error
@@ -68,12 +70,16 @@ pub fn insert(sql: &str) -> Option<Statement> {
         if !word.eq_ignore_ascii_case("values") {
             return None;
         }
-        let mut rows = Vec::new();
-        let mut width = 4;
+        let mut rows = Rows::default();
         while s.eat(b'(')? {
-            let row = s.literals(width)?;
-            width = row.len();
-            rows.push(row);
+            let before = rows.cells.len();
+            s.literals(&mut rows.cells)?;
+            let width = rows.cells.len() - before;
+            if before == 0 {
+                rows.width = width;
+            } else if width != rows.width {
+                return None; // the parser's message
+            }
             s.eat(b',')?;
         }
         if rows.is_empty() {
@@ -101,6 +107,11 @@ pub fn insert(sql: &str) -> Option<Statement> {
     }
     Some(Statement::Insert(tables))
 }
+
+/// Powers of ten an f64 holds exactly, for numbers of up to 15 digits.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
 
 struct Scan<'a> {
     sql: &'a str,
@@ -197,16 +208,15 @@ impl<'a> Scan<'a> {
         self.eat(b')')?.then_some(v)
     }
 
-    /// Literals up to and including `)`; `width` is the expected count.
-    fn literals(&mut self, width: usize) -> Option<Vec<Expr>> {
-        let mut v = Vec::with_capacity(width);
+    /// Literals up to and including `)`, appended to `v`.
+    fn literals(&mut self, v: &mut Vec<Lit>) -> Option<()> {
         loop {
             v.push(self.literal()?);
             match self.peek()? {
                 Some(b',') => self.i += 1,
                 Some(b')') => {
                     self.i += 1;
-                    return Some(v);
+                    return Some(());
                 }
                 _ => return None,
             }
@@ -215,10 +225,10 @@ impl<'a> Scan<'a> {
 
     /// One literal, which must be followed by `,` or `)` (else it is part
     /// of an expression: the parser's).
-    fn literal(&mut self) -> Option<Expr> {
+    fn literal(&mut self) -> Option<Lit> {
         let c = self.peek()??;
         let e = match c {
-            b'\'' | b'"' => Expr::Str(self.string(c)?),
+            b'\'' | b'"' => Lit::Str(self.string(c)?),
             b'0'..=b'9' => self.number(false)?,
             b'-' | b'+' if self.b.get(self.i + 1).is_some_and(u8::is_ascii_digit) => {
                 self.i += 1;
@@ -227,13 +237,13 @@ impl<'a> Scan<'a> {
             _ => {
                 let w = self.word()?;
                 if w.eq_ignore_ascii_case("null") {
-                    Expr::Null
+                    Lit::Null
                 } else if w.eq_ignore_ascii_case("now") {
-                    Expr::Now
+                    Lit::Now
                 } else if w.eq_ignore_ascii_case("true") {
-                    Expr::Bool(true)
+                    Lit::Bool(true)
                 } else if w.eq_ignore_ascii_case("false") {
-                    Expr::Bool(false)
+                    Lit::Bool(false)
                 } else {
                     return None;
                 }
@@ -278,7 +288,7 @@ impl<'a> Scan<'a> {
 
     /// A number as the lexer reads it (digits, fraction, exponent); a
     /// letter after it (a duration, a typo) goes to the parser.
-    fn number(&mut self, negative: bool) -> Option<Expr> {
+    fn number(&mut self, negative: bool) -> Option<Lit> {
         let b = self.b;
         let start = self.i;
         let mut j = start;
@@ -293,11 +303,19 @@ impl<'a> Scan<'a> {
             j += 1;
         }
         let mut float = false;
+        let mut exact = None; // digits / 10^k when both are exact in an f64
         if b.get(j) == Some(&b'.') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
             float = true;
             j += 1;
-            while b.get(j).is_some_and(u8::is_ascii_digit) {
+            let (mut mantissa, mut k) = (int, 0usize);
+            while let Some(&c) = b.get(j).filter(|c| c.is_ascii_digit()) {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(i64::from(c - b'0'));
+                k += 1;
                 j += 1;
+            }
+            // below 2^53 and 10^22: one correctly rounded division
+            if digits + k <= 15 {
+                exact = Some(mantissa as f64 / POW10[k]);
             }
         }
         if matches!(b.get(j), Some(b'e' | b'E')) {
@@ -310,6 +328,7 @@ impl<'a> Scan<'a> {
                     k += 1;
                 }
                 float = true;
+                exact = None;
                 j = k;
             }
         }
@@ -320,14 +339,17 @@ impl<'a> Scan<'a> {
         }
         self.i = j;
         if float {
-            let v: f64 = self.sql[start..j].parse().ok()?;
-            return Some(Expr::Float(if negative { -v } else { v }));
+            let v = match exact {
+                Some(v) => v,
+                None => self.sql[start..j].parse().ok()?,
+            };
+            return Some(Lit::Float(if negative { -v } else { v }));
         }
         // 18 digits always fit; longer ones take the parser's checks
         if digits > 18 {
             return None;
         }
-        Some(Expr::Int(if negative { -int } else { int }))
+        Some(Lit::Int(if negative { -int } else { int }))
     }
 }
 
@@ -365,6 +387,33 @@ mod tests {
     }
 
     #[test]
+    fn short_decimals_read_as_the_standard_parse_does() {
+        let mut x: u64 = 1;
+        for n in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let digits = 1 + (x >> 60) as usize; // 1..=16 digits
+            let text: String = (0..digits)
+                .map(|i| char::from(b'0' + ((x >> (i * 3)) % 10) as u8))
+                .collect();
+            let point = (x >> 40) as usize % digits;
+            let s = format!("{}.{}", &text[..point.max(1)], &text[point.max(1)..]);
+            let s = if s.ends_with('.') { format!("{s}0") } else { s };
+            let sql = format!("insert into t values (1, {s}, -{s})");
+            let Some(Statement::Insert(t)) = insert(&sql) else {
+                panic!("{sql}")
+            };
+            let want: f64 = s.parse().unwrap();
+            assert_eq!(
+                t[0].rows.cells[1..],
+                [Lit::Float(want), Lit::Float(-want)],
+                "{s} (case {n})"
+            );
+        }
+    }
+
+    #[test]
     fn gives_up_where_the_parser_decides() {
         for sql in [
             "select * from t",
@@ -384,6 +433,7 @@ mod tests {
             "insert into t (a) using st tags (1) (b) values (1, 2)",
             "insert into t values (1, abs(2))",
             "insert into t values (1, - 2)",
+            "insert into t values (1, 2) (3)",
         ] {
             slow(sql);
         }

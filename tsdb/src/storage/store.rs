@@ -878,6 +878,34 @@ impl Store {
         Ok(None)
     }
 
+    /// For timestamps in increasing order, whether a block of table `uid`
+    /// holds each: one walk over the blocks they reach, not a lookup per row.
+    pub fn stored_among(&self, uid: u64, ts: &[i64]) -> Result<Vec<bool>> {
+        let mut found = vec![false; ts.len()];
+        let (Some(t), Some(&lo), Some(&hi)) = (self.tables.get(&uid), ts.first(), ts.last()) else {
+            return Ok(found);
+        };
+        for b in t.in_range(lo, hi) {
+            let tsc = self.ts(b)?;
+            let Values::Int(times) = &tsc.values else {
+                continue;
+            };
+            let (mut i, mut j) = (ts.partition_point(|&x| x < b.meta.ts_min), 0);
+            while i < ts.len() && j < times.len() {
+                match ts[i].cmp(&times[j]) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        found[i] = true;
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Whether block `b` is still one of its table's blocks (not merged
     /// away, dropped or expired).
     fn holds(&self, b: &Arc<Block>) -> bool {

@@ -26,6 +26,13 @@ impl Update {
     }
 }
 
+/// How many rows of the run a batch may move per row of its own when it
+/// merges in ([`TableData::merge_batch`]): moving a row is a copy of a few
+/// dozen bytes, a late-row entry an allocation and a tree insert, so a
+/// batch a few dozen times older than the newest rows still merges (four
+/// REST writers drift that far apart under load).
+const MERGE_REACH: usize = 32;
+
 /// One table's rows in memory, in timestamp order, each timestamp once.
 ///
 /// Rows that arrive in order (the usual case) are appended to a flat run:
@@ -71,6 +78,9 @@ impl TableData {
         }
         self.vals = vals;
         self.width = width;
+        for row in self.late.values_mut() {
+            row.resize(width, Value::Null);
+        }
     }
 
     /// Inserts one row; `given[i]` says whether column `i + 1` was supplied.
@@ -103,6 +113,87 @@ impl TableData {
             self.merge_late();
         }
         stored
+    }
+
+    /// Appends rows that are in strictly increasing timestamp order and all
+    /// newer than every row held, each `width` wide (`vals` is emptied): an
+    /// in-order batch costs a copy, no work per row. Returns false, taking
+    /// nothing, when the rows do not qualify; [`TableData::insert`] them.
+    pub fn append(&mut self, ts: &[i64], vals: &mut Vec<Value>) -> bool {
+        let Some(&first) = ts.first() else {
+            return true;
+        };
+        if vals.len() % ts.len() != 0 {
+            return false;
+        }
+        let w = vals.len() / ts.len();
+        self.widen(w);
+        let newest = self.ts.last().max(self.late.keys().next_back()).copied();
+        if w != self.width
+            || newest.is_some_and(|n| first <= n)
+            || !ts.windows(2).all(|p| p[0] < p[1])
+        {
+            return false;
+        }
+        self.ts.extend_from_slice(ts);
+        self.vals.append(vals);
+        true
+    }
+
+    /// Merges rows in strictly increasing timestamp order, every column
+    /// given (`width` each; `vals` is emptied), into the run: a batch that
+    /// arrived a little late (concurrent writers overtaking each other) costs
+    /// one merge of it with the run's rows from its first timestamp on, not
+    /// a late-row entry per row. A timestamp already held follows `update`.
+    /// Returns false, taking nothing, when the rows do not qualify or the
+    /// rows after its start are more than [`MERGE_REACH`] times as many
+    /// (then the late-row map is cheaper); [`TableData::insert`] them.
+    pub fn merge_batch(&mut self, ts: &[i64], vals: &mut Vec<Value>, update: Update) -> bool {
+        let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {
+            return true;
+        };
+        if vals.len() % ts.len() != 0 {
+            return false;
+        }
+        let w = vals.len() / ts.len();
+        self.widen(w);
+        let cut = self.ts.partition_point(|&t| t < first);
+        if w != self.width
+            || self.ts.len() - cut > MERGE_REACH * ts.len()
+            || self.late.range(first..=last).next().is_some()
+            || !ts.windows(2).all(|p| p[0] < p[1])
+        {
+            return false;
+        }
+        let tail_ts = self.ts.split_off(cut);
+        let mut tail_vals = self.vals.split_off(cut * w).into_iter();
+        let mut new_vals = std::mem::take(vals).into_iter();
+        let mut old = tail_ts.into_iter().peekable();
+        for &t in ts {
+            while let Some(o) = old.next_if(|&o| o < t) {
+                self.ts.push(o);
+                self.vals.extend(tail_vals.by_ref().take(w));
+            }
+            let row = new_vals.by_ref().take(w);
+            if old.next_if_eq(&t).is_some() {
+                // every column given: Partial is Replace here
+                let kept = tail_vals.by_ref().take(w);
+                self.ts.push(t);
+                if update == Update::Discard {
+                    self.vals.extend(kept);
+                    row.for_each(drop);
+                } else {
+                    kept.for_each(drop);
+                    self.vals.extend(row);
+                }
+            } else {
+                self.ts.push(t);
+                self.vals.extend(row);
+            }
+        }
+        self.ts.extend(old);
+        self.vals.extend(tail_vals);
+        true
     }
 
     /// Merges the late rows into the run.
@@ -298,6 +389,82 @@ mod tests {
     /// Rows in any order, with duplicates, under each policy: the run and
     /// the late rows read as one ordered map would.
     #[test]
+    fn append_takes_only_ordered_rows_newer_than_all() {
+        let v = |a: i64| Value::Int(a);
+        let mut t = TableData::default();
+        assert!(t.append(&[1, 2, 3], &mut vec![v(10), v(20), v(30)]));
+        let mut refused = vec![v(0), v(0)];
+        assert!(!t.append(&[3, 4], &mut refused), "3 is stored");
+        assert!(!t.append(&[5, 5], &mut refused), "not increasing");
+        assert!(!t.append(&[6, 5], &mut refused), "not increasing");
+        assert!(!t.append(&[6, 7], &mut vec![v(0)]), "ragged");
+        assert_eq!(refused.len(), 2, "a refused batch is left whole");
+        t.insert(0, vec![v(0)], &[true], Update::Replace); // a late row
+        assert!(t.append(&[4], &mut vec![v(40)]));
+        // a column added since: older rows read NULL in it
+        assert!(t.append(&[5], &mut vec![v(50), v(51)]));
+        let got: Vec<(i64, Vec<Value>)> = t
+            .range(i64::MIN, i64::MAX)
+            .map(|(ts, r)| (ts, r.to_vec()))
+            .collect();
+        let row = |ts: i64, a: i64, b: Value| (ts, vec![v(a), b]);
+        assert_eq!(
+            got,
+            vec![
+                row(0, 0, Value::Null),
+                row(1, 10, Value::Null),
+                row(2, 20, Value::Null),
+                row(3, 30, Value::Null),
+                row(4, 40, Value::Null),
+                row(5, 50, v(51)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_merges_into_the_run_by_the_update_policy() {
+        let v = |a: i64| Value::Int(a);
+        for update in [Update::Discard, Update::Replace, Update::Partial] {
+            let mut t = TableData::default();
+            assert!(t.append(&[10, 20, 30, 40], &mut vec![v(1), v(2), v(3), v(4)]));
+            let mut batch = vec![v(-1), v(-2), v(-3), v(-4)];
+            assert!(!t.merge_batch(&[25, 15, 35, 45], &mut batch, update));
+            assert_eq!(batch.len(), 4, "an unordered batch is left whole");
+            assert!(t.merge_batch(&[15, 20, 35, 50], &mut batch, update));
+            assert!(batch.is_empty());
+            let got: Vec<(i64, Value)> = t
+                .range(i64::MIN, i64::MAX)
+                .map(|(ts, r)| (ts, r[0].clone()))
+                .collect();
+            let at20 = if update == Update::Discard { 2 } else { -2 };
+            assert_eq!(
+                got,
+                vec![
+                    (10, v(1)),
+                    (15, v(-1)),
+                    (20, v(at20)),
+                    (30, v(3)),
+                    (35, v(-3)),
+                    (40, v(4)),
+                    (50, v(-4))
+                ],
+                "{update:?}"
+            );
+        }
+        // a batch far older than the run's rows after it goes row by row
+        let mut t = TableData::default();
+        let ts: Vec<i64> = (100..200).collect();
+        assert!(t.append(&ts, &mut (100..200).map(v).collect()));
+        assert!(!t.merge_batch(&[5], &mut vec![v(5)], Update::Replace));
+        let ts: Vec<i64> = (190..210).step_by(2).collect(); // half stored
+        assert!(t.merge_batch(&ts, &mut vec![v(0); 10], Update::Replace));
+        assert_eq!(t.len(), 105);
+        // nor does it cross a late row
+        t.insert(50, vec![v(50)], &[true], Update::Replace);
+        assert!(!t.merge_batch(&[40, 60], &mut vec![v(4), v(6)], Update::Replace));
+    }
+
+    #[test]
     fn late_rows_read_in_order_like_a_map() {
         for update in [Update::Discard, Update::Replace, Update::Partial] {
             let mut t = TableData::default();
@@ -311,7 +478,16 @@ mod tests {
                 let ts = n - (x >> 60) as i64 * (x >> 33 & 63) as i64;
                 let row = vec![Value::Int(n), Value::Int(ts)];
                 let given = [true, n % 3 != 0];
-                t.insert(ts, row.clone(), &given, update);
+                // rows with every column try the batch path first
+                let appended = given == [true, true] && t.append(&[ts], &mut row.clone());
+                if appended {
+                    assert!(!model.contains_key(&ts), "append took a stored {ts}");
+                } else if given != [true, true]
+                    || n % 2 == 0
+                    || !t.merge_batch(&[ts], &mut row.clone(), update)
+                {
+                    t.insert(ts, row.clone(), &given, update);
+                }
                 match (model.get_mut(&ts), update) {
                     (None, _) => {
                         model.insert(ts, row);

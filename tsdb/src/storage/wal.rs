@@ -134,14 +134,31 @@ pub enum Record {
     },
 }
 
-/// Rows of one table from one statement.
+/// Rows of one table from one statement, flat: row `i` is `ts[i]` and
+/// `vals[i * w..(i + 1) * w]`, `w` being the number of columns supplied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InsertRecord {
     pub uid: u64,
     /// Ids of the columns supplied (not the timestamp).
     pub col_ids: Vec<u16>,
-    /// Timestamp and one value per supplied column.
-    pub rows: Vec<(i64, Vec<Value>)>,
+    pub ts: Vec<i64>,
+    /// One value per supplied column per row.
+    pub vals: Vec<Value>,
+}
+
+impl InsertRecord {
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// Values per row.
+    pub fn width(&self) -> usize {
+        self.col_ids.len()
+    }
 }
 
 fn segment_path(dir: &Path, seq: u64) -> PathBuf {
@@ -377,10 +394,13 @@ fn encode(rec: &InsertRecord, out: &mut Vec<u8>) {
     for id in &rec.col_ids {
         put_u16(out, *id);
     }
-    put_u32(out, rec.rows.len() as u32);
-    for (ts, vals) in &rec.rows {
+    put_u32(out, rec.ts.len() as u32);
+    // room for fixed-size values; strings grow it
+    out.reserve(rec.ts.len() * 8 + rec.vals.len() * 9);
+    let w = rec.width();
+    for (i, ts) in rec.ts.iter().enumerate() {
         put_i64(out, *ts);
-        for v in vals {
+        for v in &rec.vals[i * w..(i + 1) * w] {
             put_value(out, v);
         }
     }
@@ -415,16 +435,20 @@ fn decode_insert(mut r: Reader<'_>) -> Option<InsertRecord> {
         col_ids.push(r.u16()?);
     }
     let nrows = r.u32()? as usize;
-    let mut rows = Vec::with_capacity(nrows.min(1 << 20));
+    let mut ts = Vec::with_capacity(nrows.min(1 << 20));
+    let mut vals = Vec::with_capacity((nrows * ncols).min(1 << 20));
     for _ in 0..nrows {
-        let ts = r.i64()?;
-        let mut vals = Vec::with_capacity(ncols);
+        ts.push(r.i64()?);
         for _ in 0..ncols {
             vals.push(r.value()?);
         }
-        rows.push((ts, vals));
     }
-    r.done().then_some(InsertRecord { uid, col_ids, rows })
+    r.done().then_some(InsertRecord {
+        uid,
+        col_ids,
+        ts,
+        vals,
+    })
 }
 
 #[cfg(test)]
@@ -440,15 +464,14 @@ mod tests {
         let rec = InsertRecord {
             uid: 7,
             col_ids: vec![1, 2, 3],
-            rows: vec![
-                (
-                    1000,
-                    vec![Value::Double(10.3), Value::Int(219), Value::Null],
-                ),
-                (
-                    2000,
-                    vec![Value::Bool(true), Value::Str("北京".into()), Value::Int(-1)],
-                ),
+            ts: vec![1000, 2000],
+            vals: vec![
+                Value::Double(10.3),
+                Value::Int(219),
+                Value::Null,
+                Value::Bool(true),
+                Value::Str("北京".into()),
+                Value::Int(-1),
             ],
         };
         {
