@@ -131,6 +131,7 @@ fn parse(sql: &str) -> Result<Select> {
     };
     let grouped = sel.interval.is_some()
         || sel.anomaly.is_some()
+        || sel.row_window.is_some()
         || !sel.group_by.is_empty()
         || !sel.partition_by.is_empty()
         || sel

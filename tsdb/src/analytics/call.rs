@@ -68,7 +68,11 @@ pub fn called(sel: &Select) -> Result<Option<&'static str>> {
 /// string.
 pub fn arguments<'a>(sel: &'a Select, func: &str) -> Result<(&'a [Expr], Option<&'a str>)> {
     let upper = func.to_uppercase();
-    if sel.interval.is_some() || sel.anomaly.is_some() || !sel.group_by.is_empty() {
+    if sel.interval.is_some()
+        || sel.anomaly.is_some()
+        || sel.row_window.is_some()
+        || !sel.group_by.is_empty()
+    {
         return Err(not_allowed(format!(
             "{upper} function is not supported in window query or group query"
         )));

@@ -2,6 +2,7 @@
 //!
 //! - [`eval`](mod@eval): rows, the evaluation context, operators, expression types.
 //! - [`time`]: durations and window alignment; [`window`]: INTERVAL and FILL.
+//! - [`row_window`]: SESSION and STATE_WINDOW.
 //! - [`agg`]: the aggregate and selector functions; [`multirow`]: DIFF, TOP, BOTTOM.
 //!
 //! A query gathers the rows of its table (or of the child tables of a super
@@ -22,6 +23,7 @@ pub mod agg;
 pub mod eval;
 pub(crate) mod fast;
 pub mod multirow;
+pub(crate) mod row_window;
 pub mod scan;
 pub mod time;
 pub mod window;
@@ -36,7 +38,7 @@ use crate::engine::{State, resolve_db};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
-use crate::sql::ast::{BinOp, Expr, Select};
+use crate::sql::ast::{BinOp, Expr, RowWindow, Select};
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
 /// Lower and upper (inclusive) timestamp bounds implied by the top-level
@@ -365,6 +367,17 @@ pub fn select_with(
             "{ANOMALY_MARK} is only allowed with ANOMALY_WINDOW"
         );
     }
+    // the window clause cutting each group, by its name in messages
+    let window_kind = match (&sel.interval, &sel.row_window) {
+        (Some(_), _) => Some("INTERVAL"),
+        (None, Some(RowWindow::Session { .. })) => Some("SESSION"),
+        (None, Some(RowWindow::State(_))) => Some("STATE_WINDOW"),
+        (None, None) => None,
+    };
+    let row_cut = match &sel.row_window {
+        Some(rw) => Some(row_window::Cut::new(rw, &schema)?),
+        None => None,
+    };
     let multi: Vec<usize> = outs
         .iter()
         .enumerate()
@@ -378,10 +391,10 @@ pub fn select_with(
                 "DIFF, TOP and BOTTOM cannot be combined with each other or with aggregates"
             );
         }
-        if sel.interval.is_some() {
+        if let Some(w) = window_kind {
             fail!(
                 code::INVALID_VALUE,
-                "DIFF, TOP and BOTTOM cannot be used with INTERVAL"
+                "DIFF, TOP and BOTTOM cannot be used with {w}"
             );
         }
         let by_table = sel
@@ -405,10 +418,11 @@ pub fn select_with(
             );
         }
     }
-    if sel.interval.is_some() && !aggregate {
+    if let (Some(w), false) = (window_kind, aggregate) {
+        let a = if w == "INTERVAL" { "an" } else { "a" };
         fail!(
             code::INVALID_VALUE,
-            "an INTERVAL query needs an aggregate function in its select list"
+            "{a} {w} query needs an aggregate function in its select list"
         );
     }
     if spans.is_some() && (!aggregate || !multi.is_empty()) {
@@ -420,17 +434,17 @@ pub fn select_with(
     if sel.interval.is_none() && (sel.fill.is_some() || sel.sliding.is_some()) {
         fail!(code::INVALID_VALUE, "FILL and SLIDING need INTERVAL");
     }
-    for o in &outs {
-        let mut bad = None;
-        o.expr.walk(&mut |x| {
-            if let Expr::Func { name, .. } = x {
-                if name == "last_row" && sel.interval.is_some() {
-                    bad = Some("LAST_ROW cannot be used with INTERVAL");
-                }
+    if let Some(w) = window_kind {
+        for o in &outs {
+            let mut bad = false;
+            o.expr.walk(&mut |x| {
+                bad |= matches!(x, Expr::Func { name, .. } if name == "last_row");
+            });
+            if bad {
+                return Err(DbError::invalid(format!(
+                    "LAST_ROW cannot be used with {w}"
+                )));
             }
-        });
-        if let Some(m) = bad {
-            return Err(DbError::invalid(m));
         }
     }
 
@@ -456,7 +470,7 @@ pub fn select_with(
         }
     };
     let last_row_only = filter_is_tags_only
-        && sel.interval.is_none()
+        && window_kind.is_none()
         && outs.iter().all(|o| match &o.expr {
             // last_row(any column), or a tag / tbname beside it
             Expr::Func { name, .. } => name == "last_row",
@@ -491,7 +505,7 @@ pub fn select_with(
         })
         .collect();
     let selects = |name: &str| selected.iter().any(|n| n == name);
-    if sel.interval.is_some() && !selects("_wstart") {
+    if window_kind.is_some() && !selects("_wstart") {
         columns.push(OutCol {
             expr: Expr::Column("_wstart".into()),
             name: schema.columns[0].name.clone(),
@@ -540,6 +554,9 @@ pub fn select_with(
         sel.group_by.iter().for_each(&mut mark);
         sel.partition_by.iter().for_each(&mut mark);
         sel.order_by.iter().for_each(|(e, _)| mark(e));
+        if let Some(RowWindow::State(e)) = &sel.row_window {
+            mark(e);
+        }
     }
     let value_cols = &schema.columns[1..];
     // which tables take part (tag conditions), and their sealed rows
@@ -571,9 +588,9 @@ pub fn select_with(
     }
     // aggregates of plain columns over data without overlapping layers:
     // read column slices and block headers instead of rows
-    let fast = match (spans, after) {
-        (Some(_), _) | (_, Some(_)) => None,
-        (None, None) => fast::aggregate(&fast::Query {
+    let fast = match (spans, after, &row_cut) {
+        (Some(_), _, _) | (_, Some(_), _) | (_, _, Some(_)) => None,
+        (None, None, None) => fast::aggregate(&fast::Query {
             store: &state.store,
             sel,
             columns: &columns,
@@ -712,18 +729,16 @@ pub fn select_with(
                 let last = if sp.one_point { sp.start } else { sp.end };
                 let to = grows.partition_point(|r| r.ts <= last);
                 let win = &grows[from..to.max(from)];
-                if win.is_empty() {
-                    continue;
+                if !win.is_empty() {
+                    let cx = base.over(win, Some((sp.start, sp.end)));
+                    block.push(window_row(&columns, &cx, Some(sp.mark))?);
                 }
-                let cx = base.over(win, Some((sp.start, sp.end)));
-                let mut row = Vec::with_capacity(columns.len());
-                for c in &columns {
-                    row.push(match &c.expr {
-                        Expr::Column(n) if n == ANOMALY_MARK => Value::Int(sp.mark),
-                        e => eval(e, &cx)?,
-                    });
-                }
-                block.push(row);
+            }
+        } else if let Some(cut) = &row_cut {
+            for r in cut.windows(grows, &base)? {
+                let win = &grows[r];
+                let cx = base.over(win, Some((win[0].ts, win[win.len() - 1].ts)));
+                block.push(window_row(&columns, &cx, None)?);
             }
         } else if let Some(iv) = &sel.interval {
             let w = time::Windows::new(iv, sel.sliding, precision)?;
@@ -750,6 +765,18 @@ pub fn select_with(
         blocks.push(block);
     }
     finish(blocks, sel, columns, &schema, !keys.is_empty(), precision)
+}
+
+/// One output row of a window whose rows and bounds `cx` holds; `mark` is
+/// the anomaly window's `_anomalymark`.
+fn window_row(columns: &[OutCol], cx: &Ctx<'_, '_>, mark: Option<i64>) -> Result<Vec<Value>> {
+    columns
+        .iter()
+        .map(|c| match (&c.expr, mark) {
+            (Expr::Column(n), Some(m)) if n == ANOMALY_MARK => Ok(Value::Int(m)),
+            (e, _) => eval(e, cx),
+        })
+        .collect()
 }
 
 /// Whether an output column uses FIRST, LAST or LAST_ROW: such a query

@@ -258,6 +258,16 @@ pub struct AnomalyWindow {
     pub options: Option<String>,
 }
 
+/// A window cut by the rows themselves rather than by the clock.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowWindow {
+    /// `SESSION(ts, gap)`: a gap longer than `gap` between two rows starts
+    /// a new window.
+    Session { column: Expr, gap: Duration },
+    /// `STATE_WINDOW(expr)`: consecutive rows with the same value.
+    State(Expr),
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Select {
     pub items: Vec<SelectItem>,
@@ -268,6 +278,7 @@ pub struct Select {
     pub sliding: Option<Duration>,
     pub fill: Option<Fill>,
     pub anomaly: Option<AnomalyWindow>,
+    pub row_window: Option<RowWindow>,
     pub group_by: Vec<Expr>,
     pub order_by: Vec<(Expr, bool)>,
     pub slimit: Option<(i64, i64)>,

@@ -812,7 +812,21 @@ impl Parser<'_> {
             self.expect_word("by")?;
             s.partition_by = self.expr_list()?;
         }
+        let mut window_seen = false;
         loop {
+            if ["interval", "anomaly_window", "session", "state_window"]
+                .iter()
+                .any(|w| self.is_word(w))
+            {
+                if window_seen {
+                    // TDengine's text
+                    return Err(DbError::syntax(format!(
+                        "only one type time window allowed (at position {})",
+                        self.pos()
+                    )));
+                }
+                window_seen = true;
+            }
             if self.eat_word("interval") {
                 self.expect_sym("(")?;
                 let every = self.duration()?;
@@ -845,10 +859,18 @@ impl Parser<'_> {
                     _ => None,
                 };
                 s.anomaly = Some(AnomalyWindow { columns, options });
-            } else if self.is_word("session") || self.is_word("state_window") {
-                return Err(DbError::unsupported(
-                    "SESSION and STATE_WINDOW are not supported yet",
-                ));
+            } else if self.eat_word("session") {
+                self.expect_sym("(")?;
+                let column = self.expr()?;
+                self.expect_sym(",")?;
+                let gap = self.duration()?;
+                self.expect_sym(")")?;
+                s.row_window = Some(RowWindow::Session { column, gap });
+            } else if self.eat_word("state_window") {
+                self.expect_sym("(")?;
+                let e = self.expr()?;
+                self.expect_sym(")")?;
+                s.row_window = Some(RowWindow::State(e));
             } else {
                 break;
             }
