@@ -29,7 +29,7 @@ use crate::sql::ast::{
 use crate::storage::store::{self, FlushJob, FreezeInput, Store};
 use crate::storage::table::{TableData, Update};
 use crate::storage::wal::{InsertRecord, Record, Wal};
-use crate::types::{DataType, Precision, Value, parse_timestamp};
+use crate::types::{DataType, Precision, UidMap, Value, parse_timestamp};
 
 /// How often the server drops expired partitions.
 pub const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -50,12 +50,12 @@ pub const BLOCK_CACHE_BYTES: usize = 512 << 20;
 pub struct State {
     pub catalog: Catalog,
     /// The memtables: rows not yet frozen into blocks.
-    pub data: HashMap<u64, TableData>,
+    pub data: UidMap<TableData>,
     /// Blocks: frozen and in data files.
     pub store: Store,
     /// The write-driven last-row cache: each table's newest row written
     /// since the start (older tables' come from their newest block).
-    pub last: HashMap<u64, (i64, Vec<Value>)>,
+    pub last: UidMap<(i64, Vec<Value>)>,
     wal: Wal,
     /// Approximate bytes in the memtables.
     mem_bytes: usize,
@@ -125,9 +125,9 @@ impl Engine {
         let (wal, records) = Wal::open(&dir.join("wal"), covered)?;
         let mut state = State {
             catalog,
-            data: HashMap::new(),
+            data: UidMap::default(),
             store,
-            last: HashMap::new(),
+            last: UidMap::default(),
             wal,
             mem_bytes: 0,
             flushing: false,

@@ -431,3 +431,30 @@ mod tests {
         );
     }
 }
+
+/// A map keyed by table uid. Uids are small integers the catalog hands out
+/// in order, and a query over a super table looks up three such maps per
+/// child table, so they hash with one multiply instead of SipHash (no
+/// client picks uids, so there is nothing to flood).
+pub type UidMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<UidHasher>>;
+
+/// Fibonacci hashing of a `u64` key (see [`UidMap`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UidHasher(u64);
+
+impl std::hash::Hasher for UidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // only u64 keys are hashed; this keeps other keys correct, if slow
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, k: u64) {
+        self.0 = (self.0 ^ k).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}

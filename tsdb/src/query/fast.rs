@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{
-    Ctx, GroupKey, OutCol, Ref, Schema, Source, has_selector, split_and, tag_only, time, ts_bound,
+    Ctx, GroupKey, Groups, OutCol, Ref, Schema, Source, has_selector, split_and, tag_only, time,
+    ts_bound,
 };
 use crate::error::Result;
 use crate::sql::ast::{Expr, Fill, Select};
@@ -278,9 +279,9 @@ fn spec(e: &Expr, schema: &Schema<'_>) -> Option<Spec> {
 
 type Windows = BTreeMap<i64, Vec<Acc>>;
 
-/// The rows of each group's windows, groups in key order; `None` when the
-/// query needs the row path.
-pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>>> {
+/// Each group's key and the rows of its windows, groups in key order;
+/// `None` when the query needs the row path.
+pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Groups<Vec<Vec<Value>>>>> {
     let sel = q.sel;
     if matches!(&sel.fill, Some(f) if !matches!(f, Fill::None)) {
         return Ok(None);
@@ -383,7 +384,7 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Vec<Vec<Vec<Value>>>
             }
             block.push(row);
         }
-        out.push(block);
+        out.push((key, block));
     }
     Ok(Some(out))
 }

@@ -602,9 +602,11 @@ pub fn select_with(
             now,
         })?,
     };
-    if let Some(groups) = fast {
-        let groups = page(groups, sel.slimit);
-        return finish(groups, sel, columns, &schema, !keys.is_empty(), precision);
+    let group_order = group_order(&sel.order_by, &keys);
+    if let Some(mut groups) = fast {
+        sort_groups(&mut groups, &group_order);
+        let blocks = page(groups, sel.slimit).into_iter().map(|g| g.1).collect();
+        return finish(blocks, sel, columns, &schema, !keys.is_empty(), precision);
     }
     let mut sealed: Vec<Option<scan::Scanned>> = (0..sources.len()).map(|_| None).collect();
     for &si in &taking {
@@ -668,29 +670,9 @@ pub fn select_with(
         rows = kept;
     }
 
-    let mut groups: BTreeMap<Vec<GroupKey>, Vec<Row<'_>>> = BTreeMap::new();
-    if keys.is_empty() {
-        // one group: the rows as scanned (each table's already in time order)
-        if sources.len() > 1 {
-            rows.sort_by_key(|r| (r.ts, r.src));
-        }
-        groups.insert(Vec::new(), rows);
-    } else {
-        for r in &rows {
-            let one = [*r];
-            let cx = base.over(&one, None);
-            let mut key = Vec::with_capacity(keys.len());
-            for k in &keys {
-                key.push(GroupKey(eval(k, &cx)?));
-            }
-            groups.entry(key).or_default().push(*r);
-        }
-        for g in groups.values_mut() {
-            g.sort_by_key(|r| (r.ts, r.src));
-        }
-    }
-    let group_list: Vec<(Vec<GroupKey>, Vec<Row<'_>>)> =
-        page(groups.into_iter().collect(), sel.slimit);
+    let mut groups = group_rows(rows, &keys, &base)?;
+    sort_groups(&mut groups, &group_order);
+    let group_list = page(groups, sel.slimit);
 
     let mut blocks: Vec<Vec<Vec<Value>>> = Vec::with_capacity(group_list.len());
     for (gkey, grows) in &group_list {
@@ -767,6 +749,105 @@ pub fn select_with(
     finish(blocks, sel, columns, &schema, !keys.is_empty(), precision)
 }
 
+/// An ORDER BY of group keys only (`GROUP BY tbname ORDER BY tbname
+/// DESC`) orders the groups, before SLIMIT picks some: each term as
+/// `(index in keys, descending)`. Any other ORDER BY orders the rows
+/// within each group (empty here).
+fn group_order(order_by: &[(Expr, bool)], keys: &[&Expr]) -> Vec<(usize, bool)> {
+    let by: Option<Vec<(usize, bool)>> = order_by
+        .iter()
+        .map(|(e, desc)| keys.iter().position(|k| *k == e).map(|i| (i, *desc)))
+        .collect();
+    by.unwrap_or_default()
+}
+
+/// Sorts groups by the keys `by` names (stable: ties keep key order).
+fn sort_groups<T>(groups: &mut [(Vec<GroupKey>, T)], by: &[(usize, bool)]) {
+    if by.is_empty() {
+        return;
+    }
+    groups.sort_by(|(a, _), (b, _)| {
+        by.iter()
+            .map(|&(i, desc)| {
+                let o = a[i].cmp(&b[i]);
+                if desc { o.reverse() } else { o }
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+}
+
+/// The rows (each table's together, in time order) in groups by `keys`,
+/// groups in key order, each group's rows in time order.
+///
+/// Keys of tags and tbname only are evaluated once per table, and the
+/// tables sorted by them (`GROUP BY tbname` over 10,000 tables is 10,000
+/// keys, not one per row); other keys once per row.
+fn group_rows<'a>(
+    mut rows: Vec<Row<'a>>,
+    keys: &[&Expr],
+    base: &Ctx<'_, 'a>,
+) -> Result<Groups<Vec<Row<'a>>>> {
+    if keys.is_empty() {
+        // one group: the rows as scanned (each table's already in time order)
+        if rows.iter().any(|r| r.src != rows[0].src) {
+            rows.sort_by_key(|r| (r.ts, r.src));
+        }
+        return Ok(vec![(Vec::new(), rows)]);
+    }
+    let key_of = |cx: &Ctx<'_, 'a>, src: Option<usize>| -> Result<Vec<GroupKey>> {
+        keys.iter()
+            .map(|k| {
+                Ok(GroupKey(match src {
+                    Some(si) => cx.eval_for_table(k, si)?,
+                    None => eval(k, cx)?,
+                }))
+            })
+            .collect()
+    };
+    // runs of rows with one key: `(key, start)`, a run ending where the next starts
+    let mut runs: Vec<(Vec<GroupKey>, usize)> = Vec::new();
+    if keys.iter().all(|k| tag_only(k, base.schema)) {
+        for (i, r) in rows.iter().enumerate() {
+            if i == 0 || rows[i - 1].src != r.src {
+                runs.push((key_of(base, Some(r.src))?, i));
+            }
+        }
+    } else {
+        for (i, r) in rows.iter().enumerate() {
+            let one = [*r];
+            runs.push((key_of(&base.over(&one, None), None)?, i));
+        }
+    }
+    let ends: Vec<usize> = runs
+        .iter()
+        .skip(1)
+        .map(|r| r.1)
+        .chain([rows.len()])
+        .collect();
+    let mut runs: Vec<(Vec<GroupKey>, std::ops::Range<usize>)> = runs
+        .into_iter()
+        .zip(ends)
+        .map(|((k, from), to)| (k, from..to))
+        .collect();
+    // stable: runs of one key stay in scan order
+    runs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut groups: Groups<Vec<Row<'a>>> = Vec::new();
+    for (key, range) in runs {
+        match groups.last_mut() {
+            Some((k, g)) if (*k).cmp(&key).is_eq() => g.extend_from_slice(&rows[range]),
+            _ => groups.push((key, rows[range].to_vec())),
+        }
+    }
+    for (_, g) in &mut groups {
+        // a group of one table's rows is in time order already
+        if g.iter().any(|r| r.src != g[0].src) {
+            g.sort_by_key(|r| (r.ts, r.src));
+        }
+    }
+    Ok(groups)
+}
+
 /// One output row of a window whose rows and bounds `cx` holds; `mark` is
 /// the anomaly window's `_anomalymark`.
 fn window_row(columns: &[OutCol], cx: &Ctx<'_, '_>, mark: Option<i64>) -> Result<Vec<Value>> {
@@ -835,6 +916,9 @@ pub(crate) fn page<T>(items: Vec<T>, limit: Option<(i64, i64)>) -> Vec<T> {
         None => items,
     }
 }
+
+/// Groups with their keys, in key order unless sorted otherwise.
+pub(crate) type Groups<T> = Vec<(Vec<GroupKey>, T)>;
 
 /// A group key with a total order (NULLs first).
 #[derive(Debug, Clone, PartialEq)]

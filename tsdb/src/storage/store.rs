@@ -39,7 +39,7 @@ use super::table::TableData;
 use super::wal::sync_dir;
 use crate::catalog::Column;
 use crate::error::{DbError, Result};
-use crate::types::Value;
+use crate::types::{UidMap, Value};
 
 /// The list of live data files and how much of the WAL they cover.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -390,7 +390,7 @@ impl Merge {
 pub struct Store {
     dir: PathBuf,
     manifest: Manifest,
-    pub tables: HashMap<u64, TableBlocks>,
+    pub tables: UidMap<TableBlocks>,
     cache: Mutex<Cache>,
     /// A job whose files could not be written: retried with the next.
     failed: Option<FlushJob>,
@@ -416,7 +416,7 @@ impl Store {
         };
         let mut store = Store {
             dir: dir.to_owned(),
-            tables: HashMap::new(),
+            tables: UidMap::default(),
             cache: Mutex::new(Cache {
                 map: HashMap::new(),
                 bytes: 0,
