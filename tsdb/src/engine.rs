@@ -573,6 +573,20 @@ fn column_value(e: &Expr, ty: DataType, col: &str, p: Precision, now: i64) -> Re
 
 /// An INSERT value for a column of type `ty` (its string moved, not copied).
 fn lit_value(e: Lit, ty: DataType, col: &str, p: Precision, now: i64) -> Result<Value> {
+    // the usual cases first, without the general conversion
+    match (&e, ty) {
+        (Lit::Null, _) => return Ok(Value::Null),
+        (Lit::Int(i), DataType::Timestamp) => return Ok(Value::Int(*i)),
+        (Lit::Int(i), _)
+            if ty
+                .int_bounds()
+                .is_some_and(|(lo, hi)| (lo..=hi).contains(i)) =>
+        {
+            return Ok(Value::Int(*i));
+        }
+        (Lit::Float(f), DataType::Double) => return Ok(Value::Double(*f)),
+        _ => {}
+    }
     let v = match e {
         Lit::Null => Value::Null,
         Lit::Bool(b) => Value::Bool(b),
@@ -1637,11 +1651,12 @@ impl State {
         let now = p.now();
         let lo = now - opts.keep * 86_400 * p.per_second();
         let hi = now + opts.days * 86_400 * p.per_second();
-        let w = targets.len();
-        let mut ts = Vec::with_capacity(it.rows.len());
-        let mut vals = Vec::with_capacity(it.rows.len() * (w - 1));
-        for (k, e) in it.rows.cells.into_iter().enumerate() {
-            let (r, ci) = (k / w, targets[k % w]);
+        let nrows = it.rows.len();
+        let mut ts = Vec::with_capacity(nrows);
+        let mut vals = Vec::with_capacity(nrows * (targets.len() - 1));
+        let mut cells = it.rows.cells.into_iter();
+        for (r, &ci) in (0..nrows).flat_map(|r| targets.iter().map(move |ci| (r, ci))) {
+            let e = cells.next().expect("every row is as wide as targets");
             let c = &cols[ci];
             let v = lit_value(e, c.ty, &c.name, p, now).map_err(|e| {
                 DbError::new(e.code, format!("{} (table {name}, row {})", e.msg, r + 1))

@@ -70,6 +70,18 @@ impl DataType {
 
     /// Converts a value for storage in a column of this type, with
     /// TDengine's range rules (the 2.x NULL sentinels are out of range).
+    /// The values an integer type holds (TDengine keeps the most negative
+    /// value of each width for NULL); `None` for other types.
+    pub fn int_bounds(self) -> Option<(i64, i64)> {
+        match self {
+            DataType::TinyInt => Some((-127, 127)),
+            DataType::SmallInt => Some((-32_767, 32_767)),
+            DataType::Int => Some((-2_147_483_647, 2_147_483_647)),
+            DataType::BigInt => Some((-i64::MAX, i64::MAX)),
+            _ => None,
+        }
+    }
+
     pub fn coerce(self, v: Value, col: &str) -> Result<Value> {
         let bad = |what: &str| {
             Err(DbError::invalid(format!(
@@ -104,12 +116,7 @@ impl DataType {
                     },
                     Value::Null => unreachable!(),
                 };
-                let (lo, hi) = match self {
-                    DataType::TinyInt => (-127, 127),
-                    DataType::SmallInt => (-32_767, 32_767),
-                    DataType::Int => (-2_147_483_647, 2_147_483_647),
-                    _ => (-i64::MAX, i64::MAX),
-                };
+                let (lo, hi) = self.int_bounds().expect("an integer type");
                 if i < lo || i > hi {
                     return bad(&format!("{i} is out of range [{lo}, {hi}]"));
                 }
