@@ -190,27 +190,48 @@ impl Engine {
     /// for it (`FLUSH DATABASE`, shutdown, tests). Waits for a background
     /// flush in progress first.
     pub fn flush(&self) -> Result<()> {
-        loop {
-            let mut st = self.write();
-            if st.flushing {
-                drop(st);
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                continue;
+        let mut st = self.write_when_idle();
+        let job = st.freeze()?;
+        st.flushing = true;
+        let dir = st.store.dir().to_owned();
+        drop(st);
+        match job {
+            Some(job) => finish_flush(&self.state, &dir, job, true),
+            None => {
+                // nothing in memory: still merge what late rows left
+                let tidied = tidy(&self.state, &dir, true);
+                self.write().flushing = false;
+                tidied
             }
-            let job = st.freeze()?;
-            st.flushing = true;
-            let dir = st.store.dir().to_owned();
-            drop(st);
-            return match job {
-                Some(job) => finish_flush(&self.state, &dir, job, true),
-                None => {
-                    // nothing in memory: still merge what late rows left
-                    let merged = merge_late_rows(&self.state, &dir, true);
-                    self.write().flushing = false;
-                    merged
-                }
-            };
         }
+    }
+
+    /// The state, write-locked once no flush or compaction is running (the
+    /// caller sets `flushing` to run one).
+    fn write_when_idle(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        loop {
+            let st = self.write();
+            if !st.flushing {
+                return st;
+            }
+            drop(st);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Rewrites database `db`'s data files that hold dead blocks without
+    /// them (`COMPACT DATABASE`); returns the files rewritten. Waits for a
+    /// background flush in progress first.
+    pub fn compact(&self, db: &str) -> Result<usize> {
+        self.write_when_idle().flushing = true;
+        let compacted = compact_files(&self.state, Some(db));
+        self.write().flushing = false;
+        compacted
+    }
+
+    /// Bytes of the live data files.
+    pub fn data_file_bytes(&self) -> u64 {
+        self.read().store.file_bytes()
     }
 
     /// Runs one statement. `db` is the current database (`USE`, or the REST
@@ -261,6 +282,13 @@ impl Engine {
                     fail!(code::DB_NOT_EXIST, "Database not exist: {name}");
                 }
                 self.flush()?;
+                Ok(Output::Affected(0))
+            }
+            Statement::Compact(name) => {
+                if !self.read().catalog.dbs.contains_key(&name) {
+                    fail!(code::DB_NOT_EXIST, "Database not exist: {name}");
+                }
+                self.compact(&name)?;
                 Ok(Output::Affected(0))
             }
             other => self.write().ddl(other, db),
@@ -417,12 +445,46 @@ fn finish_flush(state: &RwLock<State>, dir: &Path, job: FlushJob, full: bool) ->
             }
         }
     }
+    let tidied = tidy(state, dir, full);
+    lock().flushing = false;
+    tidied
+}
+
+/// After a flush: merges late rows into the blocks they fall in, then
+/// rewrites the data files left at least half dead. Reads are right
+/// whether or not either happens, so a failure is logged and returned.
+fn tidy(state: &RwLock<State>, dir: &Path, full: bool) -> Result<()> {
     let merged = merge_late_rows(state, dir, full);
     if let Err(e) = &merged {
         tracing::warn!(error = %e, "merging late rows failed; reads still see every row");
     }
-    lock().flushing = false;
-    merged
+    let compacted = compact_files(state, None);
+    if let Err(e) = &compacted {
+        tracing::warn!(error = %e, "compacting data files failed; their dead blocks stay for now");
+    }
+    merged.and(compacted.map(|_| ()))
+}
+
+/// Rewrites data files without their dead blocks: those of database `db`
+/// with any (`COMPACT DATABASE`), or with `None` those at least half dead.
+/// Plans under the read lock, copies without a lock, swaps each file in
+/// under the write lock. The caller holds `flushing`, so no flush or other
+/// compaction runs meanwhile. Returns the files rewritten.
+fn compact_files(state: &RwLock<State>, db: Option<&str>) -> Result<usize> {
+    let (plans, dir) = {
+        let st = state.read().unwrap_or_else(|e| e.into_inner());
+        (st.store.plan_compact(db), st.store.dir().to_owned())
+    };
+    let n = plans.len();
+    for plan in plans {
+        let done = plan.run(&dir)?;
+        let mut st = state.write().unwrap_or_else(|e| e.into_inner());
+        st.store.install_compaction(done)?;
+    }
+    if n > 0 {
+        tracing::info!(files = n, "data files compacted");
+    }
+    Ok(n)
 }
 
 /// Rewrites runs of blocks that overlap in time (rows that arrived late)

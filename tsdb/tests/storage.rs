@@ -520,3 +520,93 @@ fn dropped_tables_free_their_files() {
     assert_eq!(files(), 0, "no live block left: the file is deleted");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A data file whose blocks are partly dead is rewritten without them:
+/// by `COMPACT DATABASE`, or after a flush once half its blocks are dead.
+/// The copy reads back the same rows, from the new file, across a restart.
+#[test]
+fn dead_blocks_are_compacted_away() {
+    let dir = std::env::temp_dir().join(format!("tsdb-compact-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = Engine::open(&dir).unwrap();
+    e.execute("create database f keep 36500", None).unwrap();
+    let db = Some("f");
+    e.execute("create stable st (ts timestamp, v int) tags (k int)", db)
+        .unwrap();
+    // values that do not compress away, so each table's block has weight
+    let v = |k: i64, i: i64| (i * 2_654_435_761 + k * 97) % 1_000_003;
+    for (k, t) in ["a", "b", "c", "d"].iter().enumerate() {
+        let mut sql = format!("insert into {t} using st tags ({k}) values ");
+        for i in 0..1000 {
+            sql.push_str(&format!("({}, {}) ", BASE + i, v(k as i64, i)));
+        }
+        e.execute(&sql, db).unwrap();
+    }
+    let sum = |k: i64| (0..1000).map(|i| v(k, i)).sum::<i64>();
+    e.flush().unwrap();
+    let files = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join("data/f"))
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let sums = |e: &Engine| {
+        rows(
+            e.execute("select sum(v), count(*) from st group by k", db)
+                .unwrap(),
+        )
+    };
+    let want = |ks: &[i64]| -> Vec<Vec<Value>> {
+        ks.iter()
+            .map(|&k| vec![Value::Int(sum(k)), Value::Int(1000), Value::Int(k)])
+            .collect()
+    };
+    let first = files();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let full = e.data_file_bytes();
+
+    // a quarter dead: left alone by flushes, rewritten on request
+    e.execute("drop table a", db).unwrap();
+    e.flush().unwrap();
+    assert_eq!(files(), first);
+    e.execute("compact database f", None).unwrap();
+    let second = files();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second, first);
+    assert!(second[0].ends_with("-c1.tsf"), "{second:?}");
+    let three = e.data_file_bytes();
+    assert!(
+        three < full * 4 / 5 && three > full / 2,
+        "{three} of {full} bytes"
+    );
+    assert_eq!(sums(&e), want(&[1, 2, 3]));
+    assert_eq!(e.compact("f").unwrap(), 0, "nothing dead is left");
+
+    // two of three dead: the next flush rewrites it
+    e.execute("drop table b", db).unwrap();
+    e.execute("drop table c", db).unwrap();
+    assert_eq!(files(), second);
+    e.execute(&format!("insert into d values ({}, 7)", BASE + 5000), db)
+        .unwrap();
+    e.flush().unwrap();
+    let third = files();
+    assert_eq!(third.len(), 2, "{third:?}");
+    assert!(third.iter().any(|f| f.ends_with("-c2.tsf")), "{third:?}");
+    assert!(!third.contains(&second[0]));
+    drop(e);
+
+    // no cache: the rows come from the new files
+    let e = Engine::open_with(&dir, 0).unwrap();
+    assert_eq!(files(), third);
+    assert_eq!(
+        rows(e.execute("select sum(v), count(*) from d", db).unwrap()),
+        vec![vec![Value::Int(sum(3) + 7), Value::Int(1001)]]
+    );
+    e.execute("compact database f", None).unwrap();
+    assert_eq!(files(), third, "no dead block: nothing rewritten");
+    let err = e.execute("compact database nosuch", None).unwrap_err();
+    assert_eq!(err.msg, "Database not exist: nosuch");
+    let _ = std::fs::remove_dir_all(&dir);
+}

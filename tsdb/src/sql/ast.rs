@@ -29,6 +29,9 @@ pub enum Statement {
     Use(String),
     /// `FLUSH DATABASE db` (3.x): write the memtables to data files now.
     Flush(String),
+    /// `COMPACT DATABASE db` (3.x): rewrite its data files without the
+    /// blocks that dropped tables and merges left dead.
+    Compact(String),
     DropDatabase {
         name: String,
         if_exists: bool,

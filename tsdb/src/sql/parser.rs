@@ -188,6 +188,11 @@ impl Parser<'_> {
                 self.expect_word("database")?;
                 Ok(Statement::Flush(self.ident("a database name")?))
             }
+            "compact" => {
+                self.next();
+                self.expect_word("database")?;
+                Ok(Statement::Compact(self.ident("a database name")?))
+            }
             "show" => {
                 self.next();
                 self.show()

@@ -104,13 +104,19 @@ impl DataFile {
     /// Reads and checks one chunk, then decodes it.
     pub fn read(&self, c: Chunk, rows: usize) -> Result<ColData> {
         let mut buf = vec![0u8; c.len as usize];
+        self.read_raw(c, &mut buf)?;
+        ColData::decode(&buf, rows).ok_or_else(|| self.damaged("a chunk does not decode"))
+    }
+
+    /// Reads one chunk's bytes into `buf` (its length) and checks them.
+    fn read_raw(&self, c: Chunk, buf: &mut [u8]) -> Result<()> {
         self.file
-            .read_exact_at(&mut buf, c.off)
+            .read_exact_at(buf, c.off)
             .map_err(|e| DbError::io(&format!("data file {}", self.path.display()), e))?;
-        if crc32fast::hash(&buf) != c.crc {
+        if crc32fast::hash(buf) != c.crc {
             return Err(self.damaged("a chunk's checksum does not match"));
         }
-        ColData::decode(&buf, rows).ok_or_else(|| self.damaged("a chunk does not decode"))
+        Ok(())
     }
 
     fn damaged(&self, what: &str) -> DbError {
@@ -124,7 +130,6 @@ impl DataFile {
 /// Writes `blocks` (all decoded) to a new file at `path`, fsynced, and
 /// returns each block's chunk locations in the open file.
 pub fn write_file(path: &Path, blocks: &[Arc<Block>]) -> Result<Vec<Src>> {
-    let io = |e: std::io::Error| DbError::io(&format!("data file {}", path.display()), e);
     let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
     out.extend_from_slice(MAGIC);
     let mut locs: Vec<(Chunk, Vec<Chunk>)> = Vec::with_capacity(blocks.len());
@@ -145,10 +150,55 @@ pub fn write_file(path: &Path, blocks: &[Arc<Block>]) -> Result<Vec<Src>> {
         let cols = d.cols.iter().map(|c| chunk(&mut out, c)).collect();
         locs.push((ts, cols));
     }
+    let metas: Vec<&BlockMeta> = blocks.iter().map(|b| &b.meta).collect();
+    finish_file(path, out, &metas, locs)
+}
+
+/// Writes a new file at `path` holding `blocks` (each with its chunks in
+/// `from`, the file they are in now) as they are, without decoding them:
+/// a compaction of `from` that leaves its dead blocks behind. Each chunk's
+/// checksum is checked on the way.
+pub fn copy_file(
+    path: &Path,
+    from: &DataFile,
+    blocks: &[(&BlockMeta, Chunk, &[Chunk])],
+) -> Result<Vec<Src>> {
+    let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
+    out.extend_from_slice(MAGIC);
+    let mut locs: Vec<(Chunk, Vec<Chunk>)> = Vec::with_capacity(blocks.len());
+    let copy = |out: &mut Vec<u8>, c: Chunk| -> Result<Chunk> {
+        let off = out.len();
+        out.resize(off + c.len as usize, 0);
+        from.read_raw(c, &mut out[off..])?;
+        Ok(Chunk {
+            off: off as u64,
+            ..c
+        })
+    };
+    for (_, ts, cols) in blocks {
+        let ts = copy(&mut out, *ts)?;
+        let cols = cols
+            .iter()
+            .map(|c| copy(&mut out, *c))
+            .collect::<Result<_>>()?;
+        locs.push((ts, cols));
+    }
+    let metas: Vec<&BlockMeta> = blocks.iter().map(|b| b.0).collect();
+    finish_file(path, out, &metas, locs)
+}
+
+/// Appends the index and footer to `out` (the magic and chunks), writes it
+/// to `path`, fsynced, and returns each block's place in the open file.
+fn finish_file(
+    path: &Path,
+    mut out: Vec<u8>,
+    metas: &[&BlockMeta],
+    locs: Vec<(Chunk, Vec<Chunk>)>,
+) -> Result<Vec<Src>> {
+    let io = |e: std::io::Error| DbError::io(&format!("data file {}", path.display()), e);
     let index_off = out.len();
-    put_u32(&mut out, blocks.len() as u32);
-    for (b, (ts, cols)) in blocks.iter().zip(&locs) {
-        let m = &b.meta;
+    put_u32(&mut out, metas.len() as u32);
+    for (m, (ts, cols)) in metas.iter().zip(&locs) {
         put_u64(&mut out, m.uid);
         put_u32(&mut out, m.rows);
         put_i64(&mut out, m.ts_min);

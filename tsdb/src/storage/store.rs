@@ -25,6 +25,13 @@
 //! tables, are listed dead in the manifest; a file is deleted once all its
 //! blocks are dead. Reads are right whether or not a merge has happened:
 //! the newer block wins a timestamp.
+//!
+//! A file left at least half dead is rewritten after a flush with only its
+//! live blocks, their chunks copied as they are ([`Store::plan_compact`],
+//! [`Compaction::run`] unlocked, [`Store::install_compaction`]); `COMPACT
+//! DATABASE` does so for every file of a database with a dead block. The
+//! copy keeps the file's flush number, so which block is newer stays
+//! as it was.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -33,7 +40,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::block::{self, Block, BlockMeta, ColMeta, Decoded, Src};
+use super::block::{self, Block, BlockMeta, Chunk, ColMeta, DataFile, Decoded, Src};
 use super::column::{ColData, Kind, Values};
 use super::table::TableData;
 use super::wal::sync_dir;
@@ -917,6 +924,166 @@ impl Store {
     /// Live data files, for logs.
     pub fn file_count(&self) -> usize {
         self.manifest.files.len()
+    }
+
+    /// Bytes of the live data files (for logs and tests).
+    pub fn file_bytes(&self) -> u64 {
+        self.manifest
+            .files
+            .iter()
+            .filter_map(|f| std::fs::metadata(self.dir.join(&f.name)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Data files to rewrite without their dead blocks: every file of
+    /// database `db` with a dead block (`COMPACT DATABASE`), or with `None`
+    /// the files at least [`COMPACT_DEAD_SHARE`] dead. Runs under the
+    /// engine's read lock; [`Compaction::run`] does the rest without it.
+    pub fn plan_compact(&self, db: Option<&str>) -> Vec<Compaction> {
+        let worth = |f: &FileRec| {
+            let dead = self.manifest.dead.get(&f.name).map_or(0, Vec::len);
+            dead > 0
+                && match db {
+                    Some(db) => f.db == db,
+                    None => dead as f64 >= f64::from(f.blocks) * COMPACT_DEAD_SHARE,
+                }
+        };
+        let files: HashMap<PathBuf, &FileRec> = self
+            .manifest
+            .files
+            .iter()
+            .filter(|f| worth(f))
+            .map(|f| (self.dir.join(&f.name), f))
+            .collect();
+        if files.is_empty() {
+            return Vec::new();
+        }
+        let mut plans: HashMap<PathBuf, Compaction> = HashMap::new();
+        for tb in self.tables.values() {
+            for b in &tb.blocks {
+                let src = b.src.read().unwrap_or_else(|e| e.into_inner());
+                let Src::File { file, ts, cols, .. } = &*src else {
+                    continue;
+                };
+                let Some(rec) = files.get(&file.path) else {
+                    continue;
+                };
+                plans
+                    .entry(file.path.clone())
+                    .or_insert_with(|| Compaction {
+                        old: (*rec).clone(),
+                        new: FileRec {
+                            name: self.compacted_name(rec),
+                            ..(*rec).clone()
+                        },
+                        file: file.clone(),
+                        blocks: Vec::new(),
+                    })
+                    .blocks
+                    .push((b.clone(), *ts, cols.clone()));
+            }
+        }
+        plans.into_values().collect()
+    }
+
+    /// A name for the compacted copy of `rec`: its name with `-c<n>`, the
+    /// first `n` no file has. (One compaction or flush runs at a time.)
+    fn compacted_name(&self, rec: &FileRec) -> String {
+        let stem = rec.name.trim_end_matches(".tsf");
+        let stem = match stem.rsplit_once("-c") {
+            Some((s, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => s,
+            _ => stem,
+        };
+        (1u32..)
+            .map(|n| format!("{stem}-c{n}.tsf"))
+            .find(|name| {
+                self.manifest.files.iter().all(|f| f.name != *name) && !self.dir.join(name).exists()
+            })
+            .expect("a free name")
+    }
+
+    /// Takes over a compacted file: its blocks point at it, the manifest
+    /// names it instead of the old file, which is deleted. Blocks that died
+    /// meanwhile (merged, dropped) are recorded dead in the new file; if
+    /// the old file went meanwhile (all its blocks dead, its partition
+    /// expired, its database dropped), the new one is deleted instead.
+    pub fn install_compaction(&mut self, c: Compacted) -> Result<()> {
+        let Compacted { plan, srcs } = c;
+        if self.manifest.files.iter().all(|f| f.name != plan.old.name) {
+            let _ = std::fs::remove_file(self.dir.join(&plan.new.name));
+            return Ok(());
+        }
+        let mut dead = Vec::new();
+        for (i, ((b, ..), src)) in plan.blocks.iter().zip(srcs).enumerate() {
+            let mut slot = b.src.write().unwrap_or_else(|e| e.into_inner());
+            let moved = matches!(&*slot, Src::File { file, .. } if Arc::ptr_eq(file, &plan.file));
+            if moved && self.holds(b) {
+                *slot = src;
+            } else {
+                dead.push(i as u32);
+            }
+        }
+        self.manifest.files.retain(|f| f.name != plan.old.name);
+        self.manifest.dead.remove(&plan.old.name);
+        if !dead.is_empty() {
+            self.manifest.dead.insert(plan.new.name.clone(), dead);
+        }
+        self.manifest.files.push(FileRec {
+            blocks: plan.blocks.len() as u32,
+            ..plan.new
+        });
+        self.reap_and_save()?;
+        let _ = std::fs::remove_file(&plan.file.path);
+        Ok(())
+    }
+}
+
+/// A file is rewritten without its dead blocks once this share of its
+/// blocks is dead (dropped tables, blocks replaced by merges of late rows):
+/// then at most half of a file is dead weight, and a rewrite copies at
+/// least as much as it frees.
+pub const COMPACT_DEAD_SHARE: f64 = 0.5;
+
+/// One data file to rewrite without its dead blocks ([`Store::plan_compact`]).
+#[derive(Debug)]
+pub struct Compaction {
+    old: FileRec,
+    new: FileRec,
+    /// The old file, open.
+    file: Arc<DataFile>,
+    /// Its live blocks and where their chunks are in it.
+    blocks: Vec<(Arc<Block>, Chunk, Vec<Chunk>)>,
+}
+
+/// A compaction whose new file is written ([`Store::install_compaction`]).
+#[derive(Debug)]
+pub struct Compacted {
+    plan: Compaction,
+    srcs: Vec<Src>,
+}
+
+impl Compaction {
+    /// Copies the live blocks' chunks into the new file, fsynced (no lock:
+    /// the chunks are immutable). On failure the new file is removed.
+    pub fn run(self, dir: &Path) -> Result<Compacted> {
+        let path = dir.join(&self.new.name);
+        let blocks: Vec<(&BlockMeta, Chunk, &[Chunk])> = self
+            .blocks
+            .iter()
+            .map(|(b, ts, cols)| (&b.meta, *ts, cols.as_slice()))
+            .collect();
+        match block::copy_file(&path, &self.file, &blocks) {
+            Ok(srcs) => {
+                drop(blocks);
+                sync_dir(path.parent().unwrap_or(dir))?;
+                Ok(Compacted { plan: self, srcs })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                Err(e)
+            }
+        }
     }
 }
 
