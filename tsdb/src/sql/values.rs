@@ -387,6 +387,37 @@ mod tests {
     }
 
     #[test]
+    fn integers_read_as_the_standard_parse_does() {
+        let mut x: u64 = 7;
+        for n in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // 1..=18 digits, leading zeros now and then
+            let digits = 1 + (x >> 59) as usize % 18;
+            let text: String = (0..digits)
+                .map(|i| char::from(b'0' + ((x >> (i * 3 % 60)) % 10) as u8))
+                .collect();
+            let want: i64 = text.parse().unwrap();
+            let sql = format!("insert into t values ({text}, -{text}) ({text}.5, 1)");
+            let Some(Statement::Insert(t)) = insert(&sql) else {
+                panic!("{sql}")
+            };
+            let frac: f64 = format!("{text}.5").parse().unwrap();
+            assert_eq!(
+                t[0].rows.cells,
+                [
+                    Lit::Int(want),
+                    Lit::Int(-want),
+                    Lit::Float(frac),
+                    Lit::Int(1)
+                ],
+                "{text} (case {n})"
+            );
+        }
+    }
+
+    #[test]
     fn short_decimals_read_as_the_standard_parse_does() {
         let mut x: u64 = 1;
         for n in 0..20_000 {
