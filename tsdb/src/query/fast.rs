@@ -348,6 +348,10 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Groups<Vec<Vec<Value
             continue; // a group exists only with rows
         }
         let into = groups.entry(key).or_default();
+        if into.is_empty() {
+            *into = wins; // the group's first table (often its only one)
+            continue;
+        }
         for (start, accs) in wins {
             match into.get_mut(&start) {
                 None => {
@@ -617,19 +621,38 @@ fn fold_segment(
     };
     let t = &t[..b];
     let mut s = w.first_start(t[a]);
+    let mut p = a; // no row before p is in a window from s on
     loop {
         let e = w.end(s);
-        let p = a + t[a..].partition_point(|x| *x < s);
-        let q = p + t[p..].partition_point(|x| *x < e);
+        p += first_at_or_after(&t[p..], s);
+        let q = p + first_at_or_after(&t[p..], e);
         if p < q {
             add(s, p, q);
         }
         // the next window holding a row: skip the empty ones between
         let n = w.next(s);
-        let r = p + t[p..].partition_point(|x| *x < n);
+        let r = if n == e {
+            q // tumbling windows
+        } else {
+            p + first_at_or_after(&t[p..], n)
+        };
         if r >= b {
             break;
         }
         s = n.max(w.first_start(t[r]));
+        p = r;
     }
+}
+
+/// The index of the first of `t` (ascending) at or after `x`, searched
+/// from the front by doubling steps: windows hold few rows each, so this
+/// costs the logarithm of the rows skipped, not of the whole segment.
+fn first_at_or_after(t: &[i64], x: i64) -> usize {
+    let mut hi = 1;
+    while hi < t.len() && t[hi - 1] < x {
+        hi *= 2;
+    }
+    let lo = hi / 2;
+    let hi = hi.min(t.len());
+    lo + t[lo..hi].partition_point(|v| *v < x)
 }
