@@ -656,3 +656,22 @@ fn first_at_or_after(t: &[i64], x: i64) -> usize {
     let hi = hi.min(t.len());
     lo + t[lo..hi].partition_point(|v| *v < x)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::first_at_or_after;
+
+    #[test]
+    fn the_doubling_search_agrees_with_a_binary_search() {
+        for len in 0..70 {
+            let t: Vec<i64> = (0..len).map(|i| i * 3 - 5).collect();
+            for x in -8..len * 3 {
+                assert_eq!(
+                    first_at_or_after(&t, x),
+                    t.partition_point(|v| *v < x),
+                    "len {len}, x {x}"
+                );
+            }
+        }
+    }
+}
