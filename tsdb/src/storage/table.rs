@@ -165,6 +165,13 @@ impl TableData {
         {
             return false;
         }
+        if self.ts.get(cut).is_none_or(|&t| t > last) {
+            // the batch falls between two held rows (concurrent writers'
+            // batches do not interleave): one move of the rows after it
+            self.ts.splice(cut..cut, ts.iter().copied());
+            self.vals.splice(cut * w..cut * w, vals.drain(..));
+            return true;
+        }
         let tail_ts = self.ts.split_off(cut);
         let mut tail_vals = self.vals.split_off(cut * w).into_iter();
         let mut new_vals = std::mem::take(vals).into_iter();
@@ -451,6 +458,30 @@ mod tests {
                 "{update:?}"
             );
         }
+        // batches in the gaps between held rows, and before all of them
+        let mut t = TableData::default();
+        assert!(t.append(&[10, 20, 30], &mut vec![v(1), v(2), v(3)]));
+        assert!(t.merge_batch(&[21, 22], &mut vec![v(21), v(22)], Update::Replace));
+        assert!(t.merge_batch(&[1, 2], &mut vec![v(-1), v(-2)], Update::Replace));
+        assert!(t.merge_batch(&[25], &mut vec![v(25)], Update::Discard));
+        let got: Vec<(i64, Value)> = t
+            .range(i64::MIN, i64::MAX)
+            .map(|(ts, r)| (ts, r[0].clone()))
+            .collect();
+        let want: Vec<(i64, Value)> = [
+            (1, -1),
+            (2, -2),
+            (10, 1),
+            (20, 2),
+            (21, 21),
+            (22, 22),
+            (25, 25),
+            (30, 3),
+        ]
+        .into_iter()
+        .map(|(ts, x)| (ts, v(x)))
+        .collect();
+        assert_eq!(got, want);
         // a batch far older than the run's rows after it goes row by row
         let mut t = TableData::default();
         let ts: Vec<i64> = (100..200).collect();
