@@ -965,6 +965,9 @@ impl State {
             let Some((db, name)) = tables.get(&uid) else {
                 continue;
             };
+            if t.is_empty() {
+                continue; // not written since the last freeze: its memory goes
+            }
             let entry = &self.catalog.dbs[db];
             let cols = entry.columns_of(name).unwrap_or_default();
             schemas.push((uid, db.as_str(), cols, entry.options()));
@@ -982,7 +985,9 @@ impl State {
                 rows,
             })
             .collect();
-        let job = self.store.freeze(wal_seq, inputs);
+        let (job, emptied) = self.store.freeze(wal_seq, inputs);
+        // the next rows of these tables go into the same memory
+        self.data.extend(emptied);
         self.flushing = true;
         Ok(Some(job))
     }

@@ -223,11 +223,11 @@ struct Cut<'c> {
 impl Cut<'_> {
     /// Blocks of at most `maxrows` rows, none across a partition boundary,
     /// each added to its (database, partition) file group.
-    /// The rows come as a memtable's flat run ([`TableData::into_run`]):
+    /// The rows come as a memtable's flat run ([`TableData::run`]):
     /// timestamps in order and `width` values per row.
     fn blocks(
         &self,
-        (ts, vals, width): (Vec<i64>, Vec<Value>, usize),
+        (ts, vals, width): (&[i64], &[Value], usize),
         groups: &mut HashMap<(String, i64), Group>,
     ) -> Vec<Arc<Block>> {
         let mut out = Vec::new();
@@ -373,7 +373,7 @@ impl Merge {
                     });
                 }
             }
-            let rows = TableData::from_sorted(rows, r.columns.len()).into_run();
+            let mut rows = TableData::from_sorted(rows, r.columns.len());
             Cut {
                 seq: self.seq,
                 uid: r.uid,
@@ -382,7 +382,7 @@ impl Merge {
                 part_len: r.part_len,
                 maxrows: r.maxrows,
             }
-            .blocks(rows, &mut groups);
+            .blocks(rows.run(), &mut groups);
             dead.extend(r.old);
         }
         FlushJob {
@@ -493,12 +493,17 @@ impl Store {
     /// partition and `maxrows`. `wal_seq` is the WAL segment just closed.
     /// Late rows make blocks that overlap older ones; [`Store::plan_merge`]
     /// merges them afterwards, outside the engine's lock.
-    pub fn freeze(&mut self, wal_seq: u64, inputs: Vec<FreezeInput<'_>>) -> FlushJob {
+    /// The memtables come back emptied, their memory kept for reuse.
+    pub fn freeze(
+        &mut self,
+        wal_seq: u64,
+        inputs: Vec<FreezeInput<'_>>,
+    ) -> (FlushJob, Vec<(u64, TableData)>) {
         let seq = self.manifest.next_seq;
         self.manifest.next_seq += 1;
         let mut groups: HashMap<(String, i64), Group> = HashMap::new();
-        for t in inputs {
-            let rows = t.rows.into_run();
+        let mut emptied = Vec::with_capacity(inputs.len());
+        for mut t in inputs {
             let cut = Cut {
                 seq,
                 uid: t.uid,
@@ -507,10 +512,12 @@ impl Store {
                 part_len: t.part_len,
                 maxrows: t.maxrows,
             };
-            let blocks = cut.blocks(rows, &mut groups);
+            let blocks = cut.blocks(t.rows.run(), &mut groups);
             let tb = self.tables.entry(t.uid).or_default();
             tb.blocks.extend(blocks);
             tb.rebuild();
+            t.rows.clear();
+            emptied.push((t.uid, t.rows));
         }
         let mut job = FlushJob {
             wal_seq,
@@ -523,7 +530,7 @@ impl Store {
             g.append(&mut job.groups);
             job.groups = g;
         }
-        job
+        (job, emptied)
     }
 
     /// Finds each table's runs of blocks that overlap in time (late rows)

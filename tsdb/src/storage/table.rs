@@ -71,6 +71,14 @@ impl TableData {
         if width <= self.width {
             return;
         }
+        if self.ts.is_empty() {
+            // nothing to move (and a cleared run keeps its buffer)
+            self.width = width;
+            for row in self.late.values_mut() {
+                row.resize(width, Value::Null);
+            }
+            return;
+        }
         let mut vals = Vec::with_capacity(self.ts.len() * width);
         for i in 0..self.ts.len() {
             vals.extend_from_slice(self.run_row(i));
@@ -297,9 +305,19 @@ impl TableData {
     }
 
     /// The rows as one flat run: timestamps, then `width` values per row.
-    pub fn into_run(mut self) -> (Vec<i64>, Vec<Value>, usize) {
+    pub fn run(&mut self) -> (&[i64], &[Value], usize) {
         self.merge_late();
-        (self.ts, self.vals, self.width)
+        (&self.ts, &self.vals, self.width)
+    }
+
+    /// Drops every row but keeps the memory: a table's next memtable
+    /// fills the pages its last one had, without page faults or growing
+    /// copies on the write path.
+    pub fn clear(&mut self) {
+        self.ts.clear();
+        self.vals.clear();
+        self.late.clear();
+        self.width = 0;
     }
 
     /// Rows already in timestamp order, each timestamp once.
@@ -429,6 +447,30 @@ mod tests {
     }
 
     #[test]
+    fn a_cleared_memtable_keeps_its_memory_and_takes_any_width() {
+        let v = |a: i64| Value::Int(a);
+        let mut t = TableData::default();
+        let ts: Vec<i64> = (0..1000).collect();
+        assert!(t.append(&ts, &mut (0..2000).map(v).collect()));
+        t.insert(-1, vec![v(7), v(8)], &[true, true], Update::Replace);
+        let cap = t.vals.capacity();
+        t.clear();
+        assert!(t.is_empty());
+        assert_eq!(t.range(i64::MIN, i64::MAX).count(), 0);
+        // a column added meanwhile: rows come three wide into the same buffer
+        assert!(t.append(&[5, 6], &mut (1..=6).map(v).collect()));
+        assert_eq!(t.vals.capacity(), cap);
+        let got: Vec<(i64, Vec<Value>)> = t
+            .range(i64::MIN, i64::MAX)
+            .map(|(ts, r)| (ts, r.to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(5, vec![v(1), v(2), v(3)]), (6, vec![v(4), v(5), v(6)])]
+        );
+    }
+
+    #[test]
     fn a_batch_merges_into_the_run_by_the_update_policy() {
         let v = |a: i64| Value::Int(a);
         for update in [Update::Discard, Update::Replace, Update::Partial] {
@@ -545,7 +587,8 @@ mod tests {
             let want_mid: Vec<i64> = model.range(1000..=2000).map(|(k, _)| *k).collect();
             assert_eq!(mid, want_mid);
             assert_eq!(t.last_row().map(|r| r.0), model.keys().last().copied());
-            let (ts, vals, w) = t.clone().into_run();
+            let mut run = t.clone();
+            let (ts, vals, w) = run.run();
             assert_eq!(ts, model.keys().copied().collect::<Vec<_>>());
             assert_eq!(vals.len(), ts.len() * w);
             // dropping old rows and a column
