@@ -194,6 +194,8 @@ pub struct Catalog {
     /// The WAL position of the last durable commit: table creations logged
     /// in the WAL before it are in redb.
     pub durable_at: Pos,
+    /// A lazy commit happened since the last durable one.
+    lazy: bool,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -230,6 +232,7 @@ impl Catalog {
             next_uid: 1,
             wal: None,
             durable_at: Pos::default(),
+            lazy: false,
         };
         c.load()?;
         Ok(c)
@@ -306,18 +309,26 @@ impl Catalog {
         if let Some(p) = pos {
             self.durable_at = p;
         }
+        self.lazy = false;
         Ok(())
     }
 
     /// Writes `changes` without an fsync: the caller has logged them in
     /// the WAL ([`crate::storage::wal::Record::Create`]).
     pub fn commit_lazy(&mut self, changes: &[Change<'_>]) -> Result<()> {
-        self.write(changes, None)
+        self.write(changes, None)?;
+        self.lazy = true;
+        Ok(())
     }
 
     /// A durable commit of nothing: every lazy commit so far is on disk
-    /// (before the WAL segments that logged them are deleted).
+    /// (before the WAL segments that logged them are deleted). Nothing to
+    /// do when there was none: every flush calls this under the engine's
+    /// write lock, and a redb commit is a few fsyncs.
     pub fn sync(&mut self) -> Result<()> {
+        if !self.lazy {
+            return Ok(());
+        }
         self.commit(&[])
     }
 
