@@ -477,17 +477,27 @@ fn damaged_data_files_are_reported() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A fresh engine in a new directory named after `test`, with database
+/// `f` and super table `st (ts, v int) tags (k int)` in it.
+fn with_stable(test: &str) -> (std::path::PathBuf, Engine) {
+    let dir = std::env::temp_dir().join(format!("tsdb-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = Engine::open(&dir).unwrap();
+    e.execute("create database f keep 36500", None).unwrap();
+    e.execute(
+        "create stable st (ts timestamp, v int) tags (k int)",
+        Some("f"),
+    )
+    .unwrap();
+    (dir, e)
+}
+
 /// Dropping tables frees their blocks: a data file goes once none of its
 /// blocks belongs to a live table, across restarts too.
 #[test]
 fn dropped_tables_free_their_files() {
-    let dir = std::env::temp_dir().join(format!("tsdb-dropfree-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let e = Engine::open(&dir).unwrap();
-    e.execute("create database f keep 36500", None).unwrap();
+    let (dir, e) = with_stable("dropfree");
     let db = Some("f");
-    e.execute("create stable st (ts timestamp, v int) tags (k int)", db)
-        .unwrap();
     for t in ["a", "b", "c"] {
         e.execute(
             &format!(
@@ -526,13 +536,8 @@ fn dropped_tables_free_their_files() {
 /// The copy reads back the same rows, from the new file, across a restart.
 #[test]
 fn dead_blocks_are_compacted_away() {
-    let dir = std::env::temp_dir().join(format!("tsdb-compact-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let e = Engine::open(&dir).unwrap();
-    e.execute("create database f keep 36500", None).unwrap();
+    let (dir, e) = with_stable("compact");
     let db = Some("f");
-    e.execute("create stable st (ts timestamp, v int) tags (k int)", db)
-        .unwrap();
     // values that do not compress away, so each table's block has weight
     let v = |k: i64, i: i64| (i * 2_654_435_761 + k * 97) % 1_000_003;
     for (k, t) in ["a", "b", "c", "d"].iter().enumerate() {

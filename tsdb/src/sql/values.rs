@@ -386,18 +386,23 @@ mod tests {
         }
     }
 
+    /// The next of a linear congruential sequence, and 1 to `most` decimal
+    /// digits drawn from it (leading zeros now and then).
+    fn random_digits(x: &mut u64, most: usize) -> String {
+        *x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let digits = 1 + (*x >> 59) as usize % most;
+        (0..digits)
+            .map(|i| char::from(b'0' + ((*x >> (i * 3 % 60)) % 10) as u8))
+            .collect()
+    }
+
     #[test]
     fn integers_read_as_the_standard_parse_does() {
         let mut x: u64 = 7;
         for n in 0..20_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            // 1..=18 digits, leading zeros now and then
-            let digits = 1 + (x >> 59) as usize % 18;
-            let text: String = (0..digits)
-                .map(|i| char::from(b'0' + ((x >> (i * 3 % 60)) % 10) as u8))
-                .collect();
+            let text = random_digits(&mut x, 18);
             let want: i64 = text.parse().unwrap();
             let sql = format!("insert into t values ({text}, -{text}) ({text}.5, 1)");
             let Some(Statement::Insert(t)) = insert(&sql) else {
@@ -421,13 +426,8 @@ mod tests {
     fn short_decimals_read_as_the_standard_parse_does() {
         let mut x: u64 = 1;
         for n in 0..20_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let digits = 1 + (x >> 60) as usize; // 1..=16 digits
-            let text: String = (0..digits)
-                .map(|i| char::from(b'0' + ((x >> (i * 3)) % 10) as u8))
-                .collect();
+            let text = random_digits(&mut x, 16);
+            let digits = text.len();
             let point = (x >> 40) as usize % digits;
             let s = format!("{}.{}", &text[..point.max(1)], &text[point.max(1)..]);
             let s = if s.ends_with('.') { format!("{s}0") } else { s };
