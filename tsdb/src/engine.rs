@@ -805,7 +805,10 @@ impl State {
             positions.len() == width && positions.iter().enumerate().all(|(i, p)| *p == Some(i));
         let w = rec.width();
         let InsertRecord {
-            uid, ts, mut vals, ..
+            uid,
+            mut ts,
+            mut vals,
+            ..
         } = rec;
         // The usual batch: every column, in order, newer than every block
         // (so no duplicate to resolve there): appended whole, or merged
@@ -814,7 +817,6 @@ impl State {
         // Rows at or before the newest block's end may repeat a stored
         // timestamp: with UPDATE 0 those are dropped, found by one walk over
         // the blocks (other policies, every column given, just replace).
-        let mut ts = ts;
         if identity && !ts.is_empty() && ts.windows(2).all(|p| p[0] < p[1]) {
             let old = ts.partition_point(|&t| sealed_max.is_some_and(|m| t <= m));
             if old > 0 && update == Update::Discard {

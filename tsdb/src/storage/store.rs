@@ -1024,8 +1024,8 @@ impl Store {
         let mut dead = Vec::new();
         for (i, ((b, ..), src)) in plan.blocks.iter().zip(srcs).enumerate() {
             let mut slot = b.src.write().unwrap_or_else(|e| e.into_inner());
-            let moved = matches!(&*slot, Src::File { file, .. } if Arc::ptr_eq(file, &plan.file));
-            if moved && self.holds(b) {
+            let in_old = matches!(&*slot, Src::File { file, .. } if Arc::ptr_eq(file, &plan.file));
+            if in_old && self.holds(b) {
                 *slot = src;
             } else {
                 dead.push(i as u32);
