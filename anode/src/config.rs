@@ -108,6 +108,8 @@ pub struct Config {
     pub python_timeout: Duration,
     /// Resident-memory limit of one Python worker, bytes.
     pub python_memory_limit: usize,
+    /// `[anode] header-timeout`, `body-timeout`, `max-connections`.
+    pub net: crate::net::NetLimits,
     /// `[tsfm-service]`: model name → model-server URL.
     pub tsfm_services: BTreeMap<String, String>,
     /// Things worth telling the operator once logging is up.
@@ -133,6 +135,7 @@ impl Default for Config {
             python_workers: default_workers(),
             python_timeout: DEFAULT_REQUEST_TIMEOUT,
             python_memory_limit: DEFAULT_PYTHON_MEMORY_LIMIT,
+            net: crate::net::NetLimits::default(),
             tsfm_services: BTreeMap::new(),
             warnings: Vec::new(),
         }
@@ -245,6 +248,18 @@ impl Config {
                     ("anode", "request-timeout") => {
                         c.request_timeout =
                             seconds(value).map_err(|r| bad(section, key, value, r))?
+                    }
+                    ("anode", "header-timeout") => {
+                        c.net.header_timeout =
+                            seconds(value).map_err(|r| bad(section, key, value, r))?
+                    }
+                    ("anode", "body-timeout") => {
+                        c.net.body_timeout =
+                            seconds(value).map_err(|r| bad(section, key, value, r))?
+                    }
+                    ("anode", "max-connections") => {
+                        c.net.max_connections =
+                            positive(value).map_err(|r| bad(section, key, value, r))?
                     }
                     ("anode", "python-dir") => c.python_dir = PathBuf::from(value),
                     ("anode", "plugin-dir") => c.plugin_dir = PathBuf::from(value),

@@ -36,6 +36,7 @@ pub struct AppState {
     python: Option<PyPool>,
     timeout: Duration,
     max_body: usize,
+    net: crate::net::NetLimits,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,6 +63,7 @@ impl AppState {
             python: None,
             timeout: config.request_timeout,
             max_body: config.max_body_bytes,
+            net: config.net,
         }
     }
 }
@@ -103,6 +105,11 @@ fn json(status: StatusCode, body: impl Into<Body>) -> Response {
         HeaderValue::from_static("application/json"),
     );
     r
+}
+
+/// The anode's error shape for the HTTP layer ([`crate::net`]).
+fn http_error_body(_: StatusCode, msg: &str) -> Vec<u8> {
+    error_body(msg)
 }
 
 fn json_error(status: StatusCode, msg: &str) -> Response {
@@ -186,26 +193,11 @@ async fn analysis(
         tracing::info!(target: "anode::access", path, ok = false, "rejected: not a JSON request");
         return json_error(StatusCode::OK, "invalid request format");
     }
-    let bytes = match axum::body::to_bytes(body, state.max_body).await {
+    let bytes = match crate::net::read_body(body, state.max_body, state.net.body_timeout).await {
         Ok(b) => b,
         Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             tracing::info!(target: "anode::access", path, ok = false, "rejected body: {e}");
-            return if too_large {
-                json_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!(
-                        "request body is larger than the limit of {} bytes",
-                        state.max_body
-                    ),
-                )
-            } else {
-                json_error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("failed to read the request body: {e}"),
-                )
-            };
+            return json_error(e.status(), &e.to_string());
         }
     };
 
@@ -299,7 +291,6 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.net;
+    crate::net::serve(listener, router(state), limits, http_error_body, shutdown).await
 }

@@ -16,7 +16,9 @@
 //! - [`algo`]: one module per algorithm behind four small traits, and the
 //!   [`algo::Registry`] that `/list` is built from.
 //! - [`service`]: each endpoint as a function from request to response bytes.
-//! - [`http`]: axum routes, limits, access logs; [`pool`]: the worker threads.
+//! - [`http`]: axum routes, limits, access logs; [`pool`]: the worker threads;
+//!   [`net`]: the accept loop (connection cap, timeouts, JSON for every
+//!   HTTP-layer error), shared with the tsdb.
 //! - [`config`], [`logging`], [`models`]: `taosanode.ini`, tracing, `model-dir`.
 //!
 //! Everything but `protocol`, `options`, `payload`, `envelope` and `error`
@@ -36,6 +38,8 @@ pub mod http;
 pub mod logging;
 #[cfg(feature = "server")]
 pub mod models;
+#[cfg(feature = "server")]
+pub mod net;
 pub mod options;
 pub mod payload;
 #[cfg(feature = "server")]

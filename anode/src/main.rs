@@ -87,7 +87,9 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+async fn run(mut config: Config) -> anyhow::Result<()> {
+    let fds = anode::net::raise_fd_limit();
+    config.net.max_connections = anode::net::fit_connections(config.net.max_connections, fds);
     // Everything is ready (worker threads and processes) before we say so.
     let state = anode::http::build_state(&config, python_worker()).await;
     let algorithms = state.algorithm_count();
@@ -99,6 +101,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config = %config.file.as_ref().map_or("(defaults)".into(), |p| p.display().to_string()),
         workers = config.workers,
         io_threads = config.io_threads,
+        max_connections = config.net.max_connections,
         algorithms,
         "anode listening on http://{addr}"
     );

@@ -29,6 +29,14 @@ pub struct Config {
     /// How often every anode's `/status` is checked in the background
     /// (`[analytics] check-interval`, seconds; 0 turns it off).
     pub check_interval: std::time::Duration,
+    /// `[server] header-timeout`, `body-timeout`, `max-connections`.
+    pub net: anode::net::NetLimits,
+    /// `[server] token-ttl`: how long a `/rest/login` token is valid.
+    pub token_ttl: std::time::Duration,
+    /// `[limits] max-sql-bytes`: the longest statement text.
+    pub max_sql_bytes: usize,
+    /// `[limits] max-result-rows`, `max-query-mb`, `query-timeout`.
+    pub budgets: crate::limits::Budgets,
 }
 
 /// Seconds between background checks of the anodes.
@@ -47,7 +55,27 @@ impl Default for Config {
             embedded_anode: None,
             anode_config: None,
             check_interval: std::time::Duration::from_secs(DEFAULT_CHECK_INTERVAL_SECS),
+            net: anode::net::NetLimits::default(),
+            token_ttl: crate::auth::DEFAULT_TOKEN_TTL,
+            max_sql_bytes: crate::limits::DEFAULT_MAX_SQL_BYTES,
+            budgets: crate::limits::Budgets::default(),
         }
+    }
+}
+
+/// Whole seconds, at least 1 (`0` only where the key says it turns a
+/// limit off).
+fn secs(v: &str) -> Result<std::time::Duration, &'static str> {
+    v.parse()
+        .map(std::time::Duration::from_secs)
+        .map_err(|_| "expected whole seconds such as 30")
+}
+
+/// A count or size of at least 1.
+fn positive(v: &str) -> Result<usize, &'static str> {
+    match v.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number of at least 1"),
     }
 }
 
@@ -101,6 +129,27 @@ impl Config {
                             .parse()
                             .map_err(|_| bad("expected seconds such as 10 (0: no checks)"))?;
                         c.check_interval = std::time::Duration::from_secs(secs)
+                    }
+                    ("server", "header-timeout") => {
+                        c.net.header_timeout = secs(value).map_err(bad)?
+                    }
+                    ("server", "body-timeout") => c.net.body_timeout = secs(value).map_err(bad)?,
+                    ("server", "max-connections") => {
+                        c.net.max_connections = positive(value).map_err(bad)?
+                    }
+                    ("server", "token-ttl") => c.token_ttl = secs(value).map_err(bad)?,
+                    ("limits", "max-sql-bytes") => {
+                        c.max_sql_bytes = positive(value).map_err(bad)?
+                    }
+                    ("limits", "max-result-rows") => {
+                        c.budgets.max_result_rows = positive(value).map_err(bad)?
+                    }
+                    ("limits", "max-query-mb") => {
+                        c.budgets.max_query_bytes = positive(value).map_err(bad)? << 20
+                    }
+                    ("limits", "query-timeout") => {
+                        let t = secs(value).map_err(bad)?;
+                        c.budgets.timeout = (!t.is_zero()).then_some(t)
                     }
                     _ => return Err(bad("unknown key")),
                 }

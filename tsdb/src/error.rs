@@ -50,6 +50,19 @@ pub mod code {
     pub const PAR_INVALID_ANOMALY_WIN_TYPE: u32 = 0x2682;
     pub const PAR_INVALID_ANOMALY_WIN_COL: u32 = 0x2683;
     pub const PAR_INVALID_ANOMALY_WIN_OPT: u32 = 0x2684;
+    // budgets of one statement (crate::limits)
+    /// TSDB_CODE_TSC_EXCEED_SQL_LIMIT ("SQL statement too long").
+    pub const SQL_TOO_LONG: u32 = 0x0227;
+    /// TSDB_CODE_TSC_QUERY_KILLED: the client left, the server is stopping,
+    /// or the statement ran past `[limits] query-timeout`.
+    pub const QUERY_KILLED: u32 = 0x020F;
+    /// TSDB_CODE_QRY_TOO_MANY_TIMEWINDOW ("Too many groups/time window in query").
+    pub const TOO_MANY_WINDOWS: u32 = 0x070A;
+    /// TSDB_CODE_QRY_NOT_ENOUGH_BUFFER ("Query buffer limit has reached"):
+    /// an answer past `[limits] max-result-rows` / `max-result-mb`.
+    pub const QUERY_BUFFER_LIMIT: u32 = 0x070B;
+    /// TSDB_CODE_TSC_SESS_KILLED-like throttle: too many failed logins.
+    pub const TOO_MANY_LOGINS: u32 = 0x0358;
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

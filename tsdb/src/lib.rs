@@ -15,21 +15,25 @@
 //! - [`stream`]: continuous queries (`CREATE TABLE t AS SELECT ... INTERVAL`).
 //! - [`subscribe`]: data subscriptions (subscribe / consume / unsubscribe).
 //! - [`analytics`]: anodes and the analysis functions they serve.
-//! - [`rest`]: `POST /rest/sql` with the taosAdapter JSON shape.
+//! - [`rest`]: `POST /rest/sql` with the taosAdapter JSON shape; [`auth`]:
+//!   its session tokens and login throttling.
 //! - [`render`]: the taos shell's table layout; [`shell`]: the client;
 //!   [`import`]: CSV loading over REST.
-//! - [`config`] reads `etc/tsdb.ini`.
+//! - [`config`] reads `etc/tsdb.ini`; [`limits`] holds every bound on one
+//!   statement (depth, widths, sizes, result budgets, run time).
 //! - [`types`], [`result`], [`error`]: values, result sets, error codes.
 //!
 //! Rows are made durable by the WAL, kept in memtables, and flushed into
 //! immutable columnar data files per table and time partition.
 
 pub mod analytics;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod import;
+pub mod limits;
 pub mod query;
 pub mod render;
 pub mod rest;

@@ -246,11 +246,9 @@ fn serve(a: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let state = Arc::new(RestState {
-        engine,
-        user: config.user.clone(),
-        password: config.password.clone(),
-    });
+    let fds = anode::net::raise_fd_limit();
+    config.net.max_connections = anode::net::fit_connections(config.net.max_connections, fds);
+    let state = Arc::new(RestState::new(engine, &config));
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -298,9 +296,20 @@ fn serve(a: ServeArgs) -> ExitCode {
         });
         // continuous queries: due windows are looked for every tick
         let _streams = tsdb::stream::Scheduler::spawn(state.engine.clone())?;
-        axum::serve(listener, router(state.clone()))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        let stopping = state.stopping.clone();
+        let stop = async move {
+            shutdown_signal().await;
+            // running statements end at their next check
+            stopping.shutdown();
+        };
+        anode::net::serve(
+            listener,
+            router(state.clone()),
+            config.net,
+            tsdb::rest::http_error_body,
+            stop,
+        )
+        .await?;
         // the next start then has no WAL to replay
         let e = state.engine.clone();
         let flushed = match tokio::task::spawn_blocking(move || e.flush()).await {

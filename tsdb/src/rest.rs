@@ -3,29 +3,57 @@
 //! answers in the 3.x JSON shape. SQL errors are HTTP 200 with
 //! `{"code": <TDengine code>, "desc": ...}`; bad credentials are 401.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value as Json, json};
 
+use crate::auth::{Sessions, Throttle};
 use crate::engine::Engine;
 use crate::error::{DbError, code};
+use crate::limits::{Budgets, Cancel};
 use crate::result::Output;
 use crate::types::{DataType, Precision, Value, format_rfc3339};
-
-/// Largest SQL text accepted (TDengine 3.x: 1 MB; ours allows big batches).
-pub const MAX_SQL_BYTES: usize = 64 << 20;
 
 pub struct RestState {
     pub engine: Arc<Engine>,
     pub user: String,
     pub password: String,
+    pub sessions: Sessions,
+    pub throttle: Throttle,
+    pub token_ttl: Duration,
+    pub max_sql_bytes: usize,
+    pub body_timeout: Duration,
+    pub budgets: Budgets,
+    /// Set when the server stops: running statements end at their next
+    /// check instead of holding the stop up.
+    pub stopping: Cancel,
+}
+
+impl RestState {
+    /// The endpoint's state under `config`'s credentials and limits.
+    pub fn new(engine: Arc<Engine>, config: &crate::config::Config) -> RestState {
+        RestState {
+            engine,
+            user: config.user.clone(),
+            password: config.password.clone(),
+            sessions: Sessions::default(),
+            throttle: Throttle::default(),
+            token_ttl: config.token_ttl,
+            max_sql_bytes: config.max_sql_bytes,
+            body_timeout: config.net.body_timeout,
+            budgets: config.budgets,
+            stopping: Cancel::default(),
+        }
+    }
 }
 
 pub fn router(state: Arc<RestState>) -> Router {
@@ -34,92 +62,186 @@ pub fn router(state: Arc<RestState>) -> Router {
         .route("/rest/sql/{db}", post(sql_db))
         .route("/rest/login/{user}/{password}", get(login))
         .route("/rest/subscribe/{topic}", post(consume).delete(unsubscribe))
-        .fallback(|| async {
-            (
+        .fallback(|uri: axum::http::Uri| async move {
+            error(
                 StatusCode::NOT_FOUND,
-                axum::Json(json!({"code": 404, "desc": "not found"})),
+                404,
+                &format!("not found: {}", uri.path()),
             )
         })
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_SQL_BYTES))
+        .method_not_allowed_fallback(|m: axum::http::Method, uri: axum::http::Uri| async move {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                405,
+                &format!("method {m} is not allowed for {}", uri.path()),
+            )
+        })
         .with_state(state)
 }
 
-fn authorized(state: &RestState, headers: &HeaderMap) -> bool {
-    let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    if let Some(b64) = v.strip_prefix("Basic ") {
-        let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
-            return false;
-        };
-        let expected = format!("{}:{}", state.user, state.password);
-        return raw == expected.as_bytes();
-    }
-    if let Some(token) = v.strip_prefix("Taosd ") {
-        return token.trim() == token_of(state);
-    }
-    false
+/// The tsdb's error shape for the HTTP layer ([`anode::net`]): the HTTP
+/// status is the code, as taosAdapter answers transport errors.
+pub fn http_error_body(status: StatusCode, msg: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({"code": status.as_u16(), "desc": msg})).unwrap_or_default()
 }
 
-/// The `Taosd` token `/rest/login` hands out.
-fn token_of(state: &RestState) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", state.user, state.password))
+fn error(status: StatusCode, code: u32, desc: &str) -> Response {
+    (status, axum::Json(json!({"code": code, "desc": desc}))).into_response()
+}
+
+/// The caller's address (the accept loop records it; a router served
+/// without it, as in a bench, counts every caller as one).
+fn peer(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+}
+
+/// Whether the request carries valid credentials: Basic user:password or
+/// a live `Taosd` session token. Failures count against the caller.
+fn authorized(state: &RestState, headers: &HeaderMap, ip: IpAddr) -> Result<(), Box<Response>> {
+    if let Some(left) = state.throttle.locked(ip) {
+        return Err(Box::new(locked_out(ip, left)));
+    }
+    let ok = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            if let Some(b64) = v.strip_prefix("Basic ") {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .is_ok_and(|raw| raw == format!("{}:{}", state.user, state.password).as_bytes())
+            } else if let Some(token) = v.strip_prefix("Taosd ") {
+                state.sessions.check(token.trim())
+            } else {
+                false
+            }
+        });
+    if ok {
+        Ok(())
+    } else {
+        state.throttle.failed(ip);
+        Err(Box::new(unauthorized()))
+    }
+}
+
+fn locked_out(ip: IpAddr, seconds_left: u64) -> Response {
+    error(
+        StatusCode::TOO_MANY_REQUESTS,
+        code::TOO_MANY_LOGINS,
+        &format!(
+            "too many failed logins from {ip}: try again in {seconds_left} s (at most {} failures per {} s)",
+            crate::auth::MAX_FAILURES,
+            crate::auth::FAILURE_WINDOW.as_secs()
+        ),
+    )
 }
 
 async fn login(
     State(s): State<Arc<RestState>>,
     Path((user, password)): Path<(String, String)>,
+    req: Request,
 ) -> Response {
-    if user == s.user && password == s.password {
-        axum::Json(json!({"code": 0, "desc": token_of(&s)})).into_response()
-    } else {
-        unauthorized()
+    let ip = peer(&req);
+    if let Some(left) = s.throttle.locked(ip) {
+        return locked_out(ip, left);
+    }
+    if user != s.user || password != s.password {
+        s.throttle.failed(ip);
+        return unauthorized();
+    }
+    s.throttle.succeeded(ip);
+    match s.sessions.issue(s.token_ttl) {
+        Ok(token) => axum::Json(json!({"code": 0, "desc": token})).into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            &format!("cannot make a session token: {e}"),
+        ),
     }
 }
 
 fn unauthorized() -> Response {
-    (
+    error(
         StatusCode::UNAUTHORIZED,
-        axum::Json(json!({"code": code::AUTH_FAILURE, "desc": "Authentication failure"})),
+        code::AUTH_FAILURE,
+        "Authentication failure",
     )
-        .into_response()
 }
 
-async fn sql_default(State(s): State<Arc<RestState>>, headers: HeaderMap, body: Bytes) -> Response {
-    run(s, headers, None, body).await
+async fn sql_default(State(s): State<Arc<RestState>>, req: Request) -> Response {
+    run(s, None, req).await
 }
 
-async fn sql_db(
-    State(s): State<Arc<RestState>>,
-    Path(db): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    run(s, headers, Some(db), body).await
+async fn sql_db(State(s): State<Arc<RestState>>, Path(db): Path<String>, req: Request) -> Response {
+    run(s, Some(db), req).await
 }
 
 /// The request's SQL text, once the caller is known; else the answer.
 /// (When hyper hands over the body as one unshared buffer, that buffer
 /// becomes the string: no second allocation for a large INSERT.)
-fn sql_text(s: &RestState, headers: &HeaderMap, body: Bytes) -> Result<String, Box<Response>> {
-    if !authorized(s, headers) {
-        return Err(Box::new(unauthorized()));
-    }
-    String::from_utf8(Vec::from(body)).map_err(|_| {
+async fn sql_text(s: &RestState, req: Request) -> Result<String, Box<Response>> {
+    let ip = peer(&req);
+    let (parts, body) = req.into_parts();
+    authorized(s, &parts.headers, ip)?;
+    let bytes = read(s, body).await?;
+    String::from_utf8(Vec::from(bytes)).map_err(|_| {
         axum::Json(json!({"code": code::SYNTAX_ERROR, "desc": "the SQL text is not valid UTF-8"}))
             .into_response()
             .into()
     })
 }
 
-/// Runs engine work on a blocking thread.
-async fn blocking(
+/// The body, at most `max-sql-bytes`, each part within `body-timeout`.
+async fn read(s: &RestState, body: Body) -> Result<axum::body::Bytes, Box<Response>> {
+    anode::net::read_body(body, s.max_sql_bytes, s.body_timeout)
+        .await
+        .map_err(|e| {
+            let answer = match e {
+                anode::net::BodyError::TooLarge(limit) => {
+                    let err = crate::limits::sql_too_long(limit + 1, limit);
+                    let desc = format!("{} (the request body passed it)", err.msg);
+                    error(StatusCode::PAYLOAD_TOO_LARGE, err.code, &desc)
+                }
+                e => error(e.status(), u32::from(e.status().as_u16()), &e.to_string()),
+            };
+            Box::new(answer)
+        })
+}
+
+/// Sets the statement's cancel flag when dropped before [`Self::done`]:
+/// axum drops the handler's future when the client goes away.
+struct ClientGone(Option<Cancel>);
+
+impl ClientGone {
+    fn done(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ClientGone {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.client_left();
+        }
+    }
+}
+
+/// Runs one statement on a blocking thread under the server's budgets; it
+/// stops early if the client leaves or the server stops.
+async fn statement(
+    s: &RestState,
     work: impl FnOnce() -> crate::error::Result<Output> + Send + 'static,
 ) -> crate::error::Result<Output> {
-    match tokio::task::spawn_blocking(work).await {
+    let cancel = Cancel::default();
+    let guard = ClientGone(Some(cancel.clone()));
+    let budgets = s.budgets;
+    let cancels = vec![cancel, s.stopping.clone()];
+    let out =
+        tokio::task::spawn_blocking(move || crate::limits::run_statement(budgets, cancels, work))
+            .await;
+    guard.done();
+    match out {
         Ok(r) => r,
         Err(e) => Err(DbError::new(code::INTERNAL, format!("internal error: {e}"))),
     }
@@ -128,19 +250,26 @@ async fn blocking(
 /// A result in the REST shape: the result set, or `{code, desc}`.
 fn reply(out: &crate::error::Result<Output>) -> Response {
     match out {
-        Ok(o) => axum::Json(to_json(o)).into_response(),
+        Ok(o) => {
+            let mut r = Response::new(Body::from(to_json_bytes(o)));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
         Err(e) => axum::Json(json!({"code": e.code, "desc": e.msg})).into_response(),
     }
 }
 
-async fn run(s: Arc<RestState>, headers: HeaderMap, db: Option<String>, body: Bytes) -> Response {
-    let sql = match sql_text(&s, &headers, body) {
+async fn run(s: Arc<RestState>, db: Option<String>, req: Request) -> Response {
+    let sql = match sql_text(&s, req).await {
         Ok(sql) => sql,
         Err(answer) => return *answer,
     };
     let engine = s.engine.clone();
     let started = std::time::Instant::now();
-    let out = blocking(move || engine.execute(&sql, db.as_deref())).await;
+    let out = statement(&s, move || engine.execute(&sql, db.as_deref())).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     match &out {
         Ok(_) => tracing::debug!(target: "tsdb::rest", elapsed_ms, ok = true),
@@ -163,10 +292,9 @@ async fn consume(
     State(s): State<Arc<RestState>>,
     Path(topic): Path<String>,
     Query(q): Query<std::collections::HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Request,
 ) -> Response {
-    let sql = match sql_text(&s, &headers, body) {
+    let sql = match sql_text(&s, req).await {
         Ok(sql) => sql,
         Err(answer) => return *answer,
     };
@@ -174,7 +302,7 @@ async fn consume(
     let restart = flag(&q, "restart");
     let db = q.get("db").cloned();
     reply(
-        &blocking(move || {
+        &statement(&s, move || {
             crate::subscribe::consume_topic(
                 &engine,
                 &engine.data_dir,
@@ -194,15 +322,15 @@ async fn unsubscribe(
     State(s): State<Arc<RestState>>,
     Path(topic): Path<String>,
     Query(q): Query<std::collections::HashMap<String, String>>,
-    headers: HeaderMap,
+    req: Request,
 ) -> Response {
-    if !authorized(&s, &headers) {
-        return unauthorized();
+    if let Err(answer) = authorized(&s, req.headers(), peer(&req)) {
+        return *answer;
     }
     let engine = s.engine.clone();
     let keep = flag(&q, "keep");
     reply(
-        &blocking(move || {
+        &statement(&s, move || {
             if keep {
                 crate::subscribe::check_topic(&topic)?;
             } else {
@@ -269,4 +397,41 @@ pub fn to_json(o: &Output) -> Json {
             json!({"code": 0, "column_meta": [["affected_rows", "INT", 4]], "data": [[0]], "rows": 1})
         }
     }
+}
+
+/// [`to_json`] written straight to bytes, a row at a time: a result of
+/// millions of rows never exists as a tree of JSON values (which cost
+/// several times the rows themselves).
+pub fn to_json_bytes(o: &Output) -> Vec<u8> {
+    let Output::Rows {
+        columns,
+        rows,
+        precision,
+    } = o
+    else {
+        return serde_json::to_vec(&to_json(o)).unwrap_or_default();
+    };
+    let meta: Vec<Json> = columns
+        .iter()
+        .map(|c| json!([c.name, c.ty.name(), c.ty.len()]))
+        .collect();
+    let mut out = Vec::with_capacity(64 + rows.len() * (2 + columns.len() * 8));
+    out.extend_from_slice(b"{\"code\":0,\"column_meta\":");
+    serde_json::to_writer(&mut out, &meta).ok();
+    out.extend_from_slice(b",\"data\":[");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        for (j, (v, c)) in r.iter().zip(columns).enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, &value_json(v, c.ty, *precision)).ok();
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(format!("],\"rows\":{}}}", rows.len()).as_bytes());
+    out
 }

@@ -94,11 +94,7 @@ impl Conn {
 /// Serves `engine` over REST on 127.0.0.1:0; returns the address and the
 /// runtime that runs it (dropping it stops the server).
 pub fn serve(engine: Arc<Engine>) -> (String, tokio::runtime::Runtime) {
-    let state = Arc::new(RestState {
-        engine,
-        user: "root".into(),
-        password: "taosdata".into(),
-    });
+    let state = Arc::new(RestState::new(engine, &tsdb::config::Config::default()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,7 +7,7 @@ use crate::catalog::Column;
 use crate::engine::like_match;
 use crate::error::{DbError, Result, code};
 use crate::fail;
-use crate::sql::ast::{BinOp, Expr};
+use crate::sql::ast::{BinOp, Expr, InSet};
 use crate::storage::store::TableBlocks;
 use crate::storage::table::TableData;
 use crate::types::{DataType, Precision, Value, parse_timestamp};
@@ -197,6 +197,13 @@ pub fn eval(e: &Expr, cx: &Ctx<'_, '_>) -> Result<Value> {
         },
         Expr::Binary { op, left, right } => {
             let l = eval(left, cx)?;
+            // a string column against a string literal: compared in place,
+            // not copied per row (a literal may be 64 KB)
+            if let (Value::Str(ls), Expr::Str(rs)) = (&l, &**right) {
+                if let Some(o) = compare_op(*op) {
+                    return Ok(Value::Bool(o(ls.as_str().cmp(rs.as_str()))));
+                }
+            }
             // a string compared with a timestamp is a time literal
             let r = eval(right, cx)?;
             let (l, r) = time_literals(left, l, right, r, cx)?;
@@ -222,10 +229,19 @@ pub fn eval(e: &Expr, cx: &Ctx<'_, '_>) -> Result<Value> {
             expr,
             list,
             negated,
+            set,
         } => {
             let v = eval(expr, cx)?;
             if v.is_null() {
                 return Ok(Value::Null);
+            }
+            let probed = match (set.as_deref(), &v) {
+                (Some(InSet::Ints(s)), Value::Int(i)) => Some(s.contains(i)),
+                (Some(InSet::Strs(s)), Value::Str(x)) => Some(s.contains(x)),
+                _ => None,
+            };
+            if let Some(found) = probed {
+                return Ok(Value::Bool(found != *negated));
             }
             let mut found = false;
             for item in list {
@@ -239,6 +255,19 @@ pub fn eval(e: &Expr, cx: &Ctx<'_, '_>) -> Result<Value> {
             Value::Bool(found != *negated)
         }
         Expr::IsNull { expr, negated } => Value::Bool(eval(expr, cx)?.is_null() != *negated),
+    })
+}
+
+/// The test of a comparison operator on an ordering.
+fn compare_op(op: BinOp) -> Option<fn(std::cmp::Ordering) -> bool> {
+    Some(match op {
+        BinOp::Eq => std::cmp::Ordering::is_eq,
+        BinOp::Ne => std::cmp::Ordering::is_ne,
+        BinOp::Lt => std::cmp::Ordering::is_lt,
+        BinOp::Le => std::cmp::Ordering::is_le,
+        BinOp::Gt => std::cmp::Ordering::is_gt,
+        BinOp::Ge => std::cmp::Ordering::is_ge,
+        _ => return None,
     })
 }
 

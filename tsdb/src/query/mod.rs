@@ -656,11 +656,14 @@ pub fn select_with(
             }
             continue;
         }
+        let before = rows.len();
         scan::merge(sealed[si].as_ref(), src.data, lo_of(si), hi, si, &mut rows);
+        crate::limits::charge_bytes((rows.len() - before) * std::mem::size_of::<Row<'_>>())?;
     }
     if let Some(f) = &sel.filter {
         let mut kept = Vec::with_capacity(rows.len());
         for r in rows {
+            crate::limits::tick()?;
             let one = [r];
             let cx = base.over(&one, None);
             if truth(&eval(f, &cx)?) == Some(true) {
@@ -683,6 +686,7 @@ pub fn select_with(
             };
             let cx = base.over(grows, None);
             for (row, v) in multirow::pick(name, args, grows, &cx)? {
+                crate::limits::charge_row(columns.len())?;
                 let one = [row];
                 let rcx = base.over(&one, None);
                 let mut out = Vec::with_capacity(columns.len());
@@ -697,6 +701,7 @@ pub fn select_with(
             }
         } else if !aggregate {
             for r in grows {
+                crate::limits::charge_row(columns.len())?;
                 let one = [*r];
                 let cx = base.over(&one, None);
                 let mut row = Vec::with_capacity(columns.len());

@@ -54,7 +54,9 @@ pub fn sealed_rows(
     type Loaded = (Arc<Block>, Arc<ColData>, Vec<Option<Arc<ColData>>>);
     let mut loaded: Vec<Loaded> = Vec::new();
     for b in tb.in_range(lo, hi) {
+        crate::limits::check()?;
         let ts = store.ts(b)?;
+        crate::limits::charge_bytes(times(&ts).len() * (8 + width * std::mem::size_of::<Value>()))?;
         let mut cols = Vec::with_capacity(width);
         for (c, n) in columns.iter().zip(need) {
             cols.push(if *n { store.column(b, c.id)? } else { None });

@@ -19,11 +19,15 @@ pub const MIN_WINDOW_MS: i64 = 10;
 pub const MAX_FILL_ROWS: usize = 10_000_000;
 
 /// A fixed duration in ticks of `p`; calendar units are refused.
+/// Longest calendar window: 1,000 years. Month arithmetic goes through
+/// the calendar, whose range ends ~262,000 years out; no data spans more.
+pub const MAX_CALENDAR_MONTHS: i64 = 12_000;
+
 pub fn duration_ticks(d: Duration, p: Precision) -> Result<i64> {
     let per_s = p.per_second();
-    let ticks = match d.unit {
-        'b' if p == Precision::Ns => d.count,
-        'u' if p != Precision::Ms => d.count * (per_s / 1_000_000),
+    let per_unit = match d.unit {
+        'b' if p == Precision::Ns => 1,
+        'u' if p != Precision::Ms => per_s / 1_000_000,
         'b' | 'u' => {
             return Err(DbError::invalid(format!(
                 "duration unit '{}' is finer than the database precision {}",
@@ -31,14 +35,14 @@ pub fn duration_ticks(d: Duration, p: Precision) -> Result<i64> {
                 p.as_str()
             )));
         }
-        'a' => d.count * p.per_ms(),
-        's' => d.count * per_s,
-        'm' => d.count * 60 * per_s,
-        'h' => d.count * 3600 * per_s,
-        'd' => d.count * 86_400 * per_s,
-        'w' => d.count * 7 * 86_400 * per_s,
+        'a' => p.per_ms(),
+        's' => per_s,
+        'm' => 60 * per_s,
+        'h' => 3600 * per_s,
+        'd' => 86_400 * per_s,
+        'w' => 7 * 86_400 * per_s,
         // a bare number: already in database precision
-        't' => d.count,
+        't' => 1,
         'n' | 'y' => {
             return Err(DbError::invalid(
                 "natural month/year units (n, y) are allowed only in INTERVAL and SLIDING",
@@ -46,7 +50,14 @@ pub fn duration_ticks(d: Duration, p: Precision) -> Result<i64> {
         }
         other => return Err(DbError::invalid(format!("invalid duration unit '{other}'"))),
     };
-    Ok(ticks)
+    d.count.checked_mul(per_unit).ok_or_else(|| {
+        DbError::invalid(format!(
+            "duration {}{} is out of range: it does not fit a {} timestamp",
+            d.count,
+            d.unit,
+            p.as_str()
+        ))
+    })
 }
 
 /// Local UTC offset in ticks (today's; daylight-saving changes are not
@@ -73,11 +84,17 @@ impl Windows {
     pub fn new(iv: &Interval, sliding: Option<Duration>, p: Precision) -> Result<Windows> {
         let calendar = |d: Duration| match d.unit {
             'n' => Some(d.count),
-            'y' => Some(d.count * 12),
+            'y' => Some(d.count.saturating_mul(12)),
             _ => None,
         };
         if iv.every.count <= 0 {
             return Err(DbError::invalid("interval value must be positive"));
+        }
+        if calendar(iv.every).is_some_and(|m| m > MAX_CALENDAR_MONTHS) {
+            return Err(DbError::invalid(format!(
+                "interval value is too large: at most {}y ({MAX_CALENDAR_MONTHS}n)",
+                MAX_CALENDAR_MONTHS / 12
+            )));
         }
         if let Some(months) = calendar(iv.every) {
             if let Some(s) = sliding {
@@ -170,6 +187,18 @@ impl Windows {
         ((t - self.interval).div_euclid(self.sliding) + 1) * self.sliding + self.offset - self.shift
     }
 
+    /// About how many windows start in `[from, to]` (exact for fixed
+    /// windows; calendar windows count 28-day months, an upper bound).
+    pub fn count_between(&self, from: i64, to: i64) -> u64 {
+        let span = (i128::from(to) - i128::from(from)).max(0);
+        let step = if self.months > 0 {
+            i128::from(self.months) * 28 * 86_400 * i128::from(self.p.per_second())
+        } else {
+            i128::from(self.sliding)
+        };
+        u64::try_from(span / step.max(1) + 1).unwrap_or(u64::MAX)
+    }
+
     /// The window start after `start`.
     pub fn next(&self, start: i64) -> i64 {
         if self.months > 0 {
@@ -201,15 +230,19 @@ impl Windows {
     }
 
     /// Local midnight of the first day of month `idx` (since 1900-01).
+    /// Past the calendar's range (±262,000 years) the answer saturates,
+    /// which is past every timestamp a table can hold.
     fn month_start(&self, idx: i64) -> i64 {
-        let year = 1900 + idx.div_euclid(12) as i32;
+        let year = i32::try_from(1900 + idx.div_euclid(12)).unwrap_or(i32::MAX);
         let month = idx.rem_euclid(12) as u32 + 1;
-        let date = NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month");
-        let dt = Local
-            .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"))
-            .earliest()
-            .expect("local midnight exists");
-        dt.timestamp() * self.p.per_second()
+        let start = NaiveDate::from_ymd_opt(year, month, 1)
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .and_then(|midnight| Local.from_local_datetime(&midnight).earliest());
+        match start {
+            Some(dt) => dt.timestamp().saturating_mul(self.p.per_second()),
+            None if idx < 0 => i64::MIN,
+            None => i64::MAX,
+        }
     }
 }
 

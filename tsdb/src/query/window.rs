@@ -32,6 +32,16 @@ pub(crate) fn windowed(
     } else {
         (first, last)
     };
+    if filling {
+        // refused before any window is made, as TDengine does
+        let windows = w.count_between(from, to);
+        if let Some(max) = crate::limits::max_result_rows().filter(|m| windows > *m as u64) {
+            fail!(
+                code::TOO_MANY_WINDOWS,
+                "Too many groups/time window in query: FILL would make {windows} windows, more than {max} ([limits] max-result-rows); narrow the time range or widen the interval"
+            );
+        }
+    }
     let mut out: Vec<Option<Vec<Value>>> = Vec::new();
     let mut starts = Vec::new();
     let mut s = w.first_start(from);
@@ -47,7 +57,9 @@ pub(crate) fn windowed(
         }
         let win = &rows[lo_idx..hi_idx];
         if win.is_empty() {
+            crate::limits::tick()?;
             if filling {
+                crate::limits::charge_row(columns.len())?;
                 out.push(None);
                 starts.push(s);
             }
@@ -59,6 +71,7 @@ pub(crate) fn windowed(
                 rows: win,
                 window: Some((s, e)),
             };
+            crate::limits::charge_row(columns.len())?;
             let mut row = Vec::with_capacity(columns.len());
             for c in columns {
                 row.push(eval(&c.expr, &cx)?);

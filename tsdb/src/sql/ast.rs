@@ -307,6 +307,41 @@ pub enum BinOp {
     NotLike,
 }
 
+/// The literal items of an `IN (...)` list as a set.
+#[derive(Debug, PartialEq)]
+pub enum InSet {
+    Ints(std::collections::HashSet<i64>),
+    Strs(std::collections::HashSet<String>),
+}
+
+impl InSet {
+    /// The set of `list`, when every item is an integer, or every item a
+    /// string.
+    pub fn of(list: &[Expr]) -> Option<InSet> {
+        if list.iter().all(|e| matches!(e, Expr::Int(_))) {
+            return Some(InSet::Ints(
+                list.iter()
+                    .filter_map(|e| match e {
+                        Expr::Int(i) => Some(*i),
+                        _ => None,
+                    })
+                    .collect(),
+            ));
+        }
+        if list.iter().all(|e| matches!(e, Expr::Str(_))) {
+            return Some(InSet::Strs(
+                list.iter()
+                    .filter_map(|e| match e {
+                        Expr::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            ));
+        }
+        None
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     Null,
@@ -342,6 +377,10 @@ pub enum Expr {
         expr: Box<Expr>,
         list: Vec<Expr>,
         negated: bool,
+        /// The list as a set, when every item is an integer or every item
+        /// a string literal (the parser builds it): membership costs one
+        /// hash probe per row instead of a pass over the list.
+        set: Option<std::sync::Arc<InSet>>,
     },
     IsNull {
         expr: Box<Expr>,

@@ -6,6 +6,7 @@
 //! `10a`, `1n`) is one duration token, as in `INTERVAL(1m)` and `now - 2h`.
 
 use crate::error::{DbError, Result};
+use crate::limits::MAX_LITERAL_BYTES;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
@@ -140,6 +141,12 @@ fn string(sql: &str, i: usize) -> Result<(String, usize)> {
                 None => break,
             }
         } else if ch == quote {
+            if out.len() > MAX_LITERAL_BYTES {
+                return Err(DbError::syntax(format!(
+                    "string literal too long: {} bytes at position {i}, the limit is {MAX_LITERAL_BYTES}",
+                    out.len()
+                )));
+            }
             return Ok((out, i + 1 + k + 1));
         } else {
             out.push(ch);

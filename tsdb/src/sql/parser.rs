@@ -7,6 +7,7 @@
 use super::ast::*;
 use super::lexer::{Tok, Token, tokenize};
 use crate::error::{DbError, Result};
+use crate::limits::{MAX_EXPR_DEPTH, MAX_IN_LIST, MAX_SELECT_ITEMS, too_deep};
 use crate::types::{DataType, MAX_BINARY_LEN};
 
 /// Parses one statement (a trailing `;` is allowed).
@@ -15,6 +16,8 @@ pub fn parse(sql: &str) -> Result<Statement> {
         sql,
         toks: tokenize(sql)?,
         i: 0,
+        nest: 0,
+        depth: 0,
     };
     if p.peek() == &Tok::End {
         return Err(DbError::syntax("empty statement"));
@@ -27,10 +30,18 @@ pub fn parse(sql: &str) -> Result<Statement> {
     Ok(stmt)
 }
 
+/// The parser's recursion and the trees it builds are both bounded by
+/// [`MAX_EXPR_DEPTH`]: `nest` counts the expression calls on the stack
+/// (parentheses, function arguments, `NOT`, unary signs), `depth` is the
+/// height of the tree the last expression call returned (so a chain
+/// `1+1+...+1`, which the parser builds in a loop, is bounded too: every
+/// evaluator and `Drop` recurse on that height).
 struct Parser<'a> {
     sql: &'a str,
     toks: Vec<Token>,
     i: usize,
+    nest: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -796,6 +807,11 @@ impl Parser<'_> {
             if !self.eat_sym(",") {
                 break;
             }
+            if items.len() == MAX_SELECT_ITEMS {
+                return Err(DbError::syntax(format!(
+                    "too many columns in the select list: more than {MAX_SELECT_ITEMS}"
+                )));
+            }
         }
         let from = if self.eat_word("from") {
             if self.is_sym("(") {
@@ -959,10 +975,43 @@ impl Parser<'_> {
 
     // ---- expressions, lowest precedence first ----
 
+    /// One more level of recursion, refused past [`MAX_EXPR_DEPTH`].
+    fn enter(&mut self) -> Result<()> {
+        self.nest += 1;
+        if self.nest > MAX_EXPR_DEPTH {
+            return Err(too_deep());
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.nest -= 1;
+    }
+
+    /// Records that the tree just built is `depth` high, refused past
+    /// [`MAX_EXPR_DEPTH`].
+    fn built(&mut self, depth: usize) -> Result<()> {
+        if depth > MAX_EXPR_DEPTH {
+            return Err(too_deep());
+        }
+        self.depth = depth;
+        Ok(())
+    }
+
     fn expr(&mut self) -> Result<Expr> {
+        self.enter()?;
+        let e = self.or_expr();
+        self.leave();
+        e
+    }
+
+    fn or_expr(&mut self) -> Result<Expr> {
         let mut left = self.and_expr()?;
+        let mut d = self.depth;
         while self.eat_word("or") {
             let right = self.and_expr()?;
+            d = d.max(self.depth) + 1;
+            self.built(d)?;
             left = Expr::Binary {
                 op: BinOp::Or,
                 left: Box::new(left),
@@ -974,8 +1023,11 @@ impl Parser<'_> {
 
     fn and_expr(&mut self) -> Result<Expr> {
         let mut left = self.not_expr()?;
+        let mut d = self.depth;
         while self.eat_word("and") {
             let right = self.not_expr()?;
+            d = d.max(self.depth) + 1;
+            self.built(d)?;
             left = Expr::Binary {
                 op: BinOp::And,
                 left: Box::new(left),
@@ -987,13 +1039,19 @@ impl Parser<'_> {
 
     fn not_expr(&mut self) -> Result<Expr> {
         if self.eat_word("not") {
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            self.enter()?;
+            let inner = self.not_expr();
+            self.leave();
+            let inner = inner?;
+            self.built(self.depth + 1)?;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.comparison()
     }
 
     fn comparison(&mut self) -> Result<Expr> {
         let left = self.additive()?;
+        let d = self.depth;
         let op = match self.peek() {
             Tok::Sym("=") => Some(BinOp::Eq),
             Tok::Sym("<>") | Tok::Sym("!=") => Some(BinOp::Ne),
@@ -1007,6 +1065,7 @@ impl Parser<'_> {
         if let Some(op) = op {
             self.next();
             let right = self.additive()?;
+            self.built(d.max(self.depth) + 1)?;
             return Ok(Expr::Binary {
                 op,
                 left: Box::new(left),
@@ -1020,6 +1079,7 @@ impl Parser<'_> {
         }
         if self.eat_word("like") {
             let right = self.additive()?;
+            self.built(d.max(self.depth) + 1)?;
             return Ok(Expr::Binary {
                 op: BinOp::NotLike,
                 left: Box::new(left),
@@ -1028,8 +1088,10 @@ impl Parser<'_> {
         }
         if self.eat_word("between") {
             let low = self.additive()?;
+            let dl = self.depth;
             self.expect_word("and")?;
             let high = self.additive()?;
+            self.built(d.max(dl).max(self.depth) + 1)?;
             return Ok(Expr::Between {
                 expr: Box::new(left),
                 low: Box::new(low),
@@ -1039,10 +1101,12 @@ impl Parser<'_> {
         }
         if self.eat_word("in") {
             self.expect_sym("(")?;
-            let list = self.expr_list()?;
+            let (list, dl) = self.in_list()?;
             self.expect_sym(")")?;
+            self.built(d.max(dl) + 1)?;
             return Ok(Expr::InList {
                 expr: Box::new(left),
+                set: InSet::of(&list).map(std::sync::Arc::new),
                 list,
                 negated,
             });
@@ -1050,6 +1114,7 @@ impl Parser<'_> {
         if self.eat_word("is") {
             let negated = self.eat_word("not");
             self.expect_word("null")?;
+            self.built(d + 1)?;
             return Ok(Expr::IsNull {
                 expr: Box::new(left),
                 negated,
@@ -1058,8 +1123,28 @@ impl Parser<'_> {
         Ok(left)
     }
 
+    /// The items of `IN (...)`, at most [`MAX_IN_LIST`], with the height
+    /// of the highest.
+    fn in_list(&mut self) -> Result<(Vec<Expr>, usize)> {
+        let mut list = Vec::new();
+        let mut d = 0;
+        loop {
+            if list.len() == MAX_IN_LIST {
+                return Err(DbError::syntax(format!(
+                    "IN list too long: more than {MAX_IN_LIST} items"
+                )));
+            }
+            list.push(self.expr()?);
+            d = d.max(self.depth);
+            if !self.eat_sym(",") {
+                return Ok((list, d));
+            }
+        }
+    }
+
     fn additive(&mut self) -> Result<Expr> {
         let mut left = self.multiplicative()?;
+        let mut d = self.depth;
         loop {
             let op = match self.peek() {
                 Tok::Sym("+") => BinOp::Add,
@@ -1068,6 +1153,8 @@ impl Parser<'_> {
             };
             self.next();
             let right = self.multiplicative()?;
+            d = d.max(self.depth) + 1;
+            self.built(d)?;
             left = Expr::Binary {
                 op,
                 left: Box::new(left),
@@ -1078,6 +1165,7 @@ impl Parser<'_> {
 
     fn multiplicative(&mut self) -> Result<Expr> {
         let mut left = self.unary()?;
+        let mut d = self.depth;
         loop {
             let op = match self.peek() {
                 Tok::Sym("*") => BinOp::Mul,
@@ -1087,6 +1175,8 @@ impl Parser<'_> {
             };
             self.next();
             let right = self.unary()?;
+            d = d.max(self.depth) + 1;
+            self.built(d)?;
             left = Expr::Binary {
                 op,
                 left: Box::new(left),
@@ -1097,20 +1187,31 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> Result<Expr> {
         if self.eat_sym("-") {
-            return Ok(match self.unary()? {
-                Expr::Int(i) => Expr::Int(-i),
+            self.enter()?;
+            let inner = self.unary();
+            self.leave();
+            return Ok(match inner? {
+                Expr::Int(i) => Expr::Int(i.wrapping_neg()),
                 Expr::Float(f) => Expr::Float(-f),
-                e => Expr::Neg(Box::new(e)),
+                e => {
+                    self.built(self.depth + 1)?;
+                    Expr::Neg(Box::new(e))
+                }
             });
         }
         if self.eat_sym("+") {
-            return self.unary();
+            self.enter()?;
+            let inner = self.unary();
+            self.leave();
+            return inner;
         }
         self.primary()
     }
 
     fn primary(&mut self) -> Result<Expr> {
         let t = self.next();
+        // a leaf unless a branch below says otherwise
+        self.depth = 1;
         Ok(match t.tok {
             Tok::Int(i) => Expr::Int(i),
             Tok::Float(f) => Expr::Float(f),
@@ -1133,17 +1234,20 @@ impl Parser<'_> {
                         Vec::new()
                     } else {
                         let mut args = Vec::new();
+                        let mut d = 1;
                         loop {
                             if self.eat_sym("*") {
                                 args.push(Expr::Star);
                             } else {
                                 args.push(self.expr()?);
+                                d = d.max(self.depth);
                             }
                             if !self.eat_sym(",") {
                                 break;
                             }
                         }
                         self.expect_sym(")")?;
+                        self.built(d + 1)?;
                         args
                     };
                     if w == "now" {

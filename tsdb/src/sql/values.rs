@@ -259,6 +259,9 @@ impl<'a> Scan<'a> {
         // the common case: no escape, one copy
         while let Some(&c) = self.b.get(j) {
             if c == quote {
+                if j - start > crate::limits::MAX_LITERAL_BYTES {
+                    return None; // the parser's error
+                }
                 self.i = j + 1;
                 return Some(self.sql[start..j].to_owned());
             }
@@ -277,6 +280,9 @@ impl<'a> Scan<'a> {
                     (_, e) => out.push(e),
                 }
             } else if ch as u32 == u32::from(quote) {
+                if out.len() > crate::limits::MAX_LITERAL_BYTES {
+                    return None; // the parser's error
+                }
                 self.i = j + k + 1;
                 return Some(out);
             } else {
