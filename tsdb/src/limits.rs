@@ -144,7 +144,7 @@ struct Account {
 }
 
 thread_local! {
-    static ACCOUNT: std::cell::RefCell<Option<std::rc::Rc<Account>>> =
+    static ACCOUNT: std::cell::RefCell<Option<Box<Account>>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -159,8 +159,8 @@ pub fn with_budget<T>(budgets: Budgets, cancel: Vec<Cancel>, f: impl FnOnce() ->
         bytes: 0.into(),
         ticks: 0.into(),
     };
-    let previous = ACCOUNT.with(|a| a.replace(Some(std::rc::Rc::new(account))));
-    struct Restore(Option<std::rc::Rc<Account>>);
+    let previous = ACCOUNT.with(|a| a.replace(Some(Box::new(account))));
+    struct Restore(Option<Box<Account>>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let previous = self.0.take();
@@ -171,8 +171,9 @@ pub fn with_budget<T>(budgets: Budgets, cancel: Vec<Cancel>, f: impl FnOnce() ->
     f()
 }
 
-fn current() -> Option<std::rc::Rc<Account>> {
-    ACCOUNT.with(|a| a.borrow().clone())
+/// `f` of the thread's account, if it has one.
+fn with_current<R>(f: impl FnOnce(&Account) -> R) -> Option<R> {
+    ACCOUNT.with(|a| a.borrow().as_deref().map(f))
 }
 
 /// Rows between two looks at the clock and the cancel flag.
@@ -203,38 +204,35 @@ impl Account {
 /// One unit of work (a row looked at): every [`TICKS_PER_CHECK`] of them
 /// the statement stops if cancelled or past its deadline.
 pub fn tick() -> crate::error::Result<()> {
-    let Some(a) = current() else { return Ok(()) };
-    let t = a.ticks.get().wrapping_add(1);
-    a.ticks.set(t);
-    if t % TICKS_PER_CHECK == 0 {
-        a.check()?;
-    }
-    Ok(())
+    with_current(Account::check_sometimes).unwrap_or(Ok(()))
 }
 
 /// Checks cancellation and the deadline now (between blocks, tables).
 pub fn check() -> crate::error::Result<()> {
-    match current() {
-        Some(a) => a.check(),
-        None => Ok(()),
-    }
+    with_current(Account::check).unwrap_or(Ok(()))
 }
 
 /// `bytes` more held by the statement (rows scanned, rows answered).
 pub fn charge_bytes(bytes: usize) -> crate::error::Result<()> {
-    let Some(a) = current() else { return Ok(()) };
-    let total = a.bytes.get().saturating_add(bytes);
-    a.bytes.set(total);
-    if total > a.budgets.max_query_bytes {
-        return Err(DbError::new(
-            code::QUERY_BUFFER_LIMIT,
-            format!(
-                "Query buffer limit has reached: the statement needs more than {} MB ([limits] max-query-mb); narrow the time range or add LIMIT",
-                a.budgets.max_query_bytes >> 20
-            ),
-        ));
+    with_current(|a| a.charge_bytes(bytes)).unwrap_or(Ok(()))
+}
+
+impl Account {
+    fn charge_bytes(&self, bytes: usize) -> crate::error::Result<()> {
+        let a = self;
+        let total = a.bytes.get().saturating_add(bytes);
+        a.bytes.set(total);
+        if total > a.budgets.max_query_bytes {
+            return Err(DbError::new(
+                code::QUERY_BUFFER_LIMIT,
+                format!(
+                    "Query buffer limit has reached: the statement needs more than {} MB ([limits] max-query-mb); narrow the time range or add LIMIT",
+                    a.budgets.max_query_bytes >> 20
+                ),
+            ));
+        }
+        a.check_sometimes()
     }
-    a.check_sometimes()
 }
 
 /// Bytes a row of `width` values costs held in memory (the value cells
@@ -245,24 +243,30 @@ pub fn row_bytes(width: usize) -> usize {
 
 /// The statement's row budget, when it runs under one.
 pub fn max_result_rows() -> Option<usize> {
-    current().map(|a| a.budgets.max_result_rows)
+    with_current(|a| a.budgets.max_result_rows)
 }
 
 /// One more answer row of `width` values.
 pub fn charge_row(width: usize) -> crate::error::Result<()> {
-    let Some(a) = current() else { return Ok(()) };
-    let rows = a.rows.get() + 1;
-    a.rows.set(rows);
-    if rows > a.budgets.max_result_rows {
-        return Err(DbError::new(
-            code::QUERY_BUFFER_LIMIT,
-            format!(
-                "Query buffer limit has reached: the answer has more than {} rows ([limits] max-result-rows); narrow the time range or add LIMIT",
-                a.budgets.max_result_rows
-            ),
-        ));
+    with_current(|a| a.charge_row(width)).unwrap_or(Ok(()))
+}
+
+impl Account {
+    fn charge_row(&self, width: usize) -> crate::error::Result<()> {
+        let a = self;
+        let rows = a.rows.get() + 1;
+        a.rows.set(rows);
+        if rows > a.budgets.max_result_rows {
+            return Err(DbError::new(
+                code::QUERY_BUFFER_LIMIT,
+                format!(
+                    "Query buffer limit has reached: the answer has more than {} rows ([limits] max-result-rows); narrow the time range or add LIMIT",
+                    a.budgets.max_result_rows
+                ),
+            ));
+        }
+        a.charge_bytes(row_bytes(width))
     }
-    charge_bytes(row_bytes(width))
 }
 
 impl Account {
@@ -282,7 +286,7 @@ pub fn run_statement<T>(budgets: Budgets, cancel: Vec<Cancel>, f: impl FnOnce() 
     let mut held = 0;
     let out = with_budget(budgets, cancel, || {
         let out = f();
-        held = current().map_or(0, |a| a.bytes.get());
+        held = with_current(|a| a.bytes.get()).unwrap_or(0);
         out
     });
     if held >= RELEASE_AFTER_BYTES {

@@ -245,6 +245,8 @@ pub fn eval(e: &Expr, cx: &Ctx<'_, '_>) -> Result<Value> {
             }
             let mut found = false;
             for item in list {
+                // a long list of expressions costs per item, not per row
+                crate::limits::tick()?;
                 let x = eval(item, cx)?;
                 let (v2, x) = time_literals(expr, v.clone(), item, x, cx)?;
                 if v2.cmp_sql(&x) == Some(std::cmp::Ordering::Equal) {

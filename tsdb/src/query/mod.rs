@@ -700,7 +700,13 @@ pub fn select_with(
                 block.push(out);
             }
         } else if !aggregate {
-            for r in grows {
+            // rows come in time order: without ORDER BY, LIMIT n OFFSET k
+            // needs only the first n + k (per group, as `finish` pages)
+            let cap = match (sel.order_by.is_empty(), sel.limit) {
+                (true, Some((n, off))) => (n.max(0) as usize).saturating_add(off.max(0) as usize),
+                _ => usize::MAX,
+            };
+            for r in grows.iter().take(cap) {
                 crate::limits::charge_row(columns.len())?;
                 let one = [*r];
                 let cx = base.over(&one, None);

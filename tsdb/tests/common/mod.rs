@@ -33,9 +33,22 @@ pub fn temp_dir(name: &str) -> PathBuf {
 impl Server {
     /// Starts `tsdb serve` on a free port with data in `data` (UTC clock).
     pub fn start(data: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tsdb"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
+        Server::start_with(data, None)
+    }
+
+    /// [`Server::start`] with `config` as its `tsdb.ini` (written beside
+    /// `data`).
+    pub fn start_with(data: &Path, config: Option<&str>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tsdb"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data);
+        if let Some(text) = config {
+            let file = data.with_extension("ini");
+            std::fs::create_dir_all(data.parent().unwrap()).unwrap();
+            std::fs::write(&file, text).unwrap();
+            cmd.arg("--config").arg(file);
+        }
+        let mut child = cmd
             .env("TZ", "UTC")
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
@@ -116,4 +129,26 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+}
+
+/// Sends `request` as raw bytes and reads until the server closes or
+/// `wait` passes; the whole answer as text.
+pub fn raw(addr: &str, request: &[u8], wait: Duration) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The status and the JSON body of a raw HTTP answer.
+pub fn status_and_json(answer: &str) -> (u16, serde_json::Value) {
+    let status = answer
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
+    let body = answer.split_once("\r\n\r\n").map_or("", |x| x.1);
+    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer:?}"));
+    (status, json)
 }
