@@ -34,6 +34,10 @@ pub const DEFAULT_IMP_ALGO: &str = "linear";
 pub const DEFAULT_FORECAST_ROWS: i64 = 10;
 /// Most forecast rows one request may ask for (taosd itself stops at 1024).
 pub const MAX_FORECAST_ROWS: i64 = 40_000;
+/// Longest season a forecaster or detector accepts: a leap year of hourly
+/// values. Seasonal fits cost time and memory in proportion to the period
+/// (its initial states), and a season longer than this is a trend.
+pub const MAX_PERIOD: i64 = 8784;
 pub const DEFAULT_CONF: f64 = 0.95;
 /// Default imputation frequency: taosd sends `S` (one second) unless told.
 pub const DEFAULT_FREQ: &str = "1s";
@@ -234,9 +238,11 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
         } else {
             crate::algo::ad::NORMAL
         };
+        // extreme magnitudes (±1e308, subnormals) are scaled exactly first
+        let scaled = crate::stats::normalized(&values);
         let codes = detector.detect(
             AdInput {
-                values: &values,
+                values: scaled.as_ref().map_or(&values, |s| &s.0),
                 ts: &ts,
             },
             &p.options,
@@ -338,6 +344,11 @@ impl ForecastParams {
         if period < 0 {
             bail!("periods should be greater than 0");
         }
+        if period > MAX_PERIOD {
+            bail!(
+                "period value out of range, valid range [0, {MAX_PERIOD}] (a year of hourly values)"
+            );
+        }
         Ok(ForecastParams {
             rows: rows as usize,
             start,
@@ -347,6 +358,22 @@ impl ForecastParams {
             period: period as usize,
         })
     }
+}
+
+/// A forecast of values scaled by `2^-e`, brought back to their scale.
+fn unscale(out: &mut FcOutput, e: i32) {
+    let back = |v: &mut Vec<f64>| {
+        for x in v.iter_mut() {
+            *x = crate::stats::pow2_scale(*x, e);
+        }
+    };
+    back(&mut out.value);
+    if let Some((lo, hi)) = &mut out.bounds {
+        back(lo);
+        back(hi);
+    }
+    out.sse = out.sse.map(|s| crate::stats::pow2_scale(s, 2 * e));
+    out.mse = out.mse.map(|s| crate::stats::pow2_scale(s, 2 * e));
 }
 
 /// `POST /forecast`.
@@ -401,9 +428,12 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
                 }),
             ));
         };
-        let out = forecaster.forecast(
+        // extreme magnitudes (±1e308, subnormals) are fitted scaled by an
+        // exact power of two, and the forecast scaled back
+        let scaled = crate::stats::normalized(&values);
+        let mut out = forecaster.forecast(
             FcInput {
-                values: &values,
+                values: scaled.as_ref().map_or(&values, |s| &s.0),
                 ts: &ts,
                 rows: fp.rows,
                 conf: fp.conf,
@@ -412,6 +442,9 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
             },
             &p.options,
         )?;
+        if let Some((_, e)) = scaled {
+            unscale(&mut out, e);
+        }
         forecast_body(algo.to_owned(), p.option.clone(), fp, out).map(Reply::Body)
     })
 }

@@ -92,6 +92,37 @@ pub fn z_two_sided(conf: f64) -> f64 {
     Normal::standard().inverse_cdf(0.5 + conf / 2.0)
 }
 
+/// Magnitudes past 2^±500 (±1e150): sums of squares of such values
+/// overflow (or underflow to zero), which breaks every variance and
+/// least-squares step.
+const EXTREME_EXPONENT: i32 = 500;
+
+/// `x` scaled by a power of two that brings its largest finite magnitude
+/// near 1, with the exponent taken out (`x = scaled · 2^e`), when that
+/// magnitude is extreme; else `None`. Scaling by a power of two is exact
+/// (no bit is lost), and detectors compare ratios, so their answers do not
+/// change; linear forecasters' outputs scale back by `2^e`.
+pub fn normalized(x: &[f64]) -> Option<(Vec<f64>, i32)> {
+    let m = x
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |a, v| a.max(v.abs()));
+    if m == 0.0 {
+        return None;
+    }
+    let e = m.log2().floor() as i32;
+    if e.abs() < EXTREME_EXPONENT {
+        return None;
+    }
+    Some((x.iter().map(|v| pow2_scale(*v, -e)).collect(), e))
+}
+
+/// `v · 2^e` without overflowing the factor (|e| may pass 1023).
+pub fn pow2_scale(v: f64, e: i32) -> f64 {
+    let half = e / 2;
+    v * 2f64.powi(half) * 2f64.powi(e - half)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -309,6 +309,16 @@ fn crashes_timeouts_and_memory_cost_one_request() {
         "python worker crashed while running faulty (exited with status 7); it was replaced"
     );
     ok(&s);
+    // Stray bytes on the worker's own pipes: one request, one restart.
+    let v = detect(&s, &X17, "faulty", ",how=scribble");
+    let m = msg(&v);
+    assert!(
+        m.starts_with("python worker broke the protocol while running faulty (stray bytes where a frame should start: \"a plugin scr\"")
+            && m.ends_with("; a plugin may have written to the worker's pipes); it was killed and replaced"),
+        "{m}"
+    );
+    ok(&s);
+    ok(&s);
 
     // Memory beyond the limit.
     let v = detect(&s, &X17, "faulty", ",how=memory");

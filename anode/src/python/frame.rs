@@ -4,8 +4,12 @@
 //! process boundary as little-endian f64/i64 bytes instead of JSON numbers:
 //!
 //! ```text
-//! u32 header length | u32 buffer count | header | (u64 length | bytes) per buffer
+//! "ANF1" | u32 header length | u32 buffer count | header | (u64 length | bytes) per buffer
 //! ```
+//!
+//! The magic makes stray bytes on the pipe (a plugin writing where it
+//! should not) a protocol error at once instead of a length read from
+//! text; the supervisor then kills and replaces the worker.
 //!
 //! All integers are little-endian. Both blocking ([`read_frame`],
 //! [`write_frame`], used by the worker) and async ([`read_frame_async`],
@@ -52,24 +56,40 @@ fn check_buffer(len: u64) -> io::Result<usize> {
     Ok(len as usize)
 }
 
-fn prefix(header: &[u8], count: usize) -> [u8; 8] {
-    let mut p = [0u8; 8];
-    p[..4].copy_from_slice(&(header.len() as u32).to_le_bytes());
-    p[4..].copy_from_slice(&(count as u32).to_le_bytes());
+/// The first four bytes of every frame.
+pub const MAGIC: [u8; 4] = *b"ANF1";
+
+fn prefix(header: &[u8], count: usize) -> [u8; 12] {
+    let mut p = [0u8; 12];
+    p[..4].copy_from_slice(&MAGIC);
+    p[4..8].copy_from_slice(&(header.len() as u32).to_le_bytes());
+    p[8..].copy_from_slice(&(count as u32).to_le_bytes());
     p
+}
+
+/// Header length and buffer count of a frame prefix.
+fn parse_prefix(p: &[u8; 12]) -> io::Result<(usize, usize)> {
+    if p[..4] != MAGIC {
+        return Err(invalid(format!(
+            "stray bytes where a frame should start: {:?}",
+            String::from_utf8_lossy(&p[..])
+        )));
+    }
+    let header_len = u32::from_le_bytes(p[4..8].try_into().expect("4 bytes")) as usize;
+    let count = u32::from_le_bytes(p[8..].try_into().expect("4 bytes")) as usize;
+    check_prefix(header_len, count)?;
+    Ok((header_len, count))
 }
 
 /// Reads one frame; `None` at a clean end of stream (the peer closed).
 pub fn read_frame(r: &mut impl Read) -> io::Result<Option<Frame>> {
-    let mut p = [0u8; 8];
+    let mut p = [0u8; 12];
     match r.read_exact(&mut p) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let header_len = u32::from_le_bytes(p[..4].try_into().expect("4 bytes")) as usize;
-    let count = u32::from_le_bytes(p[4..].try_into().expect("4 bytes")) as usize;
-    check_prefix(header_len, count)?;
+    let (header_len, count) = parse_prefix(&p)?;
     let mut header = vec![0u8; header_len];
     r.read_exact(&mut header)?;
     let mut buffers = Vec::with_capacity(count);
@@ -95,15 +115,13 @@ pub fn write_frame(w: &mut impl Write, header: &[u8], buffers: &[&[u8]]) -> io::
 }
 
 pub async fn read_frame_async(r: &mut (impl AsyncRead + Unpin)) -> io::Result<Option<Frame>> {
-    let mut p = [0u8; 8];
+    let mut p = [0u8; 12];
     match r.read_exact(&mut p).await {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let header_len = u32::from_le_bytes(p[..4].try_into().expect("4 bytes")) as usize;
-    let count = u32::from_le_bytes(p[4..].try_into().expect("4 bytes")) as usize;
-    check_prefix(header_len, count)?;
+    let (header_len, count) = parse_prefix(&p)?;
     let mut header = vec![0u8; header_len];
     r.read_exact(&mut header).await?;
     let mut buffers = Vec::with_capacity(count);
@@ -166,7 +184,7 @@ mod tests {
         let ts = i64_bytes(&[1, i64::MIN, i64::MAX]);
         let mut wire = Vec::new();
         write_frame(&mut wire, header, &[&values, &ts]).unwrap();
-        assert_eq!(wire.len(), 8 + header.len() + 2 * (8 + 24));
+        assert_eq!(wire.len(), 12 + header.len() + 2 * (8 + 24));
         let f = read_frame(&mut wire.as_slice()).unwrap().unwrap();
         assert_eq!(f.header, header);
         assert_eq!(bytes_i64(&f.buffers[1]).unwrap(), [1, i64::MIN, i64::MAX]);
@@ -195,7 +213,7 @@ mod tests {
     fn end_of_stream_and_garbage() {
         assert_eq!(read_frame(&mut [].as_slice()).unwrap(), None);
         // a prefix claiming a huge header is refused, not allocated
-        let mut bad = Vec::new();
+        let mut bad = Vec::from(MAGIC);
         bad.extend_from_slice(&u32::MAX.to_le_bytes());
         bad.extend_from_slice(&0u32.to_le_bytes());
         let e = read_frame(&mut bad.as_slice()).unwrap_err();
@@ -206,5 +224,11 @@ mod tests {
         wire.truncate(wire.len() - 1);
         assert!(read_frame(&mut wire.as_slice()).is_err());
         assert_eq!(bytes_f64(&[0; 7]), None);
+        // text where a frame should start (a plugin's stray write)
+        let e = read_frame(&mut b"hello from a plugin\n".as_slice()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "stray bytes where a frame should start: \"hello from a\""
+        );
     }
 }

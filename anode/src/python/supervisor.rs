@@ -38,6 +38,8 @@ pub const MEMORY_POLL: Duration = Duration::from_millis(50);
 /// Importing numpy, pandas, statsmodels and the plugins takes a few seconds
 /// on a cold cache; a worker that has not said hello by then is broken.
 pub const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a worker whose pipe ended may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// Requests waiting for a free worker, beyond which callers wait to queue.
 const QUEUE: usize = 1024;
 /// Lines of a worker's stderr kept to explain a failed start.
@@ -430,8 +432,24 @@ impl Worker {
                     Err(RunError::Failed(msg.to_owned()))
                 }
             }
+            Ended::Frame(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                // the worker is alive but its pipe carries something else:
+                // waiting for it to exit would wait forever
+                self.kill().await;
+                Err(RunError::Lost(format!(
+                    "python worker broke the protocol while running {algo} ({e}; a plugin may have written to the worker's pipes); it was killed and replaced"
+                )))
+            }
             Ended::Frame(_) => {
-                let status = self.child.wait().await;
+                // the pipe ended: the process is exiting, or closed its end
+                // and carries on, so it gets a moment and then is killed
+                let status = match tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
+                    Ok(status) => status,
+                    Err(_) => {
+                        let _ = self.child.start_kill();
+                        self.child.wait().await
+                    }
+                };
                 Err(RunError::Lost(format!(
                     "python worker crashed while running {algo} ({}); it was replaced",
                     describe_exit(status)

@@ -1,8 +1,12 @@
 //! The worker process: `anode python-worker ...`, started by the supervisor.
 //!
-//! 1. The protocol moves to duplicates of stdin/stdout, and fd 1 becomes a
-//!    copy of stderr, so that a plugin's `print` (or a C library writing to
-//!    stdout) lands in the log instead of corrupting frames.
+//! 1. The protocol moves to close-on-exec duplicates of stdin/stdout at
+//!    descriptor 512 and up, and fd 1 becomes a copy of stderr, so that a
+//!    plugin's `print` (or a C library writing to stdout, or a subprocess)
+//!    lands in the log instead of corrupting frames. In-process code can
+//!    still find any descriptor; frames start with a magic, and the
+//!    supervisor kills and replaces a worker whose pipe carries anything
+//!    else, so such a plugin costs one request and one restart.
 //! 2. CPython is initialised with a PEP 587 `PyConfig` whose `executable` is
 //!    the venv's `bin/python`: `getpath` then finds `pyvenv.cfg`, so
 //!    `sys.prefix` is the venv and its site-packages are imported, whatever
@@ -68,13 +72,19 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
     }
 }
 
+/// The lowest descriptor the protocol's pipes move to (below the default
+/// limit of 1,024).
+const PROTOCOL_FD_MIN: libc::c_int = 512;
+
 /// The protocol's ends, and fd 0/1 pointed at /dev/null and stderr.
 fn protocol_fds() -> std::io::Result<(BufReader<File>, BufWriter<File>)> {
     // SAFETY: plain descriptor duplication before any other thread exists;
     // each new descriptor is owned by exactly one File.
     unsafe {
-        let input = libc::dup(0);
-        let output = libc::dup(1);
+        // high, close-on-exec descriptors: a plugin writing to the usual
+        // inherited numbers (3, 4) or a subprocess it starts cannot reach them
+        let input = libc::fcntl(0, libc::F_DUPFD_CLOEXEC, PROTOCOL_FD_MIN);
+        let output = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, PROTOCOL_FD_MIN);
         if input < 0 || output < 0 || libc::dup2(2, 1) < 0 {
             return Err(std::io::Error::last_os_error());
         }

@@ -2,6 +2,7 @@
 # check that the anode survives them.
 import ctypes
 import os
+import stat
 import time
 
 from taosanalytics.service import AbstractAnomalyDetectionService, AbstractForecastService
@@ -9,7 +10,7 @@ from taosanalytics.service import AbstractAnomalyDetectionService, AbstractForec
 
 class _FaultyService(AbstractAnomalyDetectionService):
     name = 'faulty'
-    desc = 'misbehaves as told by how=raise|crash|exit|loop|sleep|memory|print'
+    desc = 'misbehaves as told by how=raise|crash|exit|loop|sleep|memory|print|scribble'
 
     def set_params(self, params):
         super().set_params(params)
@@ -32,6 +33,15 @@ class _FaultyService(AbstractAnomalyDetectionService):
             hog = bytearray(1 << 30)  # 1 GiB, touched page by page
             for i in range(0, len(hog), 4096):
                 hog[i] = 1
+        if self.how == 'scribble':
+            # write into every pipe the process holds, as a careless plugin
+            # (or one that inherited descriptors from a C library) might
+            for fd in range(3, 1024):
+                try:
+                    if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                        os.write(fd, b'a plugin scribbling on its pipes\n')
+                except OSError:
+                    pass
         if self.how == 'print':
             print("a plugin writing to stdout must not break the protocol")
         return [1] * len(self.list)

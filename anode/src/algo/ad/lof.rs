@@ -15,6 +15,9 @@ use crate::error::Result;
 use crate::options::Options;
 
 pub const DEFAULT_NEIGHBORS: i64 = 10;
+/// Most neighbours: the lists cost `n · k` indexes (80 MB at 40,000 rows),
+/// and past a few hundred the factor no longer describes a neighbourhood.
+pub const MAX_NEIGHBORS: i64 = 500;
 /// sklearn's `offset_` for `contamination="auto"`: LOF > 1.5 is an outlier.
 pub const OFFSET: f64 = 1.5;
 /// sklearn adds this to the mean reachability distance.
@@ -35,8 +38,9 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
     sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let (xs, order): (Vec<f64>, Vec<usize>) = sorted.into_iter().unzip();
 
-    // Neighbour lists, flattened: point i's neighbours are nbr[i*k..(i+1)*k].
-    let mut nbr = vec![0usize; n * k];
+    // Neighbour lists, flattened: point i's neighbours are nbr[i*k..(i+1)*k]
+    // (u32: the protocol's 40,000 rows fit, at half the memory).
+    let mut nbr = vec![0u32; n * k];
     let mut kdist = vec![0.0; n];
     let mut ties: Vec<usize> = Vec::new();
     // In one dimension the k nearest of the point at sorted position `pos`
@@ -60,7 +64,7 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
             // Every point within kd is in the window: the set is unique.
             let window = order[lo..pos].iter().chain(&order[pos + 1..=hi]);
             for (slot, &o) in nbrs.iter_mut().zip(window) {
-                *slot = o;
+                *slot = o as u32;
             }
             continue;
         }
@@ -77,7 +81,7 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
         let mut filled = 0;
         for j in (a..=b).filter(|&j| j != pos) {
             if (xi - xs[j]).abs() < kd {
-                nbrs[filled] = order[j];
+                nbrs[filled] = order[j] as u32;
                 filled += 1;
             } else {
                 ties.push(order[j]);
@@ -85,7 +89,7 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
         }
         ties.sort_unstable();
         for (slot, &o) in nbrs[filled..].iter_mut().zip(&ties) {
-            *slot = o;
+            *slot = o as u32;
         }
     }
 
@@ -93,7 +97,10 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
         .map(|i| {
             let reach: f64 = nbr[i * k..(i + 1) * k]
                 .iter()
-                .map(|&o| kdist[o].max((x[i] - x[o]).abs()))
+                .map(|&o| {
+                    let o = o as usize;
+                    kdist[o].max((x[i] - x[o]).abs())
+                })
                 .sum();
             1.0 / (reach / k as f64 + EPS)
         })
@@ -102,7 +109,7 @@ pub fn negative_outlier_factor(x: &[f64], neighbors: usize) -> Vec<f64> {
         .map(|i| {
             let ratio: f64 = nbr[i * k..(i + 1) * k]
                 .iter()
-                .map(|&o| lrd[o] / lrd[i])
+                .map(|&o| lrd[o as usize] / lrd[i])
                 .sum();
             -ratio / k as f64
         })
@@ -126,6 +133,9 @@ impl AnomalyDetector for Lof {
         let neighbors = options.int("neighbors", DEFAULT_NEIGHBORS)?;
         if neighbors < 1 {
             bail!("neighbors value out of range, should be greater than 0");
+        }
+        if neighbors > MAX_NEIGHBORS {
+            bail!("neighbors value out of range, should be at most {MAX_NEIGHBORS}");
         }
         // The search structure changes nothing but speed; accept sklearn's
         // names so existing option strings keep working.
