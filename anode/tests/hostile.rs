@@ -192,6 +192,22 @@ fn correlation_answers_extreme_series() {
     );
 }
 
+#[test]
+fn deeply_nested_json_is_refused_without_recursing() {
+    let mut deep = String::from("1");
+    for _ in 0..100_000 {
+        deep = format!("[{deep}]");
+    }
+    let body = format!(r#"{{"algo": "ksigma", "option": {deep}, "data": [[1], [1]]}}"#);
+    let reg = Registry::native();
+    let out = Endpoint::AnomalyDetect.run(&reg, body.as_bytes());
+    let v: Value = serde_json::from_slice(&out.into_bytes()).unwrap();
+    assert_eq!(
+        answered(&v).unwrap_err(),
+        "400 Bad Request: Failed to decode JSON object: recursion limit exceeded at line 1 column 156"
+    );
+}
+
 /// The issue's reproducers: the protocol's 40,000 rows with options that
 /// used to cost gigabytes or seconds.
 #[test]
@@ -240,7 +256,11 @@ fn largest_inputs_stay_bounded() {
     let started = Instant::now();
     let v = run(
         Endpoint::Forecast,
-        &fc("holtwinters", "algo=holtwinters,period=8784", &x),
+        &fc(
+            "holtwinters",
+            "algo=holtwinters,period=8784,trend=add,seasonal=add",
+            &x,
+        ),
     );
     eprintln!(
         "holtwinters period=8784, 40,000 rows: {:?}",

@@ -61,7 +61,8 @@ pub mod code {
     /// TSDB_CODE_QRY_NOT_ENOUGH_BUFFER ("Query buffer limit has reached"):
     /// an answer past `[limits] max-result-rows` / `max-result-mb`.
     pub const QUERY_BUFFER_LIMIT: u32 = 0x070B;
-    /// TSDB_CODE_TSC_SESS_KILLED-like throttle: too many failed logins.
+    /// Too many failed logins from one address (ours: TDengine has no
+    /// login throttle; the number follows AUTH_FAILURE's 0x0357).
     pub const TOO_MANY_LOGINS: u32 = 0x0358;
 }
 

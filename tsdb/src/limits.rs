@@ -7,7 +7,7 @@
 //! [`crate::config::Config`]). Every refusal names its limit, and for the
 //! configurable ones the key that raises it.
 //!
-//! Imports nothing from the crate but the error type.
+//! May import: `error` and `types` only (every layer above uses it).
 
 use crate::error::{DbError, code};
 
@@ -26,6 +26,13 @@ pub const MAX_SELECT_ITEMS: usize = 4096;
 /// (`types::MAX_BINARY_LEN`), the widest NCHAR value in bytes. Nothing
 /// longer can be stored or match a stored value.
 pub const MAX_LITERAL_BYTES: usize = 4 * crate::types::MAX_BINARY_LEN as usize;
+
+/// Most tokens in one statement: a token costs ~48 bytes before the
+/// parse tree, so this bounds the parser's memory near 200 MB however
+/// long `max-sql-bytes` lets a statement be. Batch INSERTs of plain
+/// literals do not tokenize (`sql::values`); other statements this long
+/// are better split.
+pub const MAX_TOKENS: usize = 4 << 20;
 
 /// Most items in one `IN (...)` list. The list is matched through a hash
 /// set, so this bounds memory, not time per row.
@@ -199,6 +206,45 @@ impl Account {
         }
         Ok(())
     }
+
+    fn check_sometimes(&self) -> crate::error::Result<()> {
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t % TICKS_PER_CHECK == 0 {
+            self.check()?;
+        }
+        Ok(())
+    }
+
+    fn charge_bytes(&self, bytes: usize) -> crate::error::Result<()> {
+        let total = self.bytes.get().saturating_add(bytes);
+        self.bytes.set(total);
+        if total > self.budgets.max_query_bytes {
+            return Err(DbError::new(
+                code::QUERY_BUFFER_LIMIT,
+                format!(
+                    "Query buffer limit has reached: the statement needs more than {} MB ([limits] max-query-mb); narrow the time range or add LIMIT",
+                    self.budgets.max_query_bytes >> 20
+                ),
+            ));
+        }
+        self.check_sometimes()
+    }
+
+    fn charge_row(&self, width: usize) -> crate::error::Result<()> {
+        let rows = self.rows.get() + 1;
+        self.rows.set(rows);
+        if rows > self.budgets.max_result_rows {
+            return Err(DbError::new(
+                code::QUERY_BUFFER_LIMIT,
+                format!(
+                    "Query buffer limit has reached: the answer has more than {} rows ([limits] max-result-rows); narrow the time range or add LIMIT",
+                    self.budgets.max_result_rows
+                ),
+            ));
+        }
+        self.charge_bytes(row_bytes(width))
+    }
 }
 
 /// One unit of work (a row looked at): every [`TICKS_PER_CHECK`] of them
@@ -217,22 +263,9 @@ pub fn charge_bytes(bytes: usize) -> crate::error::Result<()> {
     with_current(|a| a.charge_bytes(bytes)).unwrap_or(Ok(()))
 }
 
-impl Account {
-    fn charge_bytes(&self, bytes: usize) -> crate::error::Result<()> {
-        let a = self;
-        let total = a.bytes.get().saturating_add(bytes);
-        a.bytes.set(total);
-        if total > a.budgets.max_query_bytes {
-            return Err(DbError::new(
-                code::QUERY_BUFFER_LIMIT,
-                format!(
-                    "Query buffer limit has reached: the statement needs more than {} MB ([limits] max-query-mb); narrow the time range or add LIMIT",
-                    a.budgets.max_query_bytes >> 20
-                ),
-            ));
-        }
-        a.check_sometimes()
-    }
+/// One more answer row of `width` values.
+pub fn charge_row(width: usize) -> crate::error::Result<()> {
+    with_current(|a| a.charge_row(width)).unwrap_or(Ok(()))
 }
 
 /// Bytes a row of `width` values costs held in memory (the value cells
@@ -244,40 +277,6 @@ pub fn row_bytes(width: usize) -> usize {
 /// The statement's row budget, when it runs under one.
 pub fn max_result_rows() -> Option<usize> {
     with_current(|a| a.budgets.max_result_rows)
-}
-
-/// One more answer row of `width` values.
-pub fn charge_row(width: usize) -> crate::error::Result<()> {
-    with_current(|a| a.charge_row(width)).unwrap_or(Ok(()))
-}
-
-impl Account {
-    fn charge_row(&self, width: usize) -> crate::error::Result<()> {
-        let a = self;
-        let rows = a.rows.get() + 1;
-        a.rows.set(rows);
-        if rows > a.budgets.max_result_rows {
-            return Err(DbError::new(
-                code::QUERY_BUFFER_LIMIT,
-                format!(
-                    "Query buffer limit has reached: the answer has more than {} rows ([limits] max-result-rows); narrow the time range or add LIMIT",
-                    a.budgets.max_result_rows
-                ),
-            ));
-        }
-        a.charge_bytes(row_bytes(width))
-    }
-}
-
-impl Account {
-    fn check_sometimes(&self) -> crate::error::Result<()> {
-        let t = self.ticks.get().wrapping_add(1);
-        self.ticks.set(t);
-        if t % TICKS_PER_CHECK == 0 {
-            self.check()?;
-        }
-        Ok(())
-    }
 }
 
 /// Runs one statement under `budgets` and `cancel`, then gives the memory

@@ -113,6 +113,14 @@ fn deep_wide_and_huge_statements_are_refused_and_the_server_stays_up() {
             "IN list too long: more than 65536 items",
         ),
         (
+            format!(
+                "select * from t where v in ({})",
+                vec!["1"; 5_000_000].join(",")
+            ),
+            0x2600,
+            "statement too long: more than 4194304 tokens; split it into several",
+        ),
+        (
             "select count(*) from t interval(300000y)".to_owned(),
             0x2617,
             "interval value is too large: at most 1000y (12000n)",

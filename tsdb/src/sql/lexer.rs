@@ -6,7 +6,7 @@
 //! `10a`, `1n`) is one duration token, as in `INTERVAL(1m)` and `now - 2h`.
 
 use crate::error::{DbError, Result};
-use crate::limits::MAX_LITERAL_BYTES;
+use crate::limits::{MAX_LITERAL_BYTES, MAX_TOKENS};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
@@ -64,6 +64,11 @@ pub fn tokenize(sql: &str) -> Result<Vec<Token>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        if out.len() == MAX_TOKENS {
+            return Err(DbError::syntax(format!(
+                "statement too long: more than {MAX_TOKENS} tokens; split it into several"
+            )));
+        }
         let c = b[i];
         if c.is_ascii_whitespace() {
             i += 1;

@@ -5,7 +5,8 @@
 //! `x₀`, α by least squares); `trend` without a usable season → Holt's
 //! linear method; otherwise the seasonal model with `period`. Holt and the
 //! seasonal models estimate α, β, γ and the initial states together by
-//! minimising the SSE, under statsmodels' constraints `0 ≤ β ≤ α` and
+//! minimising the SSE (the seasonal states only for seasons of at most
+//! [`MAX_FITTED_SEASON`]), under statsmodels' constraints `0 ≤ β ≤ α` and
 //! `0 ≤ γ ≤ 1 − α`, starting from statsmodels' "simple" initial states and
 //! a coarse grid of smoothing weights.
 //!
@@ -27,6 +28,14 @@ use crate::options::Options;
 const LOWER_BOUND: f64 = 1.490_116_119_384_765_6e-8;
 /// Evaluation budget of one Nelder–Mead run.
 const MAX_EVALS: usize = 4000;
+/// Longest season whose initial states are fitted with the smoothing
+/// weights (as statsmodels' "estimated" initialisation does). A simplex
+/// over `m + 5` parameters costs `(m + 6)²` doubles and `m + 6` model runs
+/// to start: at a year of hourly values (m = 8,784) that was 620 MB and a
+/// minute; past this bound the states stay at the heuristic start (the
+/// first season's deviations from its mean), and only α, β, γ, l₀, b₀
+/// are fitted. 52 covers weekly seasons in a year.
+pub const MAX_FITTED_SEASON: usize = 52;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Component {
@@ -186,11 +195,15 @@ impl Fit {
         };
 
         let mut season = vec![0.0; m.max(1)];
-        // Parameter vector: u_alpha, u_beta, u_gamma, l0, b0, s0[..].
+        // Long seasons keep their initial states (see MAX_FITTED_SEASON).
+        let free_season = spec.seasonal != Component::None && m <= MAX_FITTED_SEASON;
+        // Parameter vector: u_alpha, u_beta, u_gamma, l0, b0[, s0[..]].
         let mut cost = |p: &[f64]| {
             let (alpha, beta, gamma) = restricted(p);
-            if spec.seasonal != Component::None {
+            if free_season {
                 season.copy_from_slice(&p[5..]);
+            } else if spec.seasonal != Component::None {
+                season.copy_from_slice(&s0);
             }
             run(spec, y, alpha, beta, gamma, p[3], p[4], &mut season).sse
         };
@@ -199,7 +212,7 @@ impl Fit {
         let grid = [0.05, 0.2, 0.4, 0.6, 0.8, 0.95];
         let mut start: Vec<f64> = [0.5, 0.5, 0.5, l0, b0]
             .into_iter()
-            .chain(s0.iter().copied())
+            .chain(s0.iter().copied().filter(|_| free_season))
             .collect();
         let mut best = f64::INFINITY;
         let betas: &[f64] = if spec.trend == Component::None {
@@ -250,7 +263,8 @@ impl Fit {
             }
         }
         let (alpha, beta, gamma) = restricted(&x);
-        Self::finish(y, spec, alpha, beta, gamma, x[3], x[4], x[5..].to_vec())
+        let s_init = if free_season { x[5..].to_vec() } else { s0 };
+        Self::finish(y, spec, alpha, beta, gamma, x[3], x[4], s_init)
     }
 
     /// Simple exponential smoothing: `l₀ = x₀`, α minimises the SSE.
