@@ -122,7 +122,9 @@ impl Engine {
             )
             .map_err(io)?;
         }
-        let (wal, records) = Wal::open(&dir.join("wal"), covered)?;
+        let (wal, records, wal_damage) = Wal::open(&dir.join("wal"), covered)?;
+        // a new data directory has no log yet: nothing is missing
+        let fresh = covered == 0 && catalog.dbs.is_empty();
         let mut state = State {
             catalog,
             data: UidMap::default(),
@@ -173,17 +175,42 @@ impl Engine {
             rows = replayed,
             "storage opened, WAL replayed"
         );
+        let wal_damage: Vec<_> = wal_damage
+            .into_iter()
+            .filter(|d| !(fresh && d.is_missing()))
+            .collect();
+        let damaged = !wal_damage.is_empty();
+        let reports = crate::storage::recovery::wal_reports(dir, &wal_damage, &tables)?;
+        crate::storage::damage::report(dir, &reports)?;
         let engine = Engine {
             analytics: Arc::default(),
             syncer: state.wal.syncer(),
             state: Arc::new(RwLock::new(state)),
             data_dir: dir.to_owned(),
         };
-        // a long replay can leave more than the memtables' budget
-        if engine.read().over_budget() {
+        if damaged {
+            // the damaged segments are in quarantine: what they held that
+            // could be read goes to data files now, so they are needed no more
+            engine.settle_wal()?;
+        } else if engine.read().over_budget() {
+            // a long replay can leave more than the memtables' budget
             engine.flush()?;
         }
         Ok(engine)
+    }
+
+    /// Flushes what the log holds and moves the log past every segment it
+    /// had (after damage: those segments were reported and copied into
+    /// quarantine, and are not to be read again).
+    fn settle_wal(&self) -> Result<()> {
+        self.flush()?;
+        let mut st = self.write_when_idle();
+        if st.data.values().all(|t| t.is_empty()) {
+            let closed = st.wal.rotate()?;
+            st.store.cover_wal(closed)?;
+            st.wal.remove_upto(closed)?;
+        }
+        Ok(())
     }
 
     /// Freezes the memtables and writes them to data files now, waiting
@@ -239,6 +266,9 @@ impl Engine {
     pub fn execute(&self, sql: &str, db: Option<&str>) -> Result<Output> {
         let stmt = crate::sql::parse(sql)?;
         match stmt {
+            Statement::Select(sel) if is_system_table(&sel, "ins_damage") => {
+                Ok(damage_rows(&self.data_dir))
+            }
             Statement::Select(sel) => crate::analytics::select(self, &sel, db)
                 .unwrap_or_else(|| crate::query::select(&self.read(), &sel, db)),
             Statement::CreateAnode(url) => crate::analytics::ddl::create(self, &url),
@@ -2090,4 +2120,43 @@ pub fn like_match(s: &str, pattern: &str) -> bool {
     let s: Vec<char> = s.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
     go(&s, &p)
+}
+
+/// `SELECT * FROM information_schema.<name>`.
+fn is_system_table(sel: &crate::sql::ast::Select, name: &str) -> bool {
+    sel.from
+        .as_ref()
+        .is_some_and(|f| f.db.as_deref() == Some("information_schema") && f.name == name)
+}
+
+/// `information_schema.ins_damage`: every damage report of the data
+/// directory ([`crate::storage::damage`]), oldest first.
+fn damage_rows(data_dir: &Path) -> Output {
+    let rows = crate::storage::damage::load(data_dir)
+        .into_iter()
+        .map(|d| {
+            vec![
+                Value::Int(d.found_at),
+                Value::Str(d.kind),
+                Value::Str(d.file),
+                Value::Int(d.start as i64),
+                Value::Int(d.end as i64),
+                Value::Str(d.lost),
+                Value::Str(d.action),
+            ]
+        })
+        .collect();
+    Output::Rows {
+        columns: vec![
+            ColMeta::new("found_at", DataType::Timestamp),
+            ColMeta::new("kind", DataType::Binary(16)),
+            ColMeta::new("file", DataType::Binary(256)),
+            ColMeta::new("start_byte", DataType::BigInt),
+            ColMeta::new("end_byte", DataType::BigInt),
+            ColMeta::new("lost", DataType::Binary(1024)),
+            ColMeta::new("action", DataType::Binary(1024)),
+        ],
+        rows,
+        precision: crate::types::Precision::Ms,
+    }
 }

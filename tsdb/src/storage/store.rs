@@ -694,6 +694,13 @@ impl Store {
         Ok(self.manifest.covered_wal)
     }
 
+    /// Records in the manifest that the WAL up to segment `seq` is no
+    /// longer needed (its rows are in data files, or were reported lost).
+    pub fn cover_wal(&mut self, seq: u64) -> Result<()> {
+        self.manifest.covered_wal = self.manifest.covered_wal.max(seq);
+        self.write_manifest()
+    }
+
     /// Records file-backed blocks as dead in the manifest (not yet saved)
     /// and drops their decoded columns from the cache.
     fn mark_dead(&mut self, blocks: &[Arc<Block>]) {
