@@ -110,8 +110,22 @@ impl Engine {
     pub fn open_with(dir: &Path, cache_bytes: usize) -> Result<Engine> {
         let io = |e: std::io::Error| DbError::io(&format!("data directory {}", dir.display()), e);
         std::fs::create_dir_all(dir).map_err(io)?;
-        let catalog = Catalog::open(&dir.join("catalog.redb"))?;
-        let (store, covered) = Store::open(&dir.join("data"), cache_bytes)?;
+        let catalog_path = dir.join("catalog.redb");
+        if !catalog_path.exists()
+            && dir.join("data").is_dir()
+            && !store::data_files(&dir.join("data"))?.is_empty()
+        {
+            // a new catalog would silently serve no table of those files
+            fail!(
+                code::FILE_CORRUPTED,
+                "catalog {} is missing but data files exist: it holds every schema and cannot be rebuilt from them; restore it from a backup (tsdb check --data-dir {} lists what is there)",
+                catalog_path.display(),
+                dir.display()
+            );
+        }
+        let catalog = Catalog::open(&catalog_path)?;
+        let (mut store, covered) = Store::open(&dir.join("data"), cache_bytes)?;
+        let file_damage = std::mem::take(&mut store.damage);
         // the single-file log of earlier versions becomes the first segment
         let legacy = dir.join("wal.log");
         if legacy.exists() && !dir.join("wal").exists() {
@@ -180,7 +194,12 @@ impl Engine {
             .filter(|d| !(fresh && d.is_missing()))
             .collect();
         let damaged = !wal_damage.is_empty();
-        let reports = crate::storage::recovery::wal_reports(dir, &wal_damage, &tables)?;
+        let mut reports = file_damage;
+        reports.extend(crate::storage::recovery::wal_reports(
+            dir,
+            &wal_damage,
+            &tables,
+        )?);
         crate::storage::damage::report(dir, &reports)?;
         let engine = Engine {
             analytics: Arc::default(),
@@ -267,6 +286,12 @@ impl Engine {
         let stmt = crate::sql::parse(sql)?;
         match stmt {
             Statement::Select(sel) if is_system_table(&sel, "ins_damage") => {
+                if sel.items.len() != 1 || sel.items[0].expr != crate::sql::ast::Expr::Star {
+                    fail!(
+                        code::NOT_SUPPORTED,
+                        "only SELECT * is supported on information_schema.ins_damage"
+                    );
+                }
                 Ok(damage_rows(&self.data_dir))
             }
             Statement::Select(sel) => crate::analytics::select(self, &sel, db)

@@ -19,6 +19,7 @@
 //!   its session tokens and login throttling.
 //! - [`render`]: the taos shell's table layout; [`shell`]: the client;
 //!   [`import`]: CSV loading over REST.
+//! - [`check`]: `tsdb check [--repair]`, the offline verifier.
 //! - [`config`] reads `etc/tsdb.ini`; [`limits`] holds every bound on one
 //!   statement (depth, widths, sizes, result budgets, run time).
 //! - [`types`], [`result`], [`error`]: values, result sets, error codes.
@@ -29,6 +30,7 @@
 pub mod analytics;
 pub mod auth;
 pub mod catalog;
+pub mod check;
 pub mod config;
 pub mod engine;
 pub mod error;

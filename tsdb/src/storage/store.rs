@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use super::block::{self, Block, BlockMeta, Chunk, ColMeta, DataFile, Decoded, Src};
 use super::column::{ColData, Kind, Values};
+use super::damage;
 use super::table::TableData;
 use super::wal::sync_dir;
 use crate::catalog::Column;
@@ -401,12 +402,146 @@ pub struct Store {
     cache: Mutex<Cache>,
     /// A job whose files could not be written: retried with the next.
     failed: Option<FlushJob>,
+    /// Data files found unreadable at open (already quarantined and out
+    /// of the manifest), for the engine to report.
+    pub damage: Vec<damage::Damage>,
+}
+
+/// Writes a new manifest for the data files under `dir` (the manifest was
+/// damaged or lost): every file whose index reads is named again with its
+/// database, partition and flush number (from its name, `<db>/p<partition>
+/// -f<seq>[-c<n>].tsf`), `part_len` giving each database's partition
+/// length; blocks once replaced by merges come back as older versions,
+/// which newer blocks shadow. The WAL is covered up to `covered`. Returns
+/// the files named and those left out, with why.
+pub fn rebuild_manifest(
+    dir: &Path,
+    covered: u64,
+    part_len: &dyn Fn(&str) -> Option<i64>,
+) -> Result<(usize, Vec<(String, String)>)> {
+    let mut m = Manifest {
+        covered_wal: covered,
+        next_seq: 1,
+        files: Vec::new(),
+        dead: BTreeMap::new(),
+    };
+    let mut left_out = Vec::new();
+    for path in data_files(dir)? {
+        let name = relative_name(dir, &path);
+        let parsed = name.split_once('/').and_then(|(db, file)| {
+            let stem = file.strip_suffix(".tsf")?.strip_prefix('p')?;
+            let (part, rest) = stem.split_once("-f")?;
+            let seq = rest.split('-').next()?;
+            Some((
+                db.to_owned(),
+                part.parse::<i64>().ok()?,
+                seq.parse::<u64>().ok()?,
+            ))
+        });
+        let Some((db, partition, seq)) = parsed else {
+            left_out.push((name, "not a data file name".to_owned()));
+            continue;
+        };
+        let Some(part_len) = part_len(&db) else {
+            left_out.push((name, format!("database {db} is not in the catalog")));
+            continue;
+        };
+        match block::open_file(&path) {
+            Ok(blocks) => {
+                m.next_seq = m.next_seq.max(seq + 1);
+                m.files.push(FileRec {
+                    name,
+                    db,
+                    partition,
+                    part_len,
+                    seq,
+                    blocks: blocks.len() as u32,
+                });
+            }
+            Err(e) => left_out.push((name, e.msg)),
+        }
+    }
+    let n = m.files.len();
+    let store = Store {
+        dir: dir.to_owned(),
+        tables: UidMap::default(),
+        cache: Mutex::new(Cache {
+            map: HashMap::new(),
+            bytes: 0,
+            limit: 0,
+            clock: 0,
+        }),
+        failed: None,
+        manifest: m,
+        damage: Vec::new(),
+    };
+    store.write_manifest()?;
+    Ok((n, left_out))
+}
+
+/// Marks blocks dead in the manifest of `dir` (`(file name, block index)`):
+/// blocks whose chunks do not read, so queries stop failing on them.
+pub fn mark_blocks_dead(dir: &Path, blocks: &[(String, u32)]) -> Result<()> {
+    let mpath = dir.join("MANIFEST");
+    let bytes = std::fs::read(&mpath).map_err(|e| DbError::io("manifest", e))?;
+    let mut m: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| DbError::io(&format!("manifest {}", mpath.display()), e))?;
+    for (name, i) in blocks {
+        let d = m.dead.entry(name.clone()).or_default();
+        if !d.contains(i) {
+            d.push(*i);
+        }
+    }
+    let store = Store {
+        dir: dir.to_owned(),
+        tables: UidMap::default(),
+        cache: Mutex::new(Cache {
+            map: HashMap::new(),
+            bytes: 0,
+            limit: 0,
+            clock: 0,
+        }),
+        failed: None,
+        manifest: m,
+        damage: Vec::new(),
+    };
+    store.write_manifest()
+}
+
+/// Every data file under `dir` (`<db>/<name>.tsf`).
+pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let io = |e: std::io::Error| DbError::io(&format!("data directory {}", dir.display()), e);
+    let mut out = Vec::new();
+    for db in std::fs::read_dir(dir).map_err(io)? {
+        let db = db.map_err(io)?;
+        if !db.file_type().map_err(io)?.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(db.path()).map_err(io)? {
+            out.push(f.map_err(io)?.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `<db>/<file>` of a data file under `dir`.
+pub fn relative_name(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
 }
 
 impl Store {
-    /// Opens the data files the manifest names (deleting any it does not:
-    /// leftovers of a flush cut short) and returns the WAL segment they
-    /// cover.
+    /// Opens the data files the manifest names and returns the WAL
+    /// segment they cover. A file the manifest does not name (a flush cut
+    /// short; its rows are still in the WAL) is moved into quarantine, not
+    /// deleted. A named file that is missing or whose index does not read
+    /// is copied into quarantine, dropped from the manifest and reported
+    /// ([`Store::damage`]); its rows are not served. A manifest that does
+    /// not parse, or is missing while data files exist, stops the start:
+    /// `tsdb check --repair` rebuilds it from the files.
     pub fn open(dir: &Path, cache_bytes: usize) -> Result<(Store, u64)> {
         let io = |e: std::io::Error| DbError::io(&format!("data directory {}", dir.display()), e);
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -415,10 +550,27 @@ impl Store {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| {
                 DbError::new(
                     crate::error::code::FILE_CORRUPTED,
-                    format!("manifest {} does not parse: {e}", mpath.display()),
+                    format!(
+                        "manifest {} does not parse ({e}); `tsdb check --repair --data-dir {}` rebuilds it from the data files",
+                        mpath.display(),
+                        dir.parent().unwrap_or(dir).display()
+                    ),
                 )
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(f) = data_files(dir)?.first() {
+                    return Err(DbError::new(
+                        crate::error::code::FILE_CORRUPTED,
+                        format!(
+                            "manifest {} is missing but data files exist (such as {}); `tsdb check --repair --data-dir {}` rebuilds it from them",
+                            mpath.display(),
+                            f.display(),
+                            dir.parent().unwrap_or(dir).display()
+                        ),
+                    ));
+                }
+                Manifest::default()
+            }
             Err(e) => return Err(io(e)),
         };
         let mut store = Store {
@@ -432,30 +584,31 @@ impl Store {
             }),
             failed: None,
             manifest: Manifest::default(),
+            damage: Vec::new(),
         };
+        let data_dir = dir.parent().unwrap_or(dir).to_owned();
         let live: std::collections::HashSet<&str> =
             manifest.files.iter().map(|f| f.name.as_str()).collect();
-        for db in std::fs::read_dir(dir).map_err(io)? {
-            let db = db.map_err(io)?;
-            if !db.file_type().map_err(io)?.is_dir() {
-                continue;
-            }
-            for f in std::fs::read_dir(db.path()).map_err(io)? {
-                let f = f.map_err(io)?;
-                let name = format!(
-                    "{}/{}",
-                    db.file_name().to_string_lossy(),
-                    f.file_name().to_string_lossy()
-                );
-                if !live.contains(name.as_str()) {
-                    tracing::info!(file = %name, "removing a data file no manifest names");
-                    std::fs::remove_file(f.path()).map_err(io)?;
-                }
+        for path in data_files(dir)? {
+            let name = relative_name(dir, &path);
+            if !live.contains(name.as_str()) {
+                let kept = damage::quarantine(&data_dir, &path, &name.replace('/', "-"))?;
+                tracing::info!(file = %name, kept = %kept, "a data file no manifest names (a flush cut short) moved to quarantine");
+                std::fs::remove_file(&path).map_err(io)?;
             }
         }
+        let mut manifest = manifest;
         let mut rows = 0u64;
+        let mut unreadable = Vec::new();
         for rec in &manifest.files {
-            let blocks = block::open_file(&dir.join(&rec.name))?;
+            let path = dir.join(&rec.name);
+            let blocks = match block::open_file(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    unreadable.push((rec.clone(), e.msg));
+                    continue;
+                }
+            };
             let dead = manifest.dead.get(&rec.name);
             for (i, (meta, src)) in blocks.into_iter().enumerate() {
                 if dead.is_some_and(|d| d.contains(&(i as u32))) {
@@ -464,6 +617,38 @@ impl Store {
                 rows += u64::from(meta.rows);
                 store.add(rec.seq, meta, src);
             }
+        }
+        if !unreadable.is_empty() {
+            for (rec, why) in &unreadable {
+                let path = dir.join(&rec.name);
+                let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+                let action = if path.exists() {
+                    let kept = damage::quarantine(&data_dir, &path, &rec.name.replace('/', "-"))?;
+                    std::fs::remove_file(&path).map_err(io)?;
+                    format!("file moved to {kept}; the manifest no longer names it")
+                } else {
+                    "the manifest no longer names it".to_owned()
+                };
+                store.damage.push(damage::Damage {
+                    found_at: damage::now_ms(),
+                    kind: "data file".into(),
+                    file: format!("data/{}", rec.name),
+                    start: 0,
+                    end: size,
+                    lost: format!(
+                        "{why}: its {} blocks of database {} (partition starting at {}) are not served",
+                        rec.blocks, rec.db, rec.partition
+                    ),
+                    action,
+                });
+            }
+            let gone: Vec<&str> = unreadable.iter().map(|(r, _)| r.name.as_str()).collect();
+            manifest.files.retain(|f| !gone.contains(&f.name.as_str()));
+            for name in gone {
+                manifest.dead.remove(name);
+            }
+            store.manifest = manifest.clone();
+            store.write_manifest()?;
         }
         for t in store.tables.values_mut() {
             t.rebuild();

@@ -198,12 +198,12 @@ impl InsertRecord {
     }
 }
 
-fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+pub fn segment_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:016}.log"))
 }
 
 /// The segment numbers in `dir`, ascending.
-fn segments(dir: &Path) -> Result<Vec<u64>> {
+pub fn segments(dir: &Path) -> Result<Vec<u64>> {
     let io = |e: std::io::Error| DbError::io(&format!("WAL directory {}", dir.display()), e);
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).map_err(io)? {
@@ -508,8 +508,46 @@ fn replay(
     Ok(Some((file, scanned.good_end)))
 }
 
+/// Checks segment `seq` without changing it: its intact records and
+/// what could not be read (a torn tail of the newest segment is not
+/// damage).
+pub fn check_segment(dir: &Path, seq: u64, last: bool) -> Result<(usize, Vec<WalDamage>)> {
+    let path = segment_path(dir, seq);
+    let bytes =
+        std::fs::read(&path).map_err(|e| DbError::io(&format!("WAL {}", path.display()), e))?;
+    let legacy = !bytes.starts_with(&SEGMENT_MAGIC) && !intact_after(&bytes, 0);
+    let scanned = if legacy {
+        scan_legacy(&bytes)
+    } else {
+        scan(&bytes)
+    };
+    let mut damage: Vec<WalDamage> = scanned
+        .damage
+        .into_iter()
+        .map(|(start, end, records, hints)| WalDamage {
+            seq,
+            path: path.clone(),
+            start,
+            end,
+            records,
+            hints,
+        })
+        .collect();
+    if scanned.torn && !last {
+        damage.push(WalDamage {
+            seq,
+            path: path.clone(),
+            start: scanned.good_end,
+            end: bytes.len() as u64,
+            records: 1,
+            hints: Vec::new(),
+        });
+    }
+    Ok((scanned.records.len(), damage))
+}
+
 /// Creates segment `seq` with its magic.
-fn create_segment(dir: &Path, seq: u64) -> Result<File> {
+pub fn create_segment(dir: &Path, seq: u64) -> Result<File> {
     let path = segment_path(dir, seq);
     let io = |e: std::io::Error| DbError::io(&format!("WAL {}", path.display()), e);
     let mut file = OpenOptions::new()
