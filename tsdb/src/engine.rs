@@ -150,6 +150,9 @@ impl Engine {
         };
         state.catalog.watch_wal(state.wal.syncer());
         let mut replayed = 0usize;
+        // records of tables the catalog does not have: dropped since, or a
+        // log from another data directory
+        let mut unknown = 0usize;
         let mut tables = state.table_index();
         let mut created: Vec<(String, Table)> = Vec::new();
         for (pos, rec) in records {
@@ -165,6 +168,7 @@ impl Engine {
                 }
             };
             let Some((db, table)) = tables.get(&rec.uid) else {
+                unknown += 1;
                 continue;
             };
             let (update, cols) = {
@@ -189,6 +193,12 @@ impl Engine {
             rows = replayed,
             "storage opened, WAL replayed"
         );
+        if unknown > 0 {
+            tracing::warn!(
+                records = unknown,
+                "WAL records for tables this catalog does not have were skipped (tables dropped since, or a WAL from another data directory)"
+            );
+        }
         let wal_damage: Vec<_> = wal_damage
             .into_iter()
             .filter(|d| !(fresh && d.is_missing()))
