@@ -6,21 +6,36 @@ PYTHON ?= python3
 # libpython directory as the binary's rpath.
 export PYO3_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run build venv test lint bench bench-http clean
+.PHONY: run run-release serve-demo build venv test lint bench bench-http clean
 
-## run: build (release), set up the Python venv, start the tsdb on 127.0.0.1:6041
-## with its embedded anode on 127.0.0.1:6050 (registered as an anode), load the
-## sample data (demo/load.sql), print an example session (demo/session.sql) and
-## keep serving; Ctrl-C stops it
-run: build venv
-	@./target/release/tsdb serve --config etc/tsdb.ini & tsdb=$$!; \
+## run: build (the test build: after `make test` there is nothing left to
+## compile), set up the Python venv, start the tsdb on 127.0.0.1:6041 with its
+## embedded anode on 127.0.0.1:6050 (registered as an anode), load the sample
+## data into the database `demo` (demo/load.sql, idempotent), print an example
+## session (demo/session.sql, each statement before its result) and keep
+## serving; logs go to log/tsdb.log and log/taosanode.app.log; Ctrl-C stops it
+run: venv
+	$(CARGO) build -p anode -p tsdb
+	@$(MAKE) --no-print-directory serve-demo BIN=./target/debug
+
+## run-release: the same with an optimised build (about 8 minutes more here)
+run-release: venv
+	$(CARGO) build --release -p anode -p tsdb
+	@$(MAKE) --no-print-directory serve-demo BIN=./target/release
+
+BIN ?= ./target/debug
+serve-demo:
+	@mkdir -p log; \
+	$(BIN)/tsdb serve --config etc/tsdb.ini 2>>log/tsdb.log & tsdb=$$!; \
 	trap 'kill $$tsdb 2>/dev/null; wait $$tsdb' EXIT INT TERM; \
-	for i in $$(seq 1 60); do \
-		./target/release/tsdb shell -s "show anodes" >/dev/null 2>&1 && break; sleep 0.5; \
+	for i in $$(seq 1 120); do \
+		$(BIN)/tsdb shell -s "show anodes" >/dev/null 2>&1 && break; \
+		kill -0 $$tsdb 2>/dev/null || { echo "tsdb did not start: see log/tsdb.log"; tail -5 log/tsdb.log; exit 1; }; \
+		sleep 0.5; \
 	done; \
-	./target/release/tsdb shell -f demo/load.sql >/dev/null || echo "demo/load.sql: some statements failed"; \
-	./target/release/tsdb shell -f demo/session.sql; \
-	echo "tsdb on 127.0.0.1:6041 (tsdb shell), anode on 127.0.0.1:6050; Ctrl-C stops"; \
+	$(BIN)/tsdb shell -f demo/load.sql >/dev/null || echo "demo/load.sql: some statements failed"; \
+	$(BIN)/tsdb shell --echo -f demo/session.sql; \
+	echo; echo "tsdb on 127.0.0.1:6041 ($(BIN)/tsdb shell), anode on 127.0.0.1:6050; logs in log/; Ctrl-C stops"; \
 	wait $$tsdb
 
 ## venv: create or update the venv of the Python algorithms (quick when up to date)
@@ -28,7 +43,7 @@ venv:
 	$(PYTHON) python/setup_venv.py --config etc/taosanode.ini
 
 build:
-	$(CARGO) build --release -p anode -p tsdb
+	$(CARGO) build -p anode -p tsdb
 
 ## test: everything CI checks — formatting, clippy, unit, handler and end-to-end tests
 test: venv lint

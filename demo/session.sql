@@ -2,6 +2,6 @@
 -- algorithms, a forecast and anomaly windows, all from SQL.
 show anodes;
 show anodes full;
-select _frowts, _flow, _fhigh, forecast(val, 'algo=holtwinters,rows=6,period=12,trend=add,seasonal=add,wncheck=0') from test.passengers;
-select _wstart, _wend, count(*), max(val) from test.ad_sample anomaly_window(val, 'algo=iqr');
-select _wstart, _wend, count(*), max(val) from test.ad_sample anomaly_window(val, 'algo=ksigma,k=2');
+select _frowts, _flow, _fhigh, forecast(val, 'algo=holtwinters,rows=6,period=12,trend=add,seasonal=add,wncheck=0') from demo.passengers;
+select _wstart, _wend, count(*), max(val) from demo.ad_sample anomaly_window(val, 'algo=iqr');
+select _wstart, _wend, count(*), max(val) from demo.ad_sample anomaly_window(val, 'algo=ksigma,k=2');

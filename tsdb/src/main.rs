@@ -155,6 +155,9 @@ struct ShellArgs {
     /// Run the statements of this file and exit
     #[arg(short = 'f', long = "file")]
     file: Option<PathBuf>,
+    /// With -s or -f: print each statement (`taos> ...`) before its result
+    #[arg(long)]
+    echo: bool,
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -285,13 +288,10 @@ fn serve(a: ServeArgs) -> ExitCode {
     if let Some(d) = a.data_dir {
         config.data_dir = d;
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = init_logging(&config) {
+        eprintln!("tsdb: {e}");
+        return ExitCode::from(2);
+    }
     let engine = match Engine::open_with(&config.data_dir, config.block_cache_mb << 20) {
         Ok(e) => Arc::new(e),
         Err(e) => {
@@ -384,6 +384,48 @@ fn serve(a: ServeArgs) -> ExitCode {
     }
 }
 
+/// Logs to stderr at `log-level` (`RUST_LOG` overrides); with an embedded
+/// anode, its lines (targets `anode::*`) also go to the `app-log` of its
+/// `taosanode.ini`, as the `anode` binary writes them.
+fn init_logging(config: &Config) -> Result<(), String> {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .with_filter(filter);
+    let app_log = match config.embedded_anode {
+        None => None,
+        Some(_) => {
+            let acfg = anode::config::Config::load(config.anode_config.as_deref())
+                .map_err(|e| format!("embedded anode: {e}"))?;
+            let path = acfg.app_log;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("embedded anode: app-log {}: {e}", path.display()))?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("embedded anode: app-log {}: {e}", path.display()))?;
+            let level = acfg.log_level.as_str().to_ascii_lowercase();
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_filter(tracing_subscriber::EnvFilter::new(format!("anode={level}"))),
+            )
+        }
+    };
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(app_log)
+        .init();
+    Ok(())
+}
+
 /// Serves the anode inside this process (the same code as the `anode`
 /// binary) and registers it. Python algorithms need the `anode` binary
 /// beside this one: it is the worker process that embeds CPython.
@@ -413,6 +455,7 @@ async fn start_embedded_anode(
         .map_err(|e| anyhow::anyhow!("embedded anode: cannot listen on {addr}: {e}"))?;
     let url = listener.local_addr()?.to_string();
     tracing::info!(
+        target: "anode::embedded",
         algorithms = state.algorithm_count(),
         "embedded anode on http://{url}"
     );
@@ -452,10 +495,14 @@ fn import(a: ImportArgs) -> ExitCode {
 fn shell(a: ShellArgs) -> ExitCode {
     let mut client = a.conn.client();
     if let Some(db) = &a.database {
-        if !run_all(&mut client, &format!("use {db};")) {
+        // quietly: `-d` is a setting, not a statement the user typed
+        let used = client.run(&format!("use {db}"));
+        if !used.ok {
+            eprint!("{}", used.stderr);
             return ExitCode::FAILURE;
         }
     }
+    client.echo = a.echo;
     let ok = if let Some(sql) = &a.commands {
         run_all(&mut client, sql)
     } else if let Some(file) = &a.file {

@@ -21,6 +21,8 @@ pub struct Client {
     auth: String,
     pub db: Option<String>,
     pub display_width: usize,
+    /// Print each statement of a script before its result (`--echo`).
+    pub echo: bool,
 }
 
 /// What one statement printed, for the caller to write out.
@@ -39,6 +41,7 @@ impl Client {
             auth: base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")),
             db: None,
             display_width: DEFAULT_DISPLAY_WIDTH,
+            echo: false,
         }
     }
 
@@ -374,6 +377,9 @@ pub fn run_all(client: &mut Client, text: &str) -> bool {
         .map(String::as_str)
         .chain((!rest.trim().is_empty()).then_some(rest.trim()))
     {
+        if client.echo {
+            println!("taos> {s};");
+        }
         if let Some(done) = local_command(client, s) {
             ok &= done;
             continue;

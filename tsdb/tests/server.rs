@@ -406,3 +406,78 @@ fn auto_created_tables_survive_kill_9() {
     let v = s.json(Some("ac"), "select count(*) from m");
     assert_eq!(v["data"][0][0], 21, "{v}");
 }
+
+/// The first hour of a new user: the sample data loads twice over without
+/// an error and leaves TDengine's walkthrough (database `power`) free; the
+/// shell's `-d` is quiet, `--echo` shows each statement; the embedded anode
+/// writes its app-log; one anode URL spelled two ways is one anode.
+#[test]
+fn the_first_hour_has_no_surprises() {
+    let dir = temp_dir("first-hour");
+    let app_log = dir.join("log").join("anode.app.log");
+    let anode_ini = dir.join("taosanode.ini");
+    std::fs::write(
+        &anode_ini,
+        format!(
+            "[uwsgi]\nhttp = 127.0.0.1:0\n[taosanode]\napp-log = {}\nmodel-dir = {}\n[anode]\npython-workers = 1\n",
+            app_log.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let config = format!(
+        "[analytics]\nembedded-anode = 127.0.0.1:0\nanode-config = {}\n",
+        anode_ini.display()
+    );
+    let s = Server::start_with(&dir.join("data"), Some(&config));
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let shell = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tsdb"))
+            .args(["shell", "-P", &s.port().to_string()])
+            .args(args)
+            .current_dir(repo)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let out = shell(&["-f", "demo/load.sql"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let count = |sql: &str| s.json(None, sql)["data"][0][0].clone();
+    assert_eq!(count("select count(*) from demo.meters"), 8);
+    assert_eq!(count("select count(*) from demo.passengers"), 144);
+    // TDengine's walkthrough, as its documentation writes it
+    for sql in [
+        "create database power",
+        "create stable power.meters (ts timestamp, current float, voltage int, phase float) tags (groupId int, location binary(24))",
+        "create table power.d1001 using power.meters tags (2, 'California.SanFrancisco')",
+        "insert into power.d1001 values (now, 10.3, 219, 0.31)",
+    ] {
+        assert_eq!(s.json(None, sql)["code"], 0, "{sql}");
+    }
+    // -d is quiet; --echo prints each statement before its result
+    let out = shell(&["-d", "power", "--echo", "-s", "select count(*) from d1001;"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Database changed."), "{text}");
+    assert!(
+        text.starts_with("taos> select count(*) from d1001;\n"),
+        "{text}"
+    );
+    // the embedded anode's log lines are in its app-log
+    let log = std::fs::read_to_string(&app_log).unwrap_or_default();
+    assert!(log.contains("embedded anode on http://127.0.0.1:"), "{log}");
+    // one anode, however its URL is spelled
+    let shown = s.json(None, "show anodes");
+    let url = shown["data"][0][1].as_str().unwrap().to_owned();
+    assert!(!url.starts_with("http"), "{url}");
+    let again = s.json(None, &format!("create anode 'HTTP://{url}/'"));
+    assert_eq!(again["code"], 0x0430, "{again}");
+    assert_eq!(again["desc"], format!("Anode already exists: {url}"));
+}

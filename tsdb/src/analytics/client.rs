@@ -182,10 +182,7 @@ pub fn refused(answer: &Json) -> Option<DbError> {
         ));
     }
     if msg.to_ascii_lowercase().contains("white noise") {
-        return Some(DbError::new(
-            code::ANA_WN_DATA,
-            format!("white-noise data not processed: {msg}"),
-        ));
+        return Some(DbError::new(code::ANA_WN_DATA, white_noise_text(msg)));
     }
     Some(DbError::new(
         code::ANA_ANODE_RETURN_ERROR,
@@ -225,5 +222,34 @@ mod tests {
             "http://127.0.0.1:6050/list"
         );
         assert_eq!(endpoint("http://a:1", "status"), "http://a:1/status");
+    }
+}
+
+/// The refusal of white-noise input, said once with what to do: the
+/// anode's usual message repeats the error's own name, so only an unusual
+/// one is quoted.
+pub fn white_noise_text(anode_msg: &str) -> String {
+    let why = if anode_msg.eq_ignore_ascii_case("white noise data not processed") {
+        String::new()
+    } else {
+        format!(" (the anode said: {anode_msg})")
+    };
+    format!(
+        "white-noise data not processed: the input looks like random noise, with nothing to forecast or detect{why}; add wncheck=0 to the options to skip this check"
+    )
+}
+
+#[cfg(test)]
+mod white_noise_tests {
+    #[test]
+    fn says_it_once_with_the_way_out() {
+        assert_eq!(
+            super::white_noise_text("white noise data not processed"),
+            "white-noise data not processed: the input looks like random noise, with nothing to forecast or detect; add wncheck=0 to the options to skip this check"
+        );
+        assert!(
+            super::white_noise_text("white noise: p=0.9")
+                .contains("(the anode said: white noise: p=0.9)")
+        );
     }
 }

@@ -22,7 +22,7 @@ fn anode_at(st: &State, url: &str) -> Option<u32> {
     st.catalog
         .anodes
         .values()
-        .find(|a| a.url.eq_ignore_ascii_case(url))
+        .find(|a| normalize_url(&a.url) == normalize_url(url))
         .map(|a| a.id)
 }
 
@@ -30,8 +30,23 @@ pub fn create(engine: &Engine, url: &str) -> Result<Output> {
     create_anode(engine, url).map(|_| Output::Affected(0))
 }
 
+/// An anode URL as it is kept and compared: trimmed, without `http://`
+/// (taosd talks plain HTTP and stores `host:port`) or a trailing `/`, in
+/// lower case, so `http://127.0.0.1:6050/` and `127.0.0.1:6050` are one
+/// anode.
+pub fn normalize_url(url: &str) -> String {
+    let u = url.trim();
+    let u = if u.len() >= 7 && u[..7].eq_ignore_ascii_case("http://") {
+        &u[7..]
+    } else {
+        u
+    };
+    u.trim_end_matches('/').to_ascii_lowercase()
+}
+
 /// `CREATE ANODE`; returns the new id.
 fn create_anode(engine: &Engine, url: &str) -> Result<u32> {
+    let url = &normalize_url(url);
     if url.len() > URL_LEN {
         fail!(
             code::ANODE_TOO_LONG_URL,
@@ -211,5 +226,24 @@ pub fn register(engine: &Engine, url: &str) -> Result<u32> {
             Ok(id)
         }
         None => create_anode(engine, url),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_are_normalised() {
+        for u in [
+            "127.0.0.1:6050",
+            "http://127.0.0.1:6050",
+            "HTTP://127.0.0.1:6050/",
+            " 127.0.0.1:6050// ",
+        ] {
+            assert_eq!(super::normalize_url(u), "127.0.0.1:6050", "{u}");
+        }
+        assert_eq!(
+            super::normalize_url("http://Anode.Example:6050"),
+            "anode.example:6050"
+        );
     }
 }

@@ -788,12 +788,22 @@ impl Parser<'_> {
                 .collect::<Vec<_>>()
                 .join(" ")
                 .to_lowercase();
-            let alias = if self.eat_word("as") {
+            let alias = if expr == Expr::Star {
+                // `*` takes no alias: a word after it is a misspelled clause
+                None
+            } else if self.eat_word("as") {
                 Some(self.ident("an alias")?)
             } else if let Tok::Word(w) = self.peek().clone() {
                 if is_clause_word(&w) {
                     None
                 } else {
+                    // an alias without AS followed by a name is more likely a
+                    // misspelled FROM (`select v form t`): say so at the word
+                    if matches!(self.peek_at(1), Tok::Word(n) if !is_clause_word(n))
+                        || matches!(self.peek_at(1), Tok::Quoted(_))
+                    {
+                        return Err(self.error("FROM, a comma or the end of the select list"));
+                    }
                     self.next();
                     Some(w)
                 }
@@ -1364,11 +1374,20 @@ mod tests {
 
     #[test]
     fn syntax_errors_say_where() {
+        // the error points at the misspelled word, not past it
         let e = parse("select * form meters").unwrap_err();
         assert_eq!(
             e.msg,
-            "syntax error near \"meters\" (at position 14): expected end of statement"
+            "syntax error near \"form meters\" (at position 9): expected end of statement"
         );
+        let e = parse("select v form meters").unwrap_err();
+        assert_eq!(
+            e.msg,
+            "syntax error near \"form meters\" (at position 9): expected FROM, a comma or the end of the select list"
+        );
+        // an alias without AS still works
+        assert!(parse("select v volts from meters").is_ok());
+        assert!(parse("select v volts, ts from meters").is_ok());
         let e = parse("create table t (ts timestamp, v strange)").unwrap_err();
         assert_eq!(
             e.msg,
