@@ -34,10 +34,8 @@ pub const DEFAULT_IMP_ALGO: &str = "linear";
 pub const DEFAULT_FORECAST_ROWS: i64 = 10;
 /// Most forecast rows one request may ask for (taosd itself stops at 1024).
 pub const MAX_FORECAST_ROWS: i64 = 40_000;
-/// Longest season a forecaster or detector accepts: a leap year of hourly
-/// values. Seasonal fits cost time and memory in proportion to the period
-/// (its initial states), and a season longer than this is a trend.
-pub const MAX_PERIOD: i64 = 8784;
+/// Longest season a forecaster or detector accepts ([`crate::algo::MAX_PERIOD`]).
+pub use crate::algo::MAX_PERIOD;
 pub const DEFAULT_CONF: f64 = 0.95;
 /// Default imputation frequency: taosd sends `S` (one second) unless told.
 pub const DEFAULT_FREQ: &str = "1s";

@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::Instant;
 
+use crate::csv_values::row;
 use crate::shell::Client;
 
 /// Rows per INSERT statement (the benchmark's batch size).
@@ -23,58 +24,6 @@ pub struct ImportSpec<'a> {
     pub using: Option<(&'a str, &'a str)>,
     pub batch: usize,
     pub header: bool,
-}
-
-/// One CSV field as an SQL literal.
-fn literal(field: &str, out: &mut String) {
-    let f = field.trim();
-    let bare = f.starts_with('\'')
-        || f.starts_with('"')
-        || f.parse::<f64>().is_ok()
-        || f.eq_ignore_ascii_case("null")
-        || f.eq_ignore_ascii_case("true")
-        || f.eq_ignore_ascii_case("false");
-    if bare {
-        out.push_str(f);
-    } else {
-        out.push('\'');
-        for c in f.chars() {
-            if c == '\'' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('\'');
-    }
-}
-
-/// Appends `(v1, v2, ...)` for one CSV line (commas inside quotes kept).
-pub fn row(line: &str, out: &mut String) {
-    out.push('(');
-    let mut start = 0;
-    let mut quote: Option<char> = None;
-    let mut first = true;
-    let bytes: Vec<(usize, char)> = line.char_indices().collect();
-    for &(i, c) in &bytes {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (None, '\'' | '"') => quote = Some(c),
-            (None, ',') => {
-                if !first {
-                    out.push_str(", ");
-                }
-                literal(&line[start..i], out);
-                first = false;
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if !first {
-        out.push_str(", ");
-    }
-    literal(&line[start..], out);
-    out.push_str(") ");
 }
 
 /// Imports `file`; returns the rows written.

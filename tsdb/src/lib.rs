@@ -8,7 +8,8 @@
 //! # Layout
 //!
 //! - [`sql`]: lexer, parser and AST of the SQL dialect.
-//! - [`catalog`]: databases, tables and tags, written through to redb.
+//! - [`schema`]: the schema types; [`catalog`]: databases, tables and tags,
+//!   written through to redb.
 //! - [`storage`]: the write-ahead log and the rows of each table.
 //! - [`engine`]: statement execution (DDL, INSERT) and recovery.
 //! - [`query`]: SELECT: scan, filter, group, window, aggregate, fill.
@@ -18,7 +19,8 @@
 //! - [`rest`]: `POST /rest/sql` with the taosAdapter JSON shape; [`auth`]:
 //!   its session tokens and login throttling.
 //! - [`render`]: the taos shell's table layout; [`shell`]: the client;
-//!   [`import`]: CSV loading over REST.
+//!   [`import`]: CSV loading over REST; [`csv_values`]: CSV lines as VALUES
+//!   rows (both use it).
 //! - [`check`]: `tsdb check [--repair]`, the offline verifier.
 //! - [`config`] reads `etc/tsdb.ini`; [`limits`] holds every bound on one
 //!   statement (depth, widths, sizes, result budgets, run time).
@@ -32,6 +34,7 @@ pub mod auth;
 pub mod catalog;
 pub mod check;
 pub mod config;
+pub mod csv_values;
 pub mod engine;
 pub mod error;
 pub mod import;
@@ -40,6 +43,7 @@ pub mod query;
 pub mod render;
 pub mod rest;
 pub mod result;
+pub mod schema;
 pub mod shell;
 pub mod sql;
 pub mod storage;

@@ -265,7 +265,7 @@ pub fn expand_insert_file(sql: &str) -> Result<Option<String>, String> {
     out.push_str(" values ");
     let mut n = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        crate::import::row(line, &mut out);
+        crate::csv_values::row(line, &mut out);
         n += 1;
     }
     if n == 0 {

@@ -8,6 +8,11 @@
 //! request concurrently (upstream copied its service object per request for
 //! the same reason).
 
+/// Longest season a forecaster or detector accepts: a leap year of hourly
+/// values. Seasonal fits cost time and memory in proportion to the period
+/// (its initial states), and a season longer than this is a trend.
+pub const MAX_PERIOD: i64 = 8784;
+
 pub mod ad;
 pub mod correlation;
 pub mod fc;

@@ -45,8 +45,8 @@ use super::column::{ColData, Kind, Values};
 use super::damage;
 use super::table::TableData;
 use super::wal::sync_dir;
-use crate::catalog::Column;
 use crate::error::{DbError, Result};
+use crate::schema::Column;
 use crate::types::{UidMap, Value};
 
 /// The list of live data files and how much of the WAL they cover.

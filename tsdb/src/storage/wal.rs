@@ -35,8 +35,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::codec::{Reader, put_i64, put_u16, put_u32, put_u64, put_value};
-use crate::catalog::Table;
 use crate::error::{DbError, Result};
+use crate::schema::Table;
 use crate::types::Value;
 
 /// A larger length is corruption, not a record.

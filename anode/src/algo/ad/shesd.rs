@@ -169,10 +169,10 @@ impl AnomalyDetector for Shesd {
         let x = input.values;
         let n = x.len();
         let period = options.int("period", 0)?;
-        if period > crate::service::MAX_PERIOD {
+        if period > crate::algo::MAX_PERIOD {
             bail!(
                 "period value out of range, valid range [0, {}] (a year of hourly values)",
-                crate::service::MAX_PERIOD
+                crate::algo::MAX_PERIOD
             );
         }
         let direction = match options.string("direction", "both") {
