@@ -7,6 +7,8 @@
 //! own live in `[anode]`. Unknown keys are reported as warnings (a typo
 //! should not stop a restart), bad values are a start-up error that names
 //! the file, section and key.
+//!
+//! May import: `net`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

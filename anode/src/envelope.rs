@@ -16,6 +16,8 @@
 //! of ten up to 10^22, is correctly rounded by one IEEE multiplication or
 //! division — which covers taosd's `%f` output and every timestamp; any
 //! other number goes through the standard library's exact parser.
+//!
+//! May import: `protocol`.
 
 use crate::protocol::{AnalysisRequest, Cell, Column};
 

@@ -5,6 +5,8 @@
 //! `rows < 0` as failure, so the message is what the SQL user finally sees.
 //! Upstream swallowed some of these as `rows: 0` (looks like "no anomalies")
 //! or let them escape as HTML 500 pages; we never do either.
+//!
+//! May import: nothing of the crate.
 
 use std::fmt;
 

@@ -7,6 +7,9 @@
 //! timeout. Every failure is JSON: handled errors are HTTP 200 with
 //! `rows: -1` (taosd reads only the body); unknown paths, wrong methods and
 //! oversized bodies keep their HTTP status but still carry a JSON body.
+//!
+//! May import: `algo`, `config`, `models`, `net`, `pool`, `protocol`, `python`,
+//! `service`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! Logging: `tracing` to stderr and to the `app-log` file, at `log-level`.
 //! `RUST_LOG`, when set, overrides the configured level (for debugging one
 //! module without editing the ini).
+//!
+//! May import: nothing of the crate.
 
 use std::path::Path;
 

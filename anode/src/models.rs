@@ -3,6 +3,8 @@
 //! Answered in the newer upstream shape, an object keyed by model name
 //! (`{}` when there is nothing). The directory is read once at start-up, so
 //! the endpoint answers from memory.
+//!
+//! May import: nothing of the crate.
 
 use std::path::Path;
 use std::time::SystemTime;

@@ -7,6 +7,8 @@
 //! duplicates win. Keys are case-sensitive and values stay strings until an
 //! algorithm asks for a typed value; the typed getters produce the same
 //! messages Python's `int()` / `float()` would, because users know them.
+//!
+//! May import: `error`.
 
 use std::collections::BTreeMap;
 

@@ -6,6 +6,8 @@
 //! range, `schema` present, a `val` column. What upstream left to chance we
 //! name: a missing `ts` column (Python silently used the last column),
 //! NULLs and non-numbers in the data, mistyped envelope fields.
+//!
+//! May import: `error`, `options`, `protocol`.
 
 use crate::bail;
 use crate::error::Result;

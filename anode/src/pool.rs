@@ -6,6 +6,8 @@
 //! number of allocator arenas) and concurrency at the configured `workers`.
 //! A job whose requester has gone (timed out, disconnected) before a thread
 //! picks it up is skipped instead of computed for nobody.
+//!
+//! May import: nothing of the crate.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};

@@ -6,6 +6,8 @@
 //! diffable against the Python service. Floats go through serde_json, which
 //! writes non-finite values as `null` — taosd's cJSON rejects `NaN`, so a
 //! NaN must never reach the wire.
+//!
+//! May import: nothing of the crate.
 
 use std::fmt;
 

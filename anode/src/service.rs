@@ -8,6 +8,9 @@
 //! algorithm look-up → run → shape the answer. Where upstream fell back
 //! silently to a default algorithm for unknown names, we refuse; where it
 //! turned errors into `rows: 0` or HTML 500 pages, we answer `rows: -1`.
+//!
+//! May import: `algo`, `envelope`, `error`, `options`, `payload`, `protocol`,
+//! `python`, `stats`, `whitenoise`, `windows`.
 
 use serde::Serialize;
 

@@ -3,6 +3,8 @@
 //! The reference results were produced by numpy/scipy; matching them to the
 //! last digit needs the same definitions (population std, linear quantiles,
 //! upper-tail t quantiles computed without `1 - p` cancellation).
+//!
+//! May import: nothing of the crate.
 
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
 

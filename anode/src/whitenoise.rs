@@ -4,6 +4,8 @@
 //! looks only at the lag-16 p-value; a series is white noise when that
 //! p-value is at least 0.05, and analysing white noise is refused. Series of
 //! 16 values or fewer are never called white noise (the 3.3.7 rule).
+//!
+//! May import: `stats`.
 
 use crate::stats::chi2_sf;
 

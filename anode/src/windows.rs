@@ -4,6 +4,8 @@
 //! A window is a closed interval `[first_ts, last_ts]` over a maximal run of
 //! consecutive anomalous rows that carry the same code; a change of code
 //! closes one window and opens the next. `mask` holds each window's code.
+//!
+//! May import: nothing of the crate.
 
 /// Windows and their codes, in input order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -7,6 +7,8 @@
 //! `tb/<db>/<table>`, anodes under `an/<id>`, streams under `sm/<id>` and
 //! the counters under
 //! `meta/...`.
+//!
+//! May import: `error`, `schema`, `storage`.
 
 use std::collections::BTreeMap;
 use std::path::Path;

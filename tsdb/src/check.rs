@@ -19,7 +19,8 @@
 //! A damaged catalog cannot be rebuilt from the other files (it holds the
 //! schemas); `check` says so and leaves it.
 //!
-//! May import: `storage`, `catalog`, `engine`, `error`.
+//! May import: `storage`, `catalog`, `state` (the engine's recovery),
+//! `error`.
 
 use std::path::Path;
 
@@ -360,7 +361,7 @@ pub fn repair(dir: &Path, report: &Report) -> Result<Vec<String>> {
         done.push(format!("{} damaged block(s) marked dead", dead.len()));
     }
     // the engine's own recovery: damaged indexes and WAL segments
-    let engine = crate::engine::Engine::open_with(dir, 0)?;
+    let engine = crate::state::Engine::open_with(dir, 0)?;
     engine.flush()?;
     drop(engine);
     done.push("opened and flushed: every intact WAL record is in data files".to_owned());

@@ -1,4 +1,6 @@
 //! `etc/tsdb.ini`: where the server listens, its data and credentials.
+//!
+//! May import: `auth`, `limits`, `state`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -51,7 +53,7 @@ impl Default for Config {
             user: DEFAULT_USER.to_owned(),
             password: DEFAULT_PASSWORD.to_owned(),
             log_level: "info".to_owned(),
-            block_cache_mb: crate::engine::BLOCK_CACHE_BYTES >> 20,
+            block_cache_mb: crate::state::BLOCK_CACHE_BYTES >> 20,
             embedded_anode: None,
             anode_config: None,
             check_interval: std::time::Duration::from_secs(DEFAULT_CHECK_INTERVAL_SECS),

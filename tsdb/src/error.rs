@@ -1,5 +1,7 @@
 //! Errors with TDengine's error codes, so REST clients and the shell see
 //! what a TDengine user expects (`{"code": 9728, "desc": "..."}`).
+//!
+//! May import: nothing of the crate.
 
 /// TDengine error numbers (3.x `taoserror.h`), the ones this core raises.
 pub mod code {

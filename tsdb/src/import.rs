@@ -6,6 +6,8 @@
 //! single-quoted (unquoted timestamps are epoch values in the database's
 //! precision); `--header` skips a first line of column names. Unquoted
 //! fields that are not numbers, `NULL`, `true` or `false` are quoted.
+//!
+//! May import: `csv_values`, `shell`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -247,7 +247,7 @@ impl Account {
     }
 }
 
-/// One unit of work (a row looked at): every [`TICKS_PER_CHECK`] of them
+/// One unit of work (a row looked at): every 4,096 of them
 /// the statement stops if cancelled or past its deadline.
 pub fn tick() -> crate::error::Result<()> {
     with_current(Account::check_sometimes).unwrap_or(Ok(()))

@@ -4,6 +4,8 @@
 //!
 //! It renders REST answers (column types by name, timestamps as RFC 3339),
 //! since the shell talks to the server over REST.
+//!
+//! May import: nothing of the crate.
 
 use chrono::{DateTime, Local};
 use serde_json::Value as Json;

@@ -2,6 +2,9 @@
 //! and `/rest/sql/<db>` with the SQL text as the body and HTTP Basic auth;
 //! answers in the 3.x JSON shape. SQL errors are HTTP 200 with
 //! `{"code": <TDengine code>, "desc": ...}`; bad credentials are 401.
+//!
+//! May import: `auth`, `config`, `error`, `limits`, `result`, `state`,
+//! `subscribe`, `types`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,10 +20,10 @@ use base64::Engine as _;
 use serde_json::{Value as Json, json};
 
 use crate::auth::{Sessions, Throttle};
-use crate::engine::Engine;
 use crate::error::{DbError, code};
 use crate::limits::{Budgets, Cancel};
 use crate::result::Output;
+use crate::state::Engine;
 use crate::types::{DataType, Precision, Value, format_rfc3339};
 
 pub struct RestState {

@@ -1,4 +1,6 @@
 //! What a statement returns.
+//!
+//! May import: `types`.
 
 use crate::types::{DataType, Precision, Value};
 

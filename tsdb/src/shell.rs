@@ -5,6 +5,8 @@
 //! Output follows the taos shell (spec B1): tables, `Query OK, N row(s) in
 //! set (x s)`, `Query OK, N row(s) affected (x s)`, `Database changed.`,
 //! and `DB error: ... (x s)` on stderr, each followed by a blank line.
+//!
+//! May import: `csv_values`, `render`.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

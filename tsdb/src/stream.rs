@@ -42,13 +42,14 @@
 //!
 //! Not supported: GROUP BY / PARTITION BY, FILL, recomputing late windows
 //! (3.x `IGNORE EXPIRED 0`), triggers other than window close.
+//!
+//! May import: `catalog`, `error`, `query`, `result`, `sql`, `state`, `types`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use crate::catalog::{Change, Stream};
-use crate::engine::{Engine, State, resolve_db};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::query::time::{Windows, duration_ticks};
@@ -57,6 +58,7 @@ use crate::sql::ast::{
     BinOp, ColumnDef, CreateStream, Expr, InsertTable, Lit, ObjName, Rows, Select, SelectItem,
     Statement,
 };
+use crate::state::{Engine, State, resolve_db};
 use crate::types::{DataType, Precision, Value};
 
 /// How often the server looks for due windows.
@@ -234,7 +236,7 @@ fn column_name(item: &SelectItem) -> String {
 
 /// `CREATE TABLE t AS SELECT` / `CREATE STREAM`.
 pub fn create(engine: &Engine, cs: &CreateStream, current: Option<&str>) -> Result<Output> {
-    let created = crate::engine::now_ms();
+    let created = crate::state::now_ms();
     let mut st = engine.write();
     let target_db = resolve_db(cs.target.db.as_deref(), current)?;
     let name = cs.name.clone().unwrap_or_else(|| cs.target.name.clone());

@@ -25,6 +25,8 @@
 //!
 //! The SELECT may project, compute and filter (no aggregates, windows or
 //! grouping: each delivered row is a stored row).
+//!
+//! May import: `error`, `query`, `result`, `sql`, `state`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,11 +36,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Engine;
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::Output;
 use crate::sql::ast::{Select, Statement};
+use crate::state::Engine;
 
 /// What a subscription has delivered.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

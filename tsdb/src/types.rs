@@ -1,4 +1,6 @@
 //! Column types, values, time precision and the timestamp formats.
+//!
+//! May import: `error`.
 
 use chrono::{DateTime, Local, NaiveDateTime, TimeZone};
 use serde::{Deserialize, Serialize};

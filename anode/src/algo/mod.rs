@@ -7,6 +7,8 @@
 //! pure functions of their input and options, so one instance serves every
 //! request concurrently (upstream copied its service object per request for
 //! the same reason).
+//!
+//! May import: `error`, `options`, `payload`, `protocol`, `stats`.
 
 /// Longest season a forecaster or detector accepts: a leap year of hourly
 /// values. Seasonal fits cost time and memory in proportion to the period

@@ -17,6 +17,8 @@
 //! loop forever or eat memory. In its own process any of that costs one
 //! request and one respawn; the HTTP service and the native algorithms never
 //! notice.
+//!
+//! May import: `algo`, `config`, `protocol`.
 
 pub mod frame;
 pub mod supervisor;

@@ -22,12 +22,12 @@ use serde_json::{Value as Json, json};
 
 use super::options::AnalysisOptions;
 use super::{Shape, check_rows, json_values, mathable, read_series};
-use crate::engine::Engine;
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::query::{GroupKey, Span, Spans};
 use crate::result::Output;
 use crate::sql::ast::{Expr, Select};
+use crate::state::Engine;
 
 /// `ANALY_ANOMALY_WINDOW_MAX_ROWS`.
 pub const MAX_INPUT_ROWS: usize = 8192;

@@ -193,7 +193,7 @@ impl Projection {
                     (Out::Key(k), DataType::Int) // typed from the input
                 }
                 e @ (Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Bool(_) | Expr::Null) => {
-                    let v = crate::engine::literal(e, precision, precision.now())?;
+                    let v = crate::query::literal::literal(e, precision, precision.now())?;
                     let ty = match &v {
                         Value::Int(_) => DataType::BigInt,
                         Value::Double(_) => DataType::Double,

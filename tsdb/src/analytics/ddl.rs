@@ -7,10 +7,10 @@
 
 use super::URL_LEN;
 use crate::catalog::{Anode, Change};
-use crate::engine::{Engine, State, now_ms};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
+use crate::state::{Engine, State, now_ms};
 use crate::types::{DataType, Precision, Value};
 
 fn not_there(id: i64) -> DbError {

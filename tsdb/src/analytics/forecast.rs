@@ -13,11 +13,11 @@ use serde_json::{Value as Json, json};
 use super::call::{self, Projection};
 use super::options::AnalysisOptions;
 use super::{Shape, check_rows, json_values, read_series};
-use crate::engine::Engine;
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::Output;
 use crate::sql::ast::Select;
+use crate::state::Engine;
 use crate::types::{DataType, Value};
 
 /// `ANALY_FORECAST_DEFAULT_ROWS`.

@@ -16,11 +16,11 @@ use serde_json::{Value as Json, json};
 use super::call::{self, Projection};
 use super::options::AnalysisOptions;
 use super::{Shape, json_values, read_series};
-use crate::engine::Engine;
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::Output;
 use crate::sql::ast::Select;
+use crate::state::Engine;
 use crate::types::{DataType, Precision, Value};
 
 /// `ANALY_IMPUTATION_INPUT_MIN_ROWS` / `MAX_ROWS`.

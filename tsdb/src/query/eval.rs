@@ -4,7 +4,6 @@
 
 use super::{agg, multirow, time};
 use crate::catalog::Column;
-use crate::engine::like_match;
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::sql::ast::{BinOp, Expr, InSet};
@@ -459,4 +458,20 @@ pub(crate) fn type_of(e: &Expr, schema: &Schema<'_>) -> Result<DataType> {
         } => DataType::Double,
         _ => DataType::Bool,
     })
+}
+
+/// SQL LIKE with `%` and `_` (and `\` escapes).
+pub fn like_match(s: &str, pattern: &str) -> bool {
+    fn go(s: &[char], p: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('%') => (0..=s.len()).any(|k| go(&s[k..], &p[1..])),
+            Some('_') => !s.is_empty() && go(&s[1..], &p[1..]),
+            Some('\\') if p.len() > 1 => s.first() == Some(&p[1]) && go(&s[1..], &p[2..]),
+            Some(c) => s.first() == Some(c) && go(&s[1..], &p[1..]),
+        }
+    }
+    let s: Vec<char> = s.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    go(&s, &p)
 }

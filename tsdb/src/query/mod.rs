@@ -18,10 +18,14 @@
 //! INTERVAL the window start is returned first, named `ts` (2.x), unless
 //! `_wstart` is selected; with GROUP BY the group columns are appended (2.x)
 //! unless selected.
+//!
+//! May import: `catalog`, `error`, `limits`, `result`, `sql`, `state`,
+//! `storage`, `types`.
 
 pub mod agg;
 pub mod eval;
 pub(crate) mod fast;
+pub mod literal;
 pub mod multirow;
 pub(crate) mod row_window;
 pub mod scan;
@@ -34,11 +38,11 @@ use eval::{truth, type_of};
 use std::collections::BTreeMap;
 
 use crate::catalog::{Column, TableKind};
-use crate::engine::{State, resolve_db};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
 use crate::sql::ast::{BinOp, Expr, RowWindow, Select};
+use crate::state::{State, resolve_db};
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
 /// Lower and upper (inclusive) timestamp bounds implied by the top-level
@@ -91,7 +95,7 @@ fn bound_of(
         if has_col {
             return Ok(None);
         }
-        let v = crate::engine::literal(e, precision, now)?;
+        let v = crate::query::literal::literal(e, precision, now)?;
         Ok(match v {
             Value::Int(i) => Some(i),
             Value::Str(s) => Some(parse_timestamp(&s, precision)?),
@@ -1033,8 +1037,8 @@ fn constant_select(sel: &Select, current: Option<&str>) -> Result<Output> {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::Engine;
     use crate::result::Output;
+    use crate::state::Engine;
     use crate::types::Value;
 
     fn rows(o: Output) -> Vec<Vec<Value>> {

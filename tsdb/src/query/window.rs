@@ -98,7 +98,7 @@ pub(crate) fn windowed(
     let fill_values: Vec<Value> = match fill {
         Fill::Value(v) => v
             .iter()
-            .map(|e| crate::engine::literal(e, schema.precision, now))
+            .map(|e| crate::query::literal::literal(e, schema.precision, now))
             .collect::<Result<_>>()?,
         _ => Vec::new(),
     };

@@ -1,5 +1,7 @@
 //! SQL: [`lexer`] → [`parser`] → [`ast`]; [`values`] is the fast path of
 //! large INSERTs.
+//!
+//! May import: `error`, `limits`, `types`.
 
 pub mod ast;
 pub mod lexer;

@@ -2,6 +2,8 @@
 //! ([`store`]) of immutable columnar blocks ([`block`], [`column`](mod@column)) in data
 //! files. How they fit is described in [`store`]; [`damage`] reports what
 //! could not be read and keeps damaged files in quarantine.
+//!
+//! May import: `error`, `schema`, `types`.
 
 pub mod block;
 pub mod codec;
