@@ -15,6 +15,8 @@
 //! [`write_frame`], used by the worker) and async ([`read_frame_async`],
 //! [`write_frame_async`], used by the supervisor) forms are here, so the two
 //! ends cannot drift apart.
+//!
+//! May import: only `python` itself.
 
 use std::io::{self, Read, Write};
 

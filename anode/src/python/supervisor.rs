@@ -15,6 +15,8 @@
 //! requests go to the other workers or wait for the replacement. A process
 //! that dies while idle is replaced before it is given work, so killing an
 //! idle worker by hand costs the next request only the start-up time.
+//!
+//! May import: `config`, its parent's `frame`.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

@@ -15,6 +15,8 @@
 //!    (the supervisor decides about signals).
 //! 3. `anode_bridge.start()` discovers the algorithms and its answer is the
 //!    hello frame; then each request frame goes to `anode_bridge.run()`.
+//!
+//! May import: its parent's `frame`.
 
 // The only unsafe code of the crate: CPython's PEP 587 start-up and file
 // descriptor plumbing, each block with its reasoning.

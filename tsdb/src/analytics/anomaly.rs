@@ -15,6 +15,10 @@
 //! window, usually -1), or -1 when the anode sends none. Several columns
 //! may be named (3.4.1): each is checked, and the first is analysed, as
 //! every algorithm we serve takes one column.
+//!
+//! May import: `error`, `query`, `result`, `sql`, `state`, its siblings
+//! `candidates`, `check_rows`, `json_values`, `mathable`, `options`,
+//! `read_series`.
 
 use std::collections::BTreeMap;
 

@@ -3,6 +3,9 @@
 //! arguments, and the projection of their results with their
 //! pseudo-columns, the PARTITION BY keys and constants (analytics-sql §5.2,
 //! §7).
+//!
+//! May import: `catalog`, `error`, `query`, `result`, `sql`, `types`, its
+//! siblings `mathable`.
 
 use super::{Series, Shape, mathable};
 use crate::catalog::Column;

@@ -11,6 +11,9 @@
 //! too, and an `algo=` naming anything else is refused. `radius` and the
 //! lags are checked as integers here (taosd's parsing casts loosely):
 //! radius in [1, 10], `lag_start <= lag_end`, `|lag| <` the row count.
+//!
+//! May import: `error`, `result`, `sql`, `state`, `types`, its parent's `call`,
+//! `candidates`, `check_rows`, `json_values`, `options`, `read_series`.
 
 use serde_json::{Value as Json, json};
 

@@ -4,6 +4,8 @@
 //! HTTP (`/list`, `/status`) happens with no engine lock held; the catalog
 //! is then changed under the write lock, checking again what another
 //! statement may have changed in between.
+//!
+//! May import: `catalog`, `error`, `result`, `state`, `types`.
 
 use super::URL_LEN;
 use crate::catalog::{Anode, Change};

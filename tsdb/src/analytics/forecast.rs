@@ -7,6 +7,9 @@
 //! read as a percentage, the pre-3.3.6.4 form); a second FORECAST call
 //! gets a message of its own instead of the one copied from INTERP; the
 //! results are DOUBLE, as the newest taosd has them.
+//!
+//! May import: `error`, `result`, `sql`, `state`, `types`, its parent's `call`,
+//! `candidates`, `check_rows`, `json_values`, `options`, `read_series`.
 
 use serde_json::{Value as Json, json};
 

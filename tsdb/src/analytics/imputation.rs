@@ -10,6 +10,9 @@
 //! algorithm is `moment`, which needs a MOMENT model server; when no anode
 //! offers `moment` and the option names no algorithm, `linear` (ours) is
 //! used, so `IMPUTATION(col)` works with the embedded anode.
+//!
+//! May import: `error`, `result`, `sql`, `state`, `types`, its parent's `call`,
+//! `candidates`, `json_values`, `options`, `read_series`.
 
 use serde_json::{Value as Json, json};
 

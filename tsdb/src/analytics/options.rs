@@ -7,6 +7,8 @@
 //! (`' = a'`), keep the **first** value of a repeated key. Keys are
 //! case-sensitive. The raw text still goes to the anode unchanged, so
 //! algorithm keys (`k=2`, `period=12`) pass through unchecked here.
+//!
+//! May import: `error`.
 
 use crate::error::{DbError, Result, code};
 

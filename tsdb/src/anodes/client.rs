@@ -4,6 +4,8 @@
 //! threads (`spawn_blocking` under the server), never on the async ones.
 //! The client is built on first use, so an engine that never talks to an
 //! anode never starts reqwest's background thread.
+//!
+//! May import: `error`.
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -1,4 +1,6 @@
 //! Aggregate and selector functions over the rows of a group or window.
+//!
+//! May import: `error`, `sql`, `types`, its parent's `eval`.
 
 use super::{Ctx, Ref, Schema, eval};
 use crate::error::{DbError, Result, code};

@@ -1,6 +1,9 @@
 //! Expressions over rows: the row model ([`Row`], [`Source`], [`Schema`]),
 //! the evaluation context ([`Ctx`]), operators, scalar functions and the
 //! output type of an expression.
+//!
+//! May import: `catalog`, `error`, `limits`, `sql`, `storage`, `types`, its
+//! siblings `agg`, `multirow`, `time`.
 
 use super::{agg, multirow, time};
 use crate::catalog::Column;

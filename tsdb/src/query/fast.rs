@@ -8,6 +8,9 @@
 //! their decoded column slices (layers that overlap, from late rows, are
 //! merged into one segment first). Everything else takes the row path,
 //! which gives the same answers (a test checks both on the same data).
+//!
+//! May import: `error`, `sql`, `storage`, `types`, its parent's `has_selector`,
+//! `split_and`, `tag_only`, `time`, `ts_bound`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -6,6 +6,8 @@
 //! returns it implicitly). They cannot be combined with INTERVAL or with
 //! aggregates, and a super table needs GROUP BY / PARTITION BY tbname for
 //! DIFF (a difference across tables means nothing).
+//!
+//! May import: `error`, `sql`, `types`, its parent's `eval`.
 
 use super::{Ctx, Row, eval};
 use crate::error::{Result, code};

@@ -16,6 +16,9 @@
 //!
 //! A window's `_wstart` and `_wend` are its first and last row's
 //! timestamps, so `_wduration` is the time between them (0 for one row).
+//!
+//! May import: `error`, `sql`, `types`, its parent's `eval`, `has_aggregate`,
+//! `time`, `type_of`.
 
 use std::ops::Range;
 

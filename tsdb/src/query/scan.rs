@@ -1,6 +1,8 @@
 //! Reading one table's rows for the row-at-a-time path: its blocks'
 //! columns turned into rows ([`Scanned`]), merged with its memtable, the
 //! newer layer winning on equal timestamps ([`merge`]).
+//!
+//! May import: `catalog`, `error`, `limits`, `storage`, `types`.
 
 use std::sync::Arc;
 

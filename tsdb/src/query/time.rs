@@ -6,6 +6,8 @@
 //! is shifted by the local UTC offset); `n`/`y` windows are calendar months
 //! and years in local time, starting on months whose index since 1900-01 is
 //! a multiple of the count (years: whose year - 1900 is).
+//!
+//! May import: `error`, `sql`, `types`.
 
 use chrono::{Datelike, Local, NaiveDate, Offset, TimeZone};
 

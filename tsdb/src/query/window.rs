@@ -1,4 +1,7 @@
 //! INTERVAL windows of one group, and FILL of the empty ones.
+//!
+//! May import: `error`, `limits`, `sql`, `types`, its parent's `eval`,
+//! `has_aggregate`, `time`.
 
 use super::{Ctx, OutCol, Row, Schema, Source, eval, has_aggregate, time};
 use crate::error::{Result, code};

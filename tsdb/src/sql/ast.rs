@@ -1,4 +1,6 @@
 //! The statements and expressions the parser produces.
+//!
+//! May import: `types`.
 
 use crate::types::DataType;
 

@@ -4,6 +4,8 @@
 //! strings take single or double quotes with `\` escapes; backticks quote
 //! identifiers. A number directly followed by a time unit (`30s`, `1m`,
 //! `10a`, `1n`) is one duration token, as in `INTERVAL(1m)` and `now - 2h`.
+//!
+//! May import: `error`, `limits`.
 
 use crate::error::{DbError, Result};
 use crate::limits::{MAX_LITERAL_BYTES, MAX_TOKENS};

@@ -3,6 +3,8 @@
 //! Every error says where: `syntax error near "xyz" (at position 17):
 //! expected ...`, the text being the statement from the offending token on,
 //! like TDengine's own message.
+//!
+//! May import: `error`, `limits`, `types`, its parent's `ast`, `lexer`.
 
 use super::ast::*;
 use super::lexer::{Tok, Token, tokenize};

@@ -10,6 +10,8 @@
 //! range, a syntax error) makes it give up, and the full parser reads the
 //! statement from the start, so messages and positions are the parser's.
 //! A test checks that both give the same statement on every shape.
+//!
+//! May import: `limits`, its parent's `ast`.
 
 use super::ast::{InsertTable, Lit, ObjName, Rows, Statement, SubTable};
 

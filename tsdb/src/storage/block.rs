@@ -13,6 +13,8 @@
 //! column, its id, kind, chunk location and CRC, and its [`Stats`]. Files
 //! are written once, fsynced, then named in the manifest; they are never
 //! modified.
+//!
+//! May import: `error`, its parent's `codec`, `column`.
 
 use std::fs::File;
 use std::io::Write;

@@ -1,5 +1,7 @@
 //! Little-endian byte encoding shared by the WAL and the data files: a
 //! bounds-checked reader and the tagged encoding of one [`Value`].
+//!
+//! May import: `types`.
 
 use crate::types::Value;
 

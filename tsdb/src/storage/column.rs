@@ -5,6 +5,8 @@
 //! and booleans are one `pco` stream of i64, floats one of f64 (NULL slots
 //! hold the previous value, which costs pco almost nothing); strings are a
 //! `pco` stream of byte lengths and the bytes compressed with `lz4`.
+//!
+//! May import: `types`, its parent's `codec`.
 
 use pco::ChunkConfig;
 

@@ -32,6 +32,9 @@
 //! DATABASE` does so for every file of a database with a dead block. The
 //! copy keeps the file's flush number, so which block is newer stays
 //! as it was.
+//!
+//! May import: `error`, `schema`, `types`, its parent's `block`, `column`,
+//! `damage`, `table`, `wal`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
 //! The rows of one table in memory, ordered by timestamp, and its last-row
 //! cache.
+//!
+//! May import: `types`.
 
 use std::collections::BTreeMap;
 

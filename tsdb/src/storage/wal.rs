@@ -26,6 +26,8 @@
 //! data files and manifest are on disk, the segments it covers are deleted
 //! (see [`super::store`]). A segment between the last flushed one and the
 //! newest that is not there is reported as missing.
+//!
+//! May import: `error`, `schema`, `types`, its parent's `codec`.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};

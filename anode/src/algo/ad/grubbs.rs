@@ -3,6 +3,8 @@
 //! Repeatedly remove the value furthest from the mean while its G statistic
 //! exceeds the critical value at significance `1 - alpha`. As upstream, the
 //! verdict is value based: every occurrence of a removed value is anomalous.
+//!
+//! May import: `error`, `options`, `stats`, its parent's `mark_by_value`.
 
 use serde_json::{Value, json};
 

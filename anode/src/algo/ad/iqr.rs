@@ -1,5 +1,7 @@
 //! Inter-quartile range: anomalies lie below `q1 - 1.5 IQR` or above
 //! `q3 + 1.5 IQR`, with numpy's linear quantiles.
+//!
+//! May import: `error`, `options`, `stats`.
 
 use super::{ANOMALY, NORMAL};
 use crate::algo::{AdInput, AnomalyDetector, Describe};

@@ -1,5 +1,7 @@
 //! k-sigma: values further than `k` population standard deviations from the
 //! mean are anomalies (strict inequality, numpy's `std` with ddof 0).
+//!
+//! May import: `error`, `options`, `stats`.
 
 use serde_json::{Value, json};
 

@@ -5,6 +5,8 @@
 //! In one dimension the k nearest neighbours of every point are a window of
 //! the sorted order, found for all points in one sweep: O(n log n + n k)
 //! instead of a tree. Ties at the k-th distance are broken by input index.
+//!
+//! May import: `error`, `options`.
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,6 @@
 //! Anomaly detection (`type: "anomaly-detection"`, spec §5.1).
+//!
+//! May import: only `algo` itself.
 
 pub mod grubbs;
 pub mod iqr;

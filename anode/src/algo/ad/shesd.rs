@@ -5,6 +5,8 @@
 //! `x - seasonal - median(x)` goes through the generalized ESD test with
 //! median/MAD statistics. As upstream, the verdict is value based: every
 //! occurrence of an anomalous value is marked.
+//!
+//! May import: `error`, `options`, `stats`, its parent's `mark_by_value`.
 
 use serde_json::{Value, json};
 

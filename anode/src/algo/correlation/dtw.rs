@@ -5,6 +5,8 @@
 //! coarse path (widened by `radius`) onto the fine grid and run DTW inside
 //! that window. Distance is `|a - b|`. Among equal costs the predecessor is
 //! chosen in the order up, left, diagonal (Python's `min` keeps the first).
+//!
+//! May import: `error`, `options`, `stats`.
 
 use serde_json::{Value, json};
 

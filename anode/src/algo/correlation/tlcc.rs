@@ -1,5 +1,7 @@
 //! Time-lagged cross-correlation: for each lag in `lag_start..=lag_end`, the
 //! Pearson correlation of `x[t]` with `y[t + lag]` over the overlap.
+//!
+//! May import: `error`, `options`.
 
 use serde_json::{Value, json};
 

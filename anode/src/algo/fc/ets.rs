@@ -9,6 +9,8 @@
 //! seasonal request is refused with a pointer to `mstl` (STL seasons with an
 //! ETS trend) and `holtwinters` (additive/multiplicative seasons), rather
 //! than silently fitting a model without the season.
+//!
+//! May import: `error`, `options`, its parent's `augurs_output`, `base_params`.
 
 use augurs::Fit;
 use augurs::ets::AutoETS;

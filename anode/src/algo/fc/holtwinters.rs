@@ -14,6 +14,9 @@
 //! intervals (upstream returned `lower = upper = forecast`), and `mse` is
 //! the mean squared error (upstream sent the SSE under that name; we also
 //! send it as `sse`).
+//!
+//! May import: `error`, `options`, its parent's `base_params`, `bounds`,
+//! `ets_standard_errors`, `optimize`.
 
 use serde_json::{Map, Value, json};
 

@@ -3,6 +3,8 @@
 //! The framework (see `service`) validates the envelope, builds the result
 //! timestamps `start + i·every` and the response; a forecaster only maps
 //! history to `rows` values and, when asked, bounds at level `conf`.
+//!
+//! May import: `error`, `stats`.
 
 pub mod ets;
 pub mod holtwinters;

@@ -4,6 +4,8 @@
 //!
 //! Options: `period` (required, ≥ 2) and optionally `periods` listing more
 //! season lengths separated by `|` or spaces (`periods=24|168`).
+//!
+//! May import: `error`, `options`, its parent's `augurs_output`, `base_params`.
 
 use augurs::Fit;
 use augurs::ets::AutoETS;

@@ -1,6 +1,8 @@
 //! Derivative-free minimisers for model fitting: Brent's method in one
 //! dimension (simple exponential smoothing) and Nelder–Mead with adaptive
 //! coefficients (Gao & Han 2012) for the multi-parameter models.
+//!
+//! May import: only `algo` itself.
 
 /// Minimises `f` on `[a, b]` (Brent 1973, golden section with parabolic
 /// steps). Returns `(x, f(x))`.

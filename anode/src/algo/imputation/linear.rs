@@ -2,6 +2,8 @@
 //! step apart, insert points every `step` ticks (anchored at the earlier
 //! point) and interpolate their values linearly in time. Input points are
 //! kept unchanged (`mask` 0); generated points have `mask` 1.
+//!
+//! May import: `error`, `options`.
 
 use super::MAX_GENERATED_ROWS;
 use crate::algo::{Describe, ImpInput, ImpOutput, Imputer};

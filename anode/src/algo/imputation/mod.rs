@@ -4,6 +4,8 @@
 //! Upstream's only imputer, `moment`, forwards to a separate MOMENT model
 //! server; natively we offer `linear`. The frequency handling (`freq`,
 //! `prec`, the spacing check) is the framework's and lives in `service`.
+//!
+//! May import: only `algo` itself.
 
 pub mod linear;
 
