@@ -465,20 +465,7 @@ pub fn rebuild_manifest(
         }
     }
     let n = m.files.len();
-    let store = Store {
-        dir: dir.to_owned(),
-        tables: UidMap::default(),
-        cache: Mutex::new(Cache {
-            map: HashMap::new(),
-            bytes: 0,
-            limit: 0,
-            clock: 0,
-        }),
-        failed: None,
-        manifest: m,
-        damage: Vec::new(),
-    };
-    store.write_manifest()?;
+    Store::offline(dir, m).write_manifest()?;
     Ok((n, left_out))
 }
 
@@ -495,20 +482,7 @@ pub fn mark_blocks_dead(dir: &Path, blocks: &[(String, u32)]) -> Result<()> {
             d.push(*i);
         }
     }
-    let store = Store {
-        dir: dir.to_owned(),
-        tables: UidMap::default(),
-        cache: Mutex::new(Cache {
-            map: HashMap::new(),
-            bytes: 0,
-            limit: 0,
-            clock: 0,
-        }),
-        failed: None,
-        manifest: m,
-        damage: Vec::new(),
-    };
-    store.write_manifest()
+    Store::offline(dir, m).write_manifest()
 }
 
 /// Every data file under `dir` (`<db>/<name>.tsf`).
@@ -537,6 +511,25 @@ pub fn relative_name(dir: &Path, path: &Path) -> String {
 }
 
 impl Store {
+    /// A store of `dir` with `manifest`, no block opened and no block
+    /// cache: what [`Store::open`] starts from, and what writes a manifest
+    /// offline (`tsdb check --repair`).
+    fn offline(dir: &Path, manifest: Manifest) -> Store {
+        Store {
+            dir: dir.to_owned(),
+            tables: UidMap::default(),
+            cache: Mutex::new(Cache {
+                map: HashMap::new(),
+                bytes: 0,
+                limit: 0,
+                clock: 0,
+            }),
+            failed: None,
+            manifest,
+            damage: Vec::new(),
+        }
+    }
+
     /// Opens the data files the manifest names and returns the WAL
     /// segment they cover. A file the manifest does not name (a flush cut
     /// short; its rows are still in the WAL) is moved into quarantine, not
@@ -576,19 +569,12 @@ impl Store {
             }
             Err(e) => return Err(io(e)),
         };
-        let mut store = Store {
-            dir: dir.to_owned(),
-            tables: UidMap::default(),
-            cache: Mutex::new(Cache {
-                map: HashMap::new(),
-                bytes: 0,
-                limit: cache_bytes,
-                clock: 0,
-            }),
-            failed: None,
-            manifest: Manifest::default(),
-            damage: Vec::new(),
-        };
+        let mut store = Store::offline(dir, Manifest::default());
+        store
+            .cache
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .limit = cache_bytes;
         let data_dir = dir.parent().unwrap_or(dir).to_owned();
         let live: std::collections::HashSet<&str> =
             manifest.files.iter().map(|f| f.name.as_str()).collect();

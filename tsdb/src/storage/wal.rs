@@ -441,90 +441,30 @@ fn scan_legacy(b: &[u8]) -> Scan {
     out
 }
 
-/// Reads segment `seq`: its records (with their positions) and damage.
-/// Only a torn tail of the last segment is cut off, and only then is the
-/// file returned for appending.
-fn replay(
-    dir: &Path,
-    seq: u64,
-    last: bool,
-    records: &mut Vec<(Pos, Record)>,
-    damage: &mut Vec<WalDamage>,
-) -> Result<Option<(File, u64)>> {
-    let path = segment_path(dir, seq);
-    let io = |e: std::io::Error| DbError::io(&format!("WAL {}", path.display()), e);
-    let bytes = std::fs::read(&path).map_err(io)?;
-    // an earlier version's segment has no magic and no framed record
-    let legacy = !bytes.starts_with(&SEGMENT_MAGIC) && !intact_after(&bytes, 0);
-    let scanned = if legacy {
-        scan_legacy(&bytes)
-    } else {
-        scan(&bytes)
-    };
-    records.extend(
-        scanned
-            .records
-            .into_iter()
-            .map(|(off, rec)| (Pos { seg: seq, off }, rec)),
-    );
-    let torn_elsewhere = scanned.torn && !last;
-    for (start, end, records, hints) in scanned.damage {
-        damage.push(WalDamage {
-            seq,
-            path: path.clone(),
-            start,
-            end,
-            records,
-            hints,
-        });
-    }
-    if torn_elsewhere {
-        // only the newest segment is written when a crash cuts a write
-        damage.push(WalDamage {
-            seq,
-            path: path.clone(),
-            start: scanned.good_end,
-            end: bytes.len() as u64,
-            records: 1,
-            hints: Vec::new(),
-        });
-    }
-    let damaged = damage.iter().any(|d| d.seq == seq);
-    if !last || damaged || legacy {
-        return Ok(None);
-    }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(io)?;
-    if scanned.torn {
-        tracing::warn!(
-            "WAL {}: {} bytes of a record cut off by a crash dropped (the write was never acknowledged)",
-            path.display(),
-            bytes.len() as u64 - scanned.good_end
-        );
-        file.set_len(scanned.good_end).map_err(io)?;
-    }
-    file.seek(SeekFrom::End(0)).map_err(io)?;
-    Ok(Some((file, scanned.good_end)))
+/// A segment read whole: its scan, its damage, and whether it is of an
+/// earlier version's format.
+struct Segment {
+    path: PathBuf,
+    len: u64,
+    legacy: bool,
+    scanned: Scan,
+    damage: Vec<WalDamage>,
 }
 
-/// Checks segment `seq` without changing it: its intact records and
-/// what could not be read (a torn tail of the newest segment is not
-/// damage).
-pub fn check_segment(dir: &Path, seq: u64, last: bool) -> Result<(usize, Vec<WalDamage>)> {
+/// Reads and scans segment `seq`; `last` says whether it is the newest
+/// (only there is a torn tail a crash's doing rather than damage).
+fn read_segment(dir: &Path, seq: u64, last: bool) -> Result<Segment> {
     let path = segment_path(dir, seq);
     let bytes =
         std::fs::read(&path).map_err(|e| DbError::io(&format!("WAL {}", path.display()), e))?;
+    // an earlier version's segment has no magic and no framed record
     let legacy = !bytes.starts_with(&SEGMENT_MAGIC) && !intact_after(&bytes, 0);
-    let scanned = if legacy {
+    let mut scanned = if legacy {
         scan_legacy(&bytes)
     } else {
         scan(&bytes)
     };
-    let mut damage: Vec<WalDamage> = scanned
-        .damage
+    let mut damage: Vec<WalDamage> = std::mem::take(&mut scanned.damage)
         .into_iter()
         .map(|(start, end, records, hints)| WalDamage {
             seq,
@@ -536,6 +476,7 @@ pub fn check_segment(dir: &Path, seq: u64, last: bool) -> Result<(usize, Vec<Wal
         })
         .collect();
     if scanned.torn && !last {
+        // only the newest segment is written when a crash cuts a write
         damage.push(WalDamage {
             seq,
             path: path.clone(),
@@ -545,7 +486,61 @@ pub fn check_segment(dir: &Path, seq: u64, last: bool) -> Result<(usize, Vec<Wal
             hints: Vec::new(),
         });
     }
-    Ok((scanned.records.len(), damage))
+    Ok(Segment {
+        path,
+        len: bytes.len() as u64,
+        legacy,
+        scanned,
+        damage,
+    })
+}
+
+/// Reads segment `seq`: its records (with their positions) and damage.
+/// Only a torn tail of the last segment is cut off, and only then is the
+/// file returned for appending.
+fn replay(
+    dir: &Path,
+    seq: u64,
+    last: bool,
+    records: &mut Vec<(Pos, Record)>,
+    damage: &mut Vec<WalDamage>,
+) -> Result<Option<(File, u64)>> {
+    let seg = read_segment(dir, seq, last)?;
+    let io = |e: std::io::Error| DbError::io(&format!("WAL {}", seg.path.display()), e);
+    records.extend(
+        seg.scanned
+            .records
+            .into_iter()
+            .map(|(off, rec)| (Pos { seg: seq, off }, rec)),
+    );
+    let damaged = !seg.damage.is_empty();
+    damage.extend(seg.damage);
+    if !last || damaged || seg.legacy {
+        return Ok(None);
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&seg.path)
+        .map_err(io)?;
+    if seg.scanned.torn {
+        tracing::warn!(
+            "WAL {}: {} bytes of a record cut off by a crash dropped (the write was never acknowledged)",
+            seg.path.display(),
+            seg.len - seg.scanned.good_end
+        );
+        file.set_len(seg.scanned.good_end).map_err(io)?;
+    }
+    file.seek(SeekFrom::End(0)).map_err(io)?;
+    Ok(Some((file, seg.scanned.good_end)))
+}
+
+/// Checks segment `seq` without changing it: its intact records and
+/// what could not be read (a torn tail of the newest segment is not
+/// damage).
+pub fn check_segment(dir: &Path, seq: u64, last: bool) -> Result<(usize, Vec<WalDamage>)> {
+    let seg = read_segment(dir, seq, last)?;
+    Ok((seg.scanned.records.len(), seg.damage))
 }
 
 /// Creates segment `seq` with its magic.
