@@ -64,12 +64,10 @@ pub fn too_deep() -> DbError {
 }
 
 /// The refusal of a statement longer than `limit` bytes.
-pub fn sql_too_long(len: usize, limit: usize) -> DbError {
+pub fn sql_too_long(limit: usize) -> DbError {
     DbError::new(
         code::SQL_TOO_LONG,
-        format!(
-            "SQL statement too long: {len} bytes, the limit is {limit} ([limits] max-sql-bytes)"
-        ),
+        format!("SQL statement too long: more than {limit} bytes ([limits] max-sql-bytes)"),
     )
 }
 

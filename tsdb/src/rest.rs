@@ -202,9 +202,8 @@ async fn read(s: &RestState, body: Body) -> Result<axum::body::Bytes, Box<Respon
         .map_err(|e| {
             let answer = match e {
                 anode::net::BodyError::TooLarge(limit) => {
-                    let err = crate::limits::sql_too_long(limit + 1, limit);
-                    let desc = format!("{} (the request body passed it)", err.msg);
-                    error(StatusCode::PAYLOAD_TOO_LARGE, err.code, &desc)
+                    let err = crate::limits::sql_too_long(limit);
+                    error(StatusCode::PAYLOAD_TOO_LARGE, err.code, &err.msg)
                 }
                 e => error(e.status(), u32::from(e.status().as_u16()), &e.to_string()),
             };

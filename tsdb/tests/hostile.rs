@@ -403,7 +403,7 @@ fn http_layer_errors_are_json() {
     assert_eq!(j["code"], 0x0227);
     assert_eq!(
         j["desc"],
-        "SQL statement too long: 1001 bytes, the limit is 1000 ([limits] max-sql-bytes) (the request body passed it)"
+        "SQL statement too long: more than 1000 bytes ([limits] max-sql-bytes)"
     );
 }
 

@@ -85,8 +85,13 @@ fn protocol_fds() -> std::io::Result<(BufReader<File>, BufWriter<File>)> {
     unsafe {
         // high, close-on-exec descriptors: a plugin writing to the usual
         // inherited numbers (3, 4) or a subprocess it starts cannot reach them
-        let input = libc::fcntl(0, libc::F_DUPFD_CLOEXEC, PROTOCOL_FD_MIN);
-        let output = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, PROTOCOL_FD_MIN);
+        // (under a descriptor limit of 512 or less, the lowest free ones)
+        let high = |fd| match libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, PROTOCOL_FD_MIN) {
+            -1 => libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3),
+            new => new,
+        };
+        let input = high(0);
+        let output = high(1);
         if input < 0 || output < 0 || libc::dup2(2, 1) < 0 {
             return Err(std::io::Error::last_os_error());
         }
