@@ -129,23 +129,12 @@ pub fn check(dir: &Path) -> Report {
     }
 
     // the manifest
-    let mpath = data.join("MANIFEST");
-    let manifest: Option<serde_json::Value> = match std::fs::read(&mpath) {
-        Ok(b) => match serde_json::from_slice(&b) {
-            Ok(m) => {
-                r.ok.push("data/MANIFEST".to_owned());
-                Some(m)
-            }
-            Err(e) => {
-                r.problem(
-                    Kind::Manifest,
-                    "data/MANIFEST",
-                    format!("does not parse: {e}"),
-                );
-                None
-            }
-        },
-        Err(_) if !files.is_empty() => {
+    let manifest = match store::read_manifest(&data) {
+        Ok(Some(m)) => {
+            r.ok.push("data/MANIFEST".to_owned());
+            Some(m)
+        }
+        Ok(None) if !files.is_empty() => {
             r.problem(
                 Kind::Manifest,
                 "data/MANIFEST",
@@ -153,31 +142,17 @@ pub fn check(dir: &Path) -> Report {
             );
             None
         }
-        Err(_) => None,
+        Ok(None) => None,
+        Err(e) => {
+            r.problem(Kind::Manifest, "data/MANIFEST", e.msg);
+            None
+        }
     };
     let named: Vec<String> = manifest
-        .as_ref()
-        .and_then(|m| m.get("files"))
-        .and_then(|f| f.as_array())
-        .map(|fs| {
-            fs.iter()
-                .filter_map(|f| f.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let dead = |name: &str| -> Vec<u64> {
-        manifest
-            .as_ref()
-            .and_then(|m| m.get("dead"))
-            .and_then(|d| d.get(name))
-            .and_then(|l| l.as_array())
-            .map(|l| l.iter().filter_map(|i| i.as_u64()).collect())
-            .unwrap_or_default()
-    };
-    let covered = manifest
-        .as_ref()
-        .and_then(|m| m.get("covered_wal"))
-        .and_then(|c| c.as_u64());
+        .iter()
+        .flat_map(|m| m.files.iter().map(|f| f.name.clone()))
+        .collect();
+    let covered = manifest.as_ref().map(|m| m.covered_wal);
 
     // data files: the index, then every chunk
     for path in &files {
@@ -193,9 +168,9 @@ pub fn check(dir: &Path) -> Report {
             Ok(blocks) => {
                 let mut bad = 0;
                 let mut rows = 0u64;
-                let dead = dead(&name);
+                let dead = manifest.as_ref().and_then(|m| m.dead.get(&name));
                 for (i, (meta, src)) in blocks.iter().enumerate() {
-                    if dead.contains(&(i as u64)) {
+                    if dead.is_some_and(|d| d.contains(&(i as u32))) {
                         continue; // replaced by a merge, or set aside
                     }
                     rows += u64::from(meta.rows);
@@ -243,16 +218,15 @@ pub fn check(dir: &Path) -> Report {
         .copied()
         .filter(|s| covered.is_none_or(|c| *s > c))
         .collect();
-    if let (Some(c), Some(newest)) = (covered, live.last().copied().or(covered.map(|c| c + 1))) {
-        let fresh = c == 0 && files.is_empty() && !wal_dir.exists();
-        for seq in c + 1..=newest {
-            if !live.contains(&seq) && !fresh {
-                r.problem(
-                    Kind::Wal,
-                    format!("wal/{seq:016}.log"),
-                    "missing: rows acknowledged after the last flush that it held are lost",
-                );
-            }
+    // a new data directory has no log yet: nothing is missing
+    let fresh = covered == Some(0) && files.is_empty() && !wal_dir.exists();
+    if let (Some(c), false) = (covered, fresh) {
+        for seq in wal::missing_segments(&live, c) {
+            r.problem(
+                Kind::Wal,
+                format!("wal/{seq:016}.log"),
+                "missing: rows acknowledged after the last flush that it held are lost",
+            );
         }
     }
     for (k, seq) in live.iter().enumerate() {

@@ -61,7 +61,7 @@ pub mod code {
     /// TSDB_CODE_QRY_TOO_MANY_TIMEWINDOW ("Too many groups/time window in query").
     pub const TOO_MANY_WINDOWS: u32 = 0x070A;
     /// TSDB_CODE_QRY_NOT_ENOUGH_BUFFER ("Query buffer limit has reached"):
-    /// an answer past `[limits] max-result-rows` / `max-result-mb`.
+    /// an answer past `[limits] max-result-rows` / `max-query-mb`.
     pub const QUERY_BUFFER_LIMIT: u32 = 0x070B;
     /// Too many failed logins from one address (ours: TDengine has no
     /// login throttle; the number follows AUTH_FAILURE's 0x0357).

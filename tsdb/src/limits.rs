@@ -46,11 +46,11 @@ pub const DEFAULT_MAX_SQL_BYTES: usize = 64 << 20;
 /// Default of `[limits] max-result-rows`: rows one SELECT may answer.
 pub const DEFAULT_MAX_RESULT_ROWS: usize = 5_000_000;
 
-/// Default of `[limits] max-result-mb`: the approximate in-memory size of
-/// one SELECT's answer (rows as the server holds them). The REST body is
-/// about a third of it; together they stay well under the 1.5 GB a single
-/// request may cost.
-pub const DEFAULT_MAX_RESULT_MB: usize = 256;
+/// Default of `[limits] max-query-mb`: memory one statement may hold in
+/// rows it scanned and rows it answers, approximately (values as the
+/// server holds them). With the REST body (about a third of the answer)
+/// it stays well under the 1.5 GB a single request may cost.
+pub const DEFAULT_MAX_QUERY_MB: usize = 512;
 
 /// Default of `[limits] query-timeout`: seconds one statement may run.
 pub const DEFAULT_QUERY_TIMEOUT_SECS: u64 = 600;
@@ -70,11 +70,6 @@ pub fn sql_too_long(limit: usize) -> DbError {
         format!("SQL statement too long: more than {limit} bytes ([limits] max-sql-bytes)"),
     )
 }
-
-/// Default of `[limits] max-query-mb`: memory one statement may hold in
-/// rows it scanned and rows it answers, approximately (values as the
-/// server holds them).
-pub const DEFAULT_MAX_QUERY_MB: usize = 512;
 
 /// Bytes a statement must have held before the allocator is asked to
 /// give freed memory back ([`release_memory`]).

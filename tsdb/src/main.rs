@@ -288,7 +288,19 @@ fn serve(a: ServeArgs) -> ExitCode {
     if let Some(d) = a.data_dir {
         config.data_dir = d;
     }
-    if let Err(e) = init_logging(&config) {
+    // the embedded anode's taosanode.ini, read once: logging needs its
+    // app-log before the anode starts
+    let anode_config = match config.embedded_anode {
+        None => None,
+        Some(_) => match anode::config::Config::load(config.anode_config.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("tsdb: embedded anode: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    if let Err(e) = init_logging(&config, anode_config.as_ref()) {
         eprintln!("tsdb: {e}");
         return ExitCode::from(2);
     }
@@ -321,8 +333,8 @@ fn serve(a: ServeArgs) -> ExitCode {
             "tsdb listening on http://{}",
             listener.local_addr()?
         );
-        if let Some(addr) = config.embedded_anode {
-            start_embedded_anode(&config, addr, &state.engine).await?;
+        if let (Some(addr), Some(acfg)) = (config.embedded_anode, anode_config) {
+            start_embedded_anode(acfg, addr, &state.engine).await?;
         }
         if !config.check_interval.is_zero() {
             let engine = state.engine.clone();
@@ -387,7 +399,7 @@ fn serve(a: ServeArgs) -> ExitCode {
 /// Logs to stderr at `log-level` (`RUST_LOG` overrides); with an embedded
 /// anode, its lines (targets `anode::*`) also go to the `app-log` of its
 /// `taosanode.ini`, as the `anode` binary writes them.
-fn init_logging(config: &Config) -> Result<(), String> {
+fn init_logging(config: &Config, anode: Option<&anode::config::Config>) -> Result<(), String> {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
@@ -395,12 +407,10 @@ fn init_logging(config: &Config) -> Result<(), String> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_filter(filter);
-    let app_log = match config.embedded_anode {
+    let app_log = match anode {
         None => None,
-        Some(_) => {
-            let acfg = anode::config::Config::load(config.anode_config.as_deref())
-                .map_err(|e| format!("embedded anode: {e}"))?;
-            let path = acfg.app_log;
+        Some(acfg) => {
+            let path = &acfg.app_log;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("embedded anode: app-log {}: {e}", path.display()))?;
@@ -408,7 +418,7 @@ fn init_logging(config: &Config) -> Result<(), String> {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(&path)
+                .open(path)
                 .map_err(|e| format!("embedded anode: app-log {}: {e}", path.display()))?;
             let level = acfg.log_level.as_str().to_ascii_lowercase();
             Some(
@@ -430,12 +440,10 @@ fn init_logging(config: &Config) -> Result<(), String> {
 /// binary) and registers it. Python algorithms need the `anode` binary
 /// beside this one: it is the worker process that embeds CPython.
 async fn start_embedded_anode(
-    config: &Config,
+    mut acfg: anode::config::Config,
     addr: std::net::SocketAddr,
     engine: &Arc<Engine>,
 ) -> anyhow::Result<()> {
-    let mut acfg = anode::config::Config::load(config.anode_config.as_deref())
-        .map_err(|e| anyhow::anyhow!("embedded anode: {e}"))?;
     acfg.listen = addr;
     for w in &acfg.warnings {
         tracing::warn!("embedded anode: {w}");

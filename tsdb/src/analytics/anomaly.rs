@@ -16,7 +16,7 @@
 //! may be named (3.4.1): each is checked, and the first is analysed, as
 //! every algorithm we serve takes one column.
 //!
-//! May import: `error`, `query`, `result`, `sql`, `state`, its siblings
+//! May import: `error`, `query`, `result`, `sql`, `state`, its parent's
 //! `candidates`, `check_rows`, `json_values`, `mathable`, `options`,
 //! `read_series`.
 

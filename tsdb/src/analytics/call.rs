@@ -5,7 +5,7 @@
 //! §7).
 //!
 //! May import: `catalog`, `error`, `query`, `result`, `sql`, `types`, its
-//! siblings `mathable`.
+//! parent's `mathable`.
 
 use super::{Series, Shape, mathable};
 use crate::catalog::Column;

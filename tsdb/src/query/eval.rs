@@ -3,7 +3,7 @@
 //! output type of an expression.
 //!
 //! May import: `catalog`, `error`, `limits`, `sql`, `storage`, `types`, its
-//! siblings `agg`, `multirow`, `time`.
+//! parent's `agg`, `multirow`, `time`.
 
 use super::{agg, multirow, time};
 use crate::catalog::Column;
@@ -319,7 +319,6 @@ pub(crate) fn truth(v: &Value) -> Option<bool> {
 }
 
 fn binary(op: BinOp, l: &Value, r: &Value) -> Result<Value> {
-    use std::cmp::Ordering::*;
     Ok(match op {
         BinOp::And => match (truth(l), truth(r)) {
             (Some(false), _) | (_, Some(false)) => Value::Bool(false),
@@ -340,16 +339,10 @@ fn binary(op: BinOp, l: &Value, r: &Value) -> Result<Value> {
             ),
         },
         BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            let test = compare_op(op).expect("a comparison operator");
             match l.cmp_sql(r) {
                 None => Value::Null,
-                Some(o) => Value::Bool(match op {
-                    BinOp::Eq => o == Equal,
-                    BinOp::Ne => o != Equal,
-                    BinOp::Lt => o == Less,
-                    BinOp::Le => o != Greater,
-                    BinOp::Gt => o == Greater,
-                    _ => o != Less,
-                }),
+                Some(o) => Value::Bool(test(o)),
             }
         }
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {

@@ -54,17 +54,32 @@ use crate::types::{UidMap, Value};
 
 /// The list of live data files and how much of the WAL they cover.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Manifest {
+pub struct Manifest {
     /// WAL segments up to this one are entirely in data files.
-    covered_wal: u64,
+    pub covered_wal: u64,
     /// The next flush's number.
-    next_seq: u64,
-    files: Vec<FileRec>,
+    pub next_seq: u64,
+    pub files: Vec<FileRec>,
     /// Blocks replaced by a merge (file name -> block indexes): skipped
     /// when the files are opened; a file whose blocks are all dead is
     /// deleted.
     #[serde(default)]
-    dead: BTreeMap<String, Vec<u32>>,
+    pub dead: BTreeMap<String, Vec<u32>>,
+}
+
+/// The manifest of the data files under `dir`, `None` when there is none.
+pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join("MANIFEST");
+    match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
+            DbError::new(
+                crate::error::code::FILE_CORRUPTED,
+                format!("manifest {} does not parse ({e})", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(DbError::io(&format!("manifest {}", path.display()), e)),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -472,10 +487,12 @@ pub fn rebuild_manifest(
 /// Marks blocks dead in the manifest of `dir` (`(file name, block index)`):
 /// blocks whose chunks do not read, so queries stop failing on them.
 pub fn mark_blocks_dead(dir: &Path, blocks: &[(String, u32)]) -> Result<()> {
-    let mpath = dir.join("MANIFEST");
-    let bytes = std::fs::read(&mpath).map_err(|e| DbError::io("manifest", e))?;
-    let mut m: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| DbError::io(&format!("manifest {}", mpath.display()), e))?;
+    let mut m = read_manifest(dir)?.ok_or_else(|| {
+        DbError::new(
+            crate::error::code::FILE_CORRUPTED,
+            format!("manifest {} is missing", dir.join("MANIFEST").display()),
+        )
+    })?;
     for (name, i) in blocks {
         let d = m.dead.entry(name.clone()).or_default();
         if !d.contains(i) {
@@ -542,18 +559,19 @@ impl Store {
         let io = |e: std::io::Error| DbError::io(&format!("data directory {}", dir.display()), e);
         std::fs::create_dir_all(dir).map_err(io)?;
         let mpath = dir.join("MANIFEST");
-        let manifest: Manifest = match std::fs::read(&mpath) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-                DbError::new(
-                    crate::error::code::FILE_CORRUPTED,
-                    format!(
-                        "manifest {} does not parse ({e}); `tsdb check --repair --data-dir {}` rebuilds it from the data files",
-                        mpath.display(),
-                        dir.parent().unwrap_or(dir).display()
-                    ),
-                )
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let read = read_manifest(dir).map_err(|e| {
+            DbError::new(
+                e.code,
+                format!(
+                    "{}; `tsdb check --repair --data-dir {}` rebuilds it from the data files",
+                    e.msg,
+                    dir.parent().unwrap_or(dir).display()
+                ),
+            )
+        })?;
+        let manifest: Manifest = match read {
+            Some(m) => m,
+            None => {
                 if let Some(f) = data_files(dir)?.first() {
                     return Err(DbError::new(
                         crate::error::code::FILE_CORRUPTED,
@@ -567,7 +585,6 @@ impl Store {
                 }
                 Manifest::default()
             }
-            Err(e) => return Err(io(e)),
         };
         let mut store = Store::offline(dir, Manifest::default());
         store

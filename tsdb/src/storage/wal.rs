@@ -535,6 +535,16 @@ fn replay(
     Ok(Some((file, seg.scanned.good_end)))
 }
 
+/// The segments that should be there but are not: every one from the
+/// first not covered by data files (`covered + 1`) to the newest of `live`
+/// (the segments after `covered`, ascending).
+pub fn missing_segments(live: &[u64], covered: u64) -> Vec<u64> {
+    let newest = live.last().copied().unwrap_or(covered + 1);
+    (covered + 1..=newest)
+        .filter(|s| live.binary_search(s).is_err())
+        .collect()
+}
+
 /// Checks segment `seq` without changing it: its intact records and
 /// what could not be read (a torn tail of the newest segment is not
 /// damage).
@@ -578,19 +588,16 @@ impl Wal {
                 live.push(seq);
             }
         }
-        // every segment from the first one not flushed to the newest
         let newest = live.last().copied().unwrap_or(covered + 1);
-        for seq in covered + 1..=newest {
-            if !live.contains(&seq) {
-                damage.push(WalDamage {
-                    seq,
-                    path: segment_path(dir, seq),
-                    start: 0,
-                    end: 0,
-                    records: 0,
-                    hints: Vec::new(),
-                });
-            }
+        for seq in missing_segments(&live, covered) {
+            damage.push(WalDamage {
+                seq,
+                path: segment_path(dir, seq),
+                start: 0,
+                end: 0,
+                records: 0,
+                hints: Vec::new(),
+            });
         }
         let mut file = None;
         for (k, seq) in live.iter().enumerate() {
