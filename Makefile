@@ -6,7 +6,7 @@ PYTHON ?= python3
 # libpython directory as the binary's rpath.
 export PYO3_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run run-release serve-demo build venv test lint bench bench-http clean
+.PHONY: run run-release serve-demo build venv test lint bench bench-http backtest bench-forecast clean
 
 ## run: build (the test build: after `make test` there is nothing left to
 ## compile), set up the Python venv, start the tsdb on 127.0.0.1:6041 with its
@@ -62,6 +62,17 @@ bench:
 ## bench-http: wrk load test of every algorithm (needs the wrk package)
 bench-http:
 	bash bench/http.sh
+
+## backtest: every native forecaster on the shipped real series (anode/data/series),
+## rolling origin, 3 folds: MASE, sMAPE, 95% coverage, time per fit
+backtest:
+	$(CARGO) build --release -p anode
+	./target/release/anode backtest --folds 3 -v
+
+## bench-forecast: the backtest and statsforecast's AutoARIMA/AutoETS/AutoTheta/AutoCES
+## on the same series and origins (creates .venv-bench from PyPI the first time)
+bench-forecast:
+	bash bench/forecast.sh
 
 clean:
 	$(CARGO) clean

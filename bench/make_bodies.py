@@ -51,13 +51,15 @@ cases = {
     "shesd": body("/anomaly-detect", "shesd", "algo=shesd,period=24"),
     "holtwinters": body("/forecast", "holtwinters", "algo=holtwinters", FC),
     "ets": body("/forecast", "ets", "algo=ets", FC),
+    "arima": body("/forecast", "arima", "algo=arima", FC),
+    "auto": body("/forecast", "auto", "algo=auto", FC),
     "dtw": body("/correlation", "dtw", "algo=dtw,radius=1", second=True),
     "tlcc": body("/correlation", "tlcc", "algo=tlcc,lag_start=-20,lag_end=20", second=True),
 }
 # Python algorithms (bench/python.sh); not in the default list of http.sh.
 python_cases = {
     "noop": body("/forecast", "noop", "algo=noop", FC),
-    "arima": ("/forecast", {**body("/forecast", "arima", "algo=arima", FC)[1],
+    "pmdarima": ("/forecast", {**body("/forecast", "pmdarima", "algo=pmdarima", FC)[1],
                             "data": [ts[:200], ar1], "rows": 200, "start": ts[199] + 60000}),
 }
 for name, (path, b) in {**cases, **python_cases}.items():

@@ -4,7 +4,7 @@
 # latency is HTTP + validation + the worker round trip; `ksigma` (native) at
 # one connection is the same request without the worker.
 #
-#   bash bench/python.sh                  # 10 s per run (arima 30 s)
+#   bash bench/python.sh                  # 10 s per run (pmdarima 30 s)
 #   WORKERS="1 2" SECONDS_EACH=5 bash bench/python.sh
 #
 # Needs wrk (apt-get install wrk) and the venv (make venv).
@@ -71,7 +71,7 @@ for w in $WORKERS; do
   read -r rps p50 p99 failed <<<"$(run noop "$CONNS" "$SECONDS_EACH")"
   printf '%-8s %-8s %6s %10s %9s %9s %7s\n' "$w" noop "$CONNS" "$rps" "$p50" "$p99" "$failed"
   # two requests per worker keep every worker busy without long queues
-  read -r rps p50 p99 failed <<<"$(run arima $((2 * w)) $((3 * SECONDS_EACH)))"
-  printf '%-8s %-8s %6s %10s %9s %9s %7s\n' "$w" arima $((2 * w)) "$rps" "$p50" "$p99" "$failed"
+  read -r rps p50 p99 failed <<<"$(run pmdarima $((2 * w)) $((3 * SECONDS_EACH)))"
+  printf '%-8s %-8s %6s %10s %9s %9s %7s\n' "$w" pmdarima $((2 * w)) "$rps" "$p50" "$p99" "$failed"
   stop
 done

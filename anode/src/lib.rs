@@ -20,6 +20,8 @@
 //!   [`net`]: the accept loop (connection cap, timeouts, JSON for every
 //!   HTTP-layer error), shared with the tsdb.
 //! - [`config`], [`logging`], [`models`]: `taosanode.ini`, tracing, `model-dir`.
+//! - [`backtest`]: `anode backtest`, the forecasters scored on real series
+//!   shipped in `data/series/`.
 //!
 //! Everything but `protocol`, `options`, `payload`, `envelope` and `error`
 //! sits behind the `server` feature (on by default): with
@@ -28,6 +30,8 @@
 
 #[cfg(feature = "server")]
 pub mod algo;
+#[cfg(feature = "server")]
+pub mod backtest;
 #[cfg(feature = "server")]
 pub mod config;
 pub mod envelope;

@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use anode::config::Config;
 use anode::http::serve;
-use clap::Parser;
-#[cfg(feature = "python")]
-use clap::Subcommand;
+use clap::{Parser, Subcommand};
 
 /// TDgpt-compatible analysis node (taosanode REST protocol).
 #[derive(Debug, Parser)]
@@ -19,24 +17,118 @@ struct Args {
     /// Listen address, overriding the configuration (e.g. 127.0.0.1:0)
     #[arg(long, value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
-    #[cfg(feature = "python")]
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-#[cfg(feature = "python")]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// A Python worker process (started by the anode itself).
+    #[cfg(feature = "python")]
     #[command(hide = true)]
     PythonWorker(anode::python::worker::WorkerArgs),
+    /// Rolling-origin backtests of the forecasters on real series (shipped
+    /// data sets, or your own CSV): MASE, sMAPE, interval coverage, time.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BacktestArgs {
+    /// Only configurations of these algorithms (comma-separated), e.g. arima,auto
+    #[arg(long, value_delimiter = ',')]
+    algos: Vec<String>,
+    /// Only these shipped series (comma-separated), e.g. airpassengers,nile
+    #[arg(long, value_delimiter = ',')]
+    series: Vec<String>,
+    /// Your own series instead: a CSV file, one value per line (last column)
+    #[arg(long, value_name = "CSV")]
+    file: Option<PathBuf>,
+    /// Season length of --file's series (1: none)
+    #[arg(long, default_value_t = 1)]
+    period: usize,
+    /// Values forecast per origin for --file's series
+    #[arg(long, default_value_t = 10)]
+    horizon: usize,
+    /// Forecast origins per series, stepping back by the horizon
+    #[arg(long, default_value_t = 1)]
+    folds: usize,
+    /// Also write every score to this CSV file
+    #[arg(long, value_name = "PATH")]
+    csv: Option<PathBuf>,
+    /// Print each score as it is measured
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+fn backtest(a: &BacktestArgs) -> ExitCode {
+    use anode::backtest as bt;
+    let mut series = match &a.file {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => vec![bt::Series {
+                name: path.display().to_string(),
+                values: bt::parse_values(&text),
+                period: a.period,
+                horizon: a.horizon,
+            }],
+            Err(e) => {
+                eprintln!("anode backtest: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => bt::shipped(),
+    };
+    if !a.series.is_empty() {
+        series.retain(|s| a.series.contains(&s.name));
+    }
+    let mut configs = bt::default_configs();
+    if !a.algos.is_empty() {
+        configs.retain(|c| a.algos.contains(&c.algo) || c.algo == bt::SNAIVE);
+    }
+    if series.is_empty() || configs.is_empty() || a.folds == 0 || a.horizon == 0 {
+        eprintln!("anode backtest: nothing to run (check --series, --algos, --folds, --horizon)");
+        return ExitCode::from(2);
+    }
+    let registry = anode::algo::Registry::native();
+    let scores = bt::run(&registry, &series, &configs, a.folds, |s| {
+        if a.verbose {
+            match &s.error {
+                None => eprintln!(
+                    "{:<14} {:<30} fold {} MASE {:.3} sMAPE {:.2} cover {:.2} {:.1} ms  {}",
+                    s.series, s.config, s.fold, s.mase, s.smape, s.coverage, s.millis, s.model_info
+                ),
+                Some(e) => eprintln!(
+                    "{:<14} {:<30} fold {} failed: {e}",
+                    s.series, s.config, s.fold
+                ),
+            }
+        }
+    });
+    println!(
+        "{} series, {} fold(s); MASE and sMAPE are means over series and folds\n",
+        series.len(),
+        a.folds
+    );
+    print!("{}", bt::summary(&scores, &configs));
+    if a.verbose {
+        println!("\nMASE per series (first fold):\n");
+        print!("{}", bt::per_series(&scores, &configs));
+    }
+    if let Some(path) = &a.csv {
+        if let Err(e) = std::fs::write(path, bt::csv(&scores)) {
+            eprintln!("anode backtest: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    #[cfg(feature = "python")]
-    if let Some(Command::PythonWorker(w)) = &args.command {
-        return anode::python::worker::main(w);
+    match &args.command {
+        #[cfg(feature = "python")]
+        Some(Command::PythonWorker(w)) => return anode::python::worker::main(w),
+        Some(Command::Backtest(b)) => return backtest(b),
+        None => {}
     }
     let mut config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,

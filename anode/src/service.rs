@@ -293,6 +293,8 @@ pub struct ForecastParams {
     pub conf: f64,
     pub return_conf: bool,
     pub period: usize,
+    /// `period=auto`: detect the season (`algo::fc::season`).
+    pub auto_period: bool,
 }
 
 impl ForecastParams {
@@ -341,7 +343,13 @@ impl ForecastParams {
             Some(v) => truthy(v, "return_conf")?,
             None => true,
         };
-        let period = p.options.int("period", 0)?;
+        // `period=auto`: found from the values by the caller
+        let auto_period = p.options.get("period") == Some("auto");
+        let period = if auto_period {
+            0
+        } else {
+            p.options.int("period", 0)?
+        };
         if period < 0 {
             bail!("periods should be greater than 0");
         }
@@ -357,6 +365,7 @@ impl ForecastParams {
             conf,
             return_conf,
             period: period as usize,
+            auto_period,
         })
     }
 }
@@ -384,7 +393,10 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
         white_noise_check(p, &values)?;
         let ts = p.timestamps()?;
         let prec = p.precision(false)?;
-        let fp = ForecastParams::from_payload(p, &ts)?;
+        let mut fp = ForecastParams::from_payload(p, &ts)?;
+        if fp.auto_period {
+            fp.period = crate::algo::fc::season::detect_period(&values);
+        }
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_FC_ALGO);
         let Some(forecaster) = reg.forecaster(algo) else {
             if !reg.is_python(AlgoType::Forecast, algo) {
@@ -398,6 +410,9 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
             params.insert("conf".into(), fp.conf.into());
             params.insert("return_conf".into(), i64::from(fp.return_conf).into());
             params.insert("precision".into(), prec.as_str().into());
+            if fp.auto_period {
+                params.insert("period".into(), fp.period.to_string().into());
+            }
             let call = PyCall {
                 algo: algo.to_owned(),
                 params,

@@ -218,7 +218,18 @@ async fn list() {
             .map(|a| a["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(names(0), ["holtwinters", "ets", "mstl"]);
+    assert_eq!(
+        names(0),
+        [
+            "holtwinters",
+            "ets",
+            "arima",
+            "theta",
+            "ces",
+            "auto",
+            "mstl"
+        ]
+    );
     assert_eq!(names(1), ["ksigma", "iqr", "grubbs", "shesd", "lof"]);
     assert_eq!(names(2), ["linear"]);
     assert_eq!(names(3), ["dtw", "tlcc"]);
@@ -1113,4 +1124,130 @@ fn mutated_requests_always_get_json() {
     }
     // Enough edits leave a valid request that the algorithms really run on.
     assert!(answered > 1_000, "only {answered} successful answers");
+}
+
+// ---- native forecasters of issue 18 ------------------------------------------
+
+/// The airline series (Box & Jenkins), 1949–1960.
+const AIR: [i64; 144] = [
+    112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118, 115, 126, 141, 135, 125, 149, 170,
+    170, 158, 133, 114, 140, 145, 150, 178, 163, 172, 178, 199, 199, 184, 162, 146, 166, 171, 180,
+    193, 181, 183, 218, 230, 242, 209, 191, 172, 194, 196, 196, 236, 235, 229, 243, 264, 272, 237,
+    211, 180, 201, 204, 188, 235, 227, 234, 264, 302, 293, 259, 229, 203, 229, 242, 233, 267, 269,
+    270, 315, 364, 347, 312, 274, 237, 278, 284, 277, 317, 313, 318, 374, 413, 405, 355, 306, 271,
+    306, 315, 301, 356, 348, 355, 422, 465, 467, 404, 347, 305, 336, 340, 318, 362, 348, 363, 435,
+    491, 505, 404, 359, 310, 337, 360, 342, 406, 396, 420, 472, 548, 559, 463, 407, 362, 405, 417,
+    391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432,
+];
+
+fn air_request(algo: &str, option: &str) -> Value {
+    json!({
+        "schema": [["ts", "TIMESTAMP", 8], ["val", "INT", 4]],
+        "data": [ts(144), &AIR[..]],
+        "option": option,
+        "algo": algo,
+        "prec": "ms",
+        "return_conf": 1,
+        "forecast_rows": 12,
+        "conf": 0.95,
+        "rows": 144,
+        "protocol": 1.0,
+    })
+}
+
+#[tokio::test]
+async fn native_forecasters_serve_seasonal_forecasts_with_bounds() {
+    for (algo, option, info) in [
+        ("arima", "algo=arima,period=12", "SARIMAX("),
+        ("ets", "algo=ets,period=12", "ETS("),
+        ("theta", "algo=theta,period=12", "Theta("),
+        ("ces", "algo=ces,period=12", "CES("),
+        ("auto", "algo=auto", "auto(period=12): "),
+        ("ets", "algo=ets,period=auto", "ETS("),
+    ] {
+        let r = post("/forecast", air_request(algo, option)).await;
+        let v = r.json();
+        assert!(
+            v["model_info"].as_str().unwrap().starts_with(info),
+            "{algo}: {v}"
+        );
+        let (f, lo, hi) = (
+            floats(&v["res"][1]),
+            floats(&v["res"][2]),
+            floats(&v["res"][3]),
+        );
+        assert_eq!(f.len(), 12);
+        // 1961: July above November, all within the airline's range
+        assert!(f[6] > f[10], "{algo}: {f:?}");
+        assert!(
+            f.iter().all(|x| (350.0..750.0).contains(x)),
+            "{algo}: {f:?}"
+        );
+        assert!((0..12).all(|i| lo[i] < f[i] && f[i] < hi[i]), "{algo}: {v}");
+        // identical requests, identical answers
+        let again = post("/forecast", air_request(algo, option)).await;
+        assert_eq!(r.body, again.body, "{algo}");
+    }
+    // period=auto reports the period it found
+    let v = post("/forecast", air_request("ets", "algo=ets,period=auto"))
+        .await
+        .json();
+    assert_eq!(v["period"], 12, "{v}");
+}
+
+#[tokio::test]
+async fn native_forecaster_options_get_upstream_messages() {
+    let cases = [
+        (
+            "ets",
+            "algo=ets,model=XYZ",
+            "model parameter is not a valid ETS model",
+        ),
+        (
+            "ets",
+            "algo=ets,damped=yes",
+            "damped parameter can only be 0 or 1",
+        ),
+        (
+            "ces",
+            "algo=ces,model=Q",
+            "model parameter can only be 'N', 'S', 'P', 'F' or 'Z'",
+        ),
+        (
+            "theta",
+            "algo=theta,decomposition_type=none",
+            "decomposition_type parameter can only be 'additive' or 'multiplicative'",
+        ),
+        (
+            "arima",
+            "algo=arima,max_p=11",
+            "max_p should be between 0 and 10, actual 11",
+        ),
+        (
+            "arima",
+            "algo=arima,start_q=4,max_q=3",
+            "start_q should not be greater than max_q",
+        ),
+        (
+            "auto",
+            "algo=auto,combine=vote",
+            "combine parameter can only be 'mean', 'weighted' or 'best'",
+        ),
+        (
+            "auto",
+            "algo=auto,models=lstm",
+            "models can only list arima, ets, theta and ces, actual lstm",
+        ),
+    ];
+    for (algo, option, msg) in cases {
+        let r = send(
+            app(),
+            "POST",
+            "/forecast",
+            Some("application/json"),
+            air_request(algo, option).to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(r.error(), msg, "{option}");
+    }
 }

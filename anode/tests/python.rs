@@ -138,7 +138,18 @@ fn plugins_models_and_arima() {
     };
     assert_eq!(
         names("forecast"),
-        ["holtwinters", "ets", "mstl", "arima", "noop", "myfc"]
+        [
+            "holtwinters",
+            "ets",
+            "arima",
+            "theta",
+            "ces",
+            "auto",
+            "mstl",
+            "pmdarima",
+            "noop",
+            "myfc"
+        ]
     );
     assert_eq!(
         names("anomaly-detection"),
@@ -209,13 +220,13 @@ fn plugins_models_and_arima() {
     let v = detect(&s, &X17, "faulty", ",how=print");
     assert_eq!(v["rows"], 0, "{v}");
 
-    // arima on the airline series: seasonal, with 95 % bounds around it.
+    // pmdarima on the airline series: seasonal, with 95 % bounds around it.
     let v = post(
         &s,
         "/forecast",
         &body(
             &AIRLINE,
-            "arima",
+            "pmdarima",
             ",period=12",
             json!({"forecast_rows": 12, "return_conf": 1, "conf": 0.95}),
         ),
@@ -458,7 +469,7 @@ fn without_a_venv_only_native_algorithms_are_served() {
     });
     let list = s.request("GET", "/list", "").1;
     assert!(
-        list.contains("\"ksigma\"") && !list.contains("\"arima\""),
+        list.contains("\"ksigma\"") && !list.contains("\"pmdarima\""),
         "{list}"
     );
     let log = s.log_with(&["Python algorithms are not available"]);
@@ -467,6 +478,6 @@ fn without_a_venv_only_native_algorithms_are_served() {
             && log.contains("no-such-venv (create it with `python3 python/setup_venv.py`)"),
         "{log}"
     );
-    let v = detect(&s, &X17, "arima", "");
-    assert_eq!(msg(&v), "failed to load model: arima");
+    let v = detect(&s, &X17, "pmdarima", "");
+    assert_eq!(msg(&v), "failed to load model: pmdarima");
 }

@@ -1,6 +1,6 @@
 //! `etc/tsdb.ini`: where the server listens, its data and credentials.
 //!
-//! May import: `auth`, `limits`, `state`.
+//! May import: `anodes`, `auth`, `limits`, `state`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,9 @@ pub struct Config {
     /// How often every anode's `/status` is checked in the background
     /// (`[analytics] check-interval`, seconds; 0 turns it off).
     pub check_interval: std::time::Duration,
+    /// `[analytics] default-forecast-algo`: FORECAST's algorithm when the
+    /// options name none (`auto`; `holtwinters` is TDengine's behaviour).
+    pub default_forecast_algo: String,
     /// `[server] header-timeout`, `body-timeout`, `max-connections`.
     pub net: anode::net::NetLimits,
     /// `[server] token-ttl`: how long a `/rest/login` token is valid.
@@ -57,6 +60,7 @@ impl Default for Config {
             embedded_anode: None,
             anode_config: None,
             check_interval: std::time::Duration::from_secs(DEFAULT_CHECK_INTERVAL_SECS),
+            default_forecast_algo: crate::anodes::DEFAULT_FORECAST_ALGO.to_owned(),
             net: anode::net::NetLimits::default(),
             token_ttl: crate::auth::DEFAULT_TOKEN_TTL,
             max_sql_bytes: crate::limits::DEFAULT_MAX_SQL_BYTES,
@@ -132,6 +136,19 @@ impl Config {
                             .map_err(|_| bad("expected seconds such as 10 (0: no checks)"))?;
                         c.check_interval = std::time::Duration::from_secs(secs)
                     }
+                    ("analytics", "default-forecast-algo") => {
+                        let ok = !value.is_empty()
+                            && value.len() <= 63
+                            && value
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                        if !ok {
+                            return Err(bad(
+                                "expected an algorithm name such as auto or holtwinters",
+                            ));
+                        }
+                        c.default_forecast_algo = value.to_ascii_lowercase()
+                    }
                     ("server", "header-timeout") => {
                         c.net.header_timeout = secs(value).map_err(bad)?
                     }
@@ -159,5 +176,37 @@ impl Config {
         }
         c.file = Some(file);
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, String> {
+        let path = std::env::temp_dir().join(format!(
+            "tsdb-config-{}-{}.ini",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let c = Config::load(Some(&path));
+        let _ = std::fs::remove_file(&path);
+        c
+    }
+
+    #[test]
+    fn default_forecast_algo() {
+        assert_eq!(Config::default().default_forecast_algo, "auto");
+        let c = load("[analytics]\ndefault-forecast-algo = HoltWinters\n").unwrap();
+        assert_eq!(c.default_forecast_algo, "holtwinters");
+        let e = load("[analytics]\ndefault-forecast-algo = a,b\n").unwrap_err();
+        assert!(
+            e.ends_with("expected an algorithm name such as auto or holtwinters"),
+            "{e}"
+        );
+        // the shipped file sets it
+        let shipped = Config::load(Some(Path::new("../etc/tsdb.ini"))).unwrap();
+        assert_eq!(shipped.default_forecast_algo, "auto");
     }
 }

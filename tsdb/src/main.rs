@@ -311,6 +311,9 @@ fn serve(a: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    engine
+        .analytics
+        .set_default_forecast_algo(&config.default_forecast_algo);
     let fds = anode::net::raise_fd_limit();
     config.net.max_connections = anode::net::fit_connections(config.net.max_connections, fds);
     let state = Arc::new(RestState::new(engine, &config));

@@ -290,7 +290,24 @@ fn forecast_builds_taosd_requests_and_rows() {
         (&body["return_conf"], &body["conf"], &body["every"]),
         (&json!(0), &json!(0.95), &json!(1))
     );
+    // no algo: `auto` is the default only where an anode offers it (this
+    // fake, like a TDgpt anode, does not: TDengine's holtwinters)
     assert_eq!(body["algo"], "holtwinters");
+    *fake.list.lock().unwrap() = list_of(&["holtwinters", "moirai", "auto"]);
+    ok(&e, "update all anodes");
+    q(&e, "select _frowts, forecast(c2, 'rows=5') from ct1");
+    assert_eq!(fake.last_body.lock().unwrap()["algo"], "auto");
+    // [analytics] default-forecast-algo
+    e.analytics.set_default_forecast_algo("holtwinters");
+    q(&e, "select _frowts, forecast(c2, 'rows=5') from ct1");
+    assert_eq!(fake.last_body.lock().unwrap()["algo"], "holtwinters");
+    e.analytics.set_default_forecast_algo("auto");
+    // an explicit algo always wins
+    q(
+        &e,
+        "select _frowts, forecast(c2, 'algo=holtwinters,rows=5') from ct1",
+    );
+    assert_eq!(fake.last_body.lock().unwrap()["algo"], "holtwinters");
 
     // options as the system test writes them
     for okq in [

@@ -157,6 +157,10 @@ impl Registry {
         let mut r = Registry::default();
         r.add_forecaster(Box::new(fc::holtwinters::HoltWinters));
         r.add_forecaster(Box::new(fc::ets::Ets));
+        r.add_forecaster(Box::new(fc::autoarima::Arima));
+        r.add_forecaster(Box::new(fc::theta::Theta));
+        r.add_forecaster(Box::new(fc::ces::Ces));
+        r.add_forecaster(Box::new(fc::auto::Auto));
         r.add_forecaster(Box::new(fc::mstl::Mstl));
         r.add_detector(Box::new(ad::ksigma::KSigma));
         r.add_detector(Box::new(ad::iqr::Iqr));

@@ -35,7 +35,6 @@ pub const TDTSFM_MIN_ROWS: usize = 96;
 pub const DEFAULT_CONF: f64 = 0.95;
 /// At most this many historical covariates (docs).
 pub const MAX_COVARIATES: usize = 10;
-const DEFAULT_OPTION: &str = "algo=holtwinters";
 
 /// Foundation models take covariates; the classic algorithms do not.
 fn takes_covariates(algo: &str) -> bool {
@@ -62,7 +61,10 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
             names.push(col.name.clone());
         }
     }
-    let opts = AnalysisOptions::parse(text, DEFAULT_OPTION)?;
+    let default_algo = engine
+        .analytics
+        .default_forecast_algo(engine.read().catalog.anodes.values());
+    let opts = AnalysisOptions::parse(text, &format!("algo={default_algo}"))?;
     let algo = opts.algo()?;
     let rows = opts.int("rows")?.unwrap_or(DEFAULT_ROWS);
     if rows <= 0 {

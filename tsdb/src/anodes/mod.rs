@@ -62,9 +62,44 @@ pub struct Analytics {
     down: Mutex<HashSet<u32>>,
     /// Round-robin position over the healthy anodes of an algorithm.
     turn: AtomicUsize,
+    /// `[analytics] default-forecast-algo`; `None`: [`DEFAULT_FORECAST_ALGO`].
+    default_forecast: Mutex<Option<String>>,
 }
 
+/// The algorithm of a FORECAST without `algo=`: our anodes' `auto`, which
+/// needs no options and beats the seasonal-naive forecast where
+/// `holtwinters` does not (docs/forecasting.md).
+pub const DEFAULT_FORECAST_ALGO: &str = "auto";
+/// TDengine's default, used when no anode offers the configured one (a
+/// TDgpt anode has no `auto`).
+pub const TDENGINE_FORECAST_ALGO: &str = "holtwinters";
+
 impl Analytics {
+    pub fn set_default_forecast_algo(&self, algo: &str) {
+        *self.default_forecast.lock().expect("default lock") = Some(algo.to_owned());
+    }
+
+    /// The algorithm of a FORECAST without `algo=`: the configured one if
+    /// some anode offers it, else TDengine's `holtwinters`.
+    pub fn default_forecast_algo<'a>(&self, anodes: impl Iterator<Item = &'a Anode>) -> String {
+        let want = self
+            .default_forecast
+            .lock()
+            .expect("default lock")
+            .clone()
+            .unwrap_or_else(|| DEFAULT_FORECAST_ALGO.to_owned());
+        let mut anodes = anodes;
+        if anodes.any(|a| {
+            a.algos
+                .iter()
+                .any(|x| x.kind == "forecast" && x.name.eq_ignore_ascii_case(&want))
+        }) {
+            want
+        } else {
+            TDENGINE_FORECAST_ALGO.to_owned()
+        }
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

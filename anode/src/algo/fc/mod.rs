@@ -6,10 +6,16 @@
 //!
 //! May import: `error`, `stats`.
 
+pub mod arima;
+pub mod auto;
+pub mod autoarima;
+pub mod ces;
 pub mod ets;
 pub mod holtwinters;
 pub mod mstl;
 pub mod optimize;
+pub mod season;
+pub mod theta;
 
 use serde_json::{Map, Value, json};
 

@@ -1,4 +1,8 @@
-"""`arima`: automatic (seasonal) ARIMA through pmdarima's `auto_arima`.
+"""`pmdarima`: automatic (seasonal) ARIMA through pmdarima's `auto_arima`.
+
+This was `arima` until the anode grew its own (native, faster, bounded in
+memory: anode/src/algo/fc/autoarima.rs); it stays for users who want
+pmdarima's exact numbers (upstream TDgpt's `arima` is this library).
 
 Option names are upstream's (`start_p`, `max_p`, `start_q`, `max_q`,
 `period`), plus `d` and `D` to pin the differencing orders. Two upstream
@@ -32,8 +36,8 @@ def _int_option(params, key, default, low=0):
 
 
 class _ArimaService(AbstractForecastService):
-    name = "arima"
-    desc = "do time series data fc by using ARIMA model"
+    name = "pmdarima"
+    desc = "do time series data fc by using ARIMA model (pmdarima auto_arima)"
 
     def __init__(self):
         super().__init__()

@@ -1,0 +1,664 @@
+//! One seasonal ARIMA(p,d,q)(P,D,Q)[m] model: fitting by conditional sum of
+//! squares (CSS) or exact Gaussian maximum likelihood (ML, a Kalman filter on
+//! the state-space form), forecasts and their standard errors.
+//!
+//! The series is differenced first (`(1-B)^d (1-B^m)^D`) and an ARMA with an
+//! optional constant mean is fitted to the differences, as R's `arima` does
+//! with `include.mean` / drift. The AR and MA polynomials are parametrised
+//! through partial autocorrelations (`tanh`, then Durbin–Levinson, Jones
+//! 1980): every point the optimiser visits is a stationary, invertible
+//! model, so no fit can produce an exploding forecast.
+//!
+//! The exact likelihood needs the stationary state covariance `P0 = T P0 T' +
+//! R R'`, which costs `r³` per doubling step for a state of dimension
+//! `r = max(p + mP, q + mQ + 1)`; above [`MAX_ML_STATE`] the fit stays with
+//! CSS (R's `auto.arima` also searches by CSS for long or highly seasonal
+//! series). The filter switches to its steady state once the covariance
+//! stops changing, so a likelihood costs `O(n·r)` after a short transient.
+//!
+//! May import: its parent's `optimize`.
+
+use ndarray::{Array1, Array2};
+
+use super::optimize::nelder_mead;
+
+/// Largest state dimension fitted by exact ML; beyond it CSS is used.
+/// `r = 30` covers every non-seasonal order and monthly seasons with
+/// `P ≤ 2` (2·12 + 5 = 29); a doubling step then costs 27,000 multiply-adds.
+pub const MAX_ML_STATE: usize = 30;
+
+/// Largest `n·r²` fitted by exact ML. Until the filter reaches its steady
+/// state (slowly, for a seasonal MA near its unit root) one likelihood
+/// costs `n·r²`; past this the CSS fit is kept, which for so long a series
+/// gives the same forecasts to a fraction of a percent (R's `auto.arima`
+/// reasons the same way for `n > 150`).
+pub const MAX_ML_WORK: usize = 60_000;
+
+/// Longest series fitted by exact ML: past it the conditioning on the first
+/// `p + mP` values that CSS makes is immaterial (their share of the
+/// likelihood is below 1 %), and ML would double the time of a fit.
+pub const MAX_ML_POINTS: usize = 500;
+
+/// Objective evaluations allowed per fit (Nelder–Mead); bounds the time of
+/// one fit at `MAX_EVALS · n · (p + q + …)` operations.
+const MAX_EVALS: usize = 1500;
+
+/// Likelihood evaluations of the ML refinement, which starts from the CSS
+/// optimum and so needs few.
+const MAX_ML_EVALS: usize = 400;
+
+/// Floor of a residual variance: a series the model fits exactly (a
+/// constant) keeps a finite likelihood instead of `log 0`.
+const TINY: f64 = 1e-300;
+
+/// Orders of a seasonal ARIMA model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Order {
+    pub p: usize,
+    pub d: usize,
+    pub q: usize,
+    pub sp: usize,
+    pub sd: usize,
+    pub sq: usize,
+    /// Season length; 1 when there is none.
+    pub m: usize,
+    /// Whether the differenced series has a non-zero mean (a constant for
+    /// `d + D = 0`, a drift for `d + D = 1`).
+    pub constant: bool,
+}
+
+impl Order {
+    fn n_arma(&self) -> usize {
+        self.p + self.q + self.sp + self.sq
+    }
+
+    /// Number of estimated coefficients, σ² included.
+    pub fn n_params(&self) -> usize {
+        self.n_arma() + usize::from(self.constant) + 1
+    }
+
+    /// Lags of the expanded AR and MA polynomials.
+    fn ar_len(&self) -> usize {
+        self.p + self.m * self.sp
+    }
+
+    fn ma_len(&self) -> usize {
+        self.q + self.m * self.sq
+    }
+
+    /// Dimension of the Harvey state vector.
+    pub fn state_dim(&self) -> usize {
+        self.ar_len().max(self.ma_len() + 1)
+    }
+
+    /// Upstream's (pmdarima) notation.
+    pub fn sarimax(&self) -> String {
+        let m = if self.sp + self.sd + self.sq == 0 {
+            0
+        } else {
+            self.m
+        };
+        format!(
+            "SARIMAX({}, {}, {})x({}, {}, {}, {})",
+            self.p, self.d, self.q, self.sp, self.sd, self.sq, m
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Css,
+    Ml,
+}
+
+/// A fitted model.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub order: Order,
+    pub method: Method,
+    /// Expanded AR coefficients `φ_1..` (`w_t = Σ φ_i w_{t-i} + …`).
+    pub phi: Vec<f64>,
+    /// Expanded MA coefficients `θ_1..` (`… + e_t + Σ θ_j e_{t-j}`).
+    pub theta: Vec<f64>,
+    /// Non-seasonal and seasonal coefficients as fitted, for `/forecast`'s
+    /// `fitted` map: ar, ma, sar, sma.
+    pub coef: [Vec<f64>; 4],
+    /// The optimiser's vector (partial autocorrelations before `tanh`).
+    raw: Vec<f64>,
+    pub mean: f64,
+    pub sigma2: f64,
+    pub loglik: f64,
+    pub aicc: f64,
+    /// Sum of squared one-step residuals and how many there were.
+    pub sse: f64,
+    pub n_resid: usize,
+    /// The undifferenced history (for integrating forecasts back).
+    history: Vec<f64>,
+    /// Differenced series minus its mean, and its residuals.
+    w: Vec<f64>,
+    resid: Vec<f64>,
+}
+
+/// `(1-B)^d (1-B^m)^D` as coefficients of `B^0..`.
+fn diff_poly(o: &Order) -> Vec<f64> {
+    let mut poly = vec![1.0];
+    let mul = |a: &[f64], lag: usize| {
+        let mut out = vec![0.0; a.len() + lag];
+        for (i, &c) in a.iter().enumerate() {
+            out[i] += c;
+            out[i + lag] -= c;
+        }
+        out
+    };
+    for _ in 0..o.d {
+        poly = mul(&poly, 1);
+    }
+    for _ in 0..o.sd {
+        poly = mul(&poly, o.m);
+    }
+    poly
+}
+
+/// Applies a differencing polynomial: `w_t = Σ δ_k y_{t-k}`.
+pub fn difference(y: &[f64], o: &Order) -> Vec<f64> {
+    let delta = diff_poly(o);
+    let k = delta.len() - 1;
+    (k..y.len())
+        .map(|t| delta.iter().enumerate().map(|(j, c)| c * y[t - j]).sum())
+        .collect()
+}
+
+/// Partial autocorrelations in (-1, 1) → AR coefficients of a stationary
+/// polynomial (Durbin–Levinson).
+fn pacf_to_ar(raw: &[f64]) -> Vec<f64> {
+    let mut phi: Vec<f64> = Vec::with_capacity(raw.len());
+    for (k, &x) in raw.iter().enumerate() {
+        let r = x.tanh();
+        let prev = phi.clone();
+        for j in 0..k {
+            phi[j] = prev[j] - r * prev[k - 1 - j];
+        }
+        phi.push(r);
+    }
+    phi
+}
+
+/// The inverse of [`pacf_to_ar`].
+#[cfg(test)]
+fn ar_to_pacf(phi: &[f64]) -> Option<Vec<f64>> {
+    let mut a = phi.to_vec();
+    let mut out = vec![0.0; a.len()];
+    for k in (0..a.len()).rev() {
+        let r = a[k];
+        if r.abs() >= 0.999 {
+            return None;
+        }
+        out[k] = r.atanh();
+        let prev = a.clone();
+        for j in 0..k {
+            a[j] = (prev[j] + r * prev[k - 1 - j]) / (1.0 - r * r);
+        }
+        a.truncate(k);
+    }
+    Some(out)
+}
+
+/// Multiplies `(1 - Σ a_i B^i)(1 - Σ s_k B^{mk})` and returns the expanded
+/// coefficients with the same sign convention (`ar = true`) or for
+/// `(1 + Σ …)(1 + Σ …)` (`ar = false`).
+fn expand(a: &[f64], s: &[f64], m: usize, ar: bool) -> Vec<f64> {
+    let sign = if ar { -1.0 } else { 1.0 };
+    let len = a.len() + m * s.len();
+    let mut lhs = vec![0.0; a.len() + 1];
+    lhs[0] = 1.0;
+    for (i, c) in a.iter().enumerate() {
+        lhs[i + 1] = sign * c;
+    }
+    let mut rhs = vec![0.0; m * s.len() + 1];
+    rhs[0] = 1.0;
+    for (k, c) in s.iter().enumerate() {
+        rhs[m * (k + 1)] = sign * c;
+    }
+    let mut out = vec![0.0; len + 1];
+    for (i, x) in lhs.iter().enumerate() {
+        if *x == 0.0 {
+            continue;
+        }
+        for (j, y) in rhs.iter().enumerate() {
+            out[i + j] += x * y;
+        }
+    }
+    out[1..].iter().map(|c| sign * c).collect()
+}
+
+/// Coefficients from the optimiser's unconstrained vector.
+fn coefficients(o: &Order, x: &[f64]) -> [Vec<f64>; 4] {
+    let (p, q, sp) = (o.p, o.q, o.sp);
+    let neg = |v: Vec<f64>| v.into_iter().map(|c| -c).collect::<Vec<_>>();
+    [
+        pacf_to_ar(&x[..p]),
+        neg(pacf_to_ar(&x[p..p + q])),
+        pacf_to_ar(&x[p + q..p + q + sp]),
+        neg(pacf_to_ar(&x[p + q + sp..o.n_arma()])),
+    ]
+}
+
+/// Nonzero `(lag, coefficient)` pairs: the seasonal products are sparse.
+fn sparse(c: &[f64]) -> Vec<(usize, f64)> {
+    c.iter()
+        .enumerate()
+        .filter(|(_, v)| **v != 0.0)
+        .map(|(i, v)| (i + 1, *v))
+        .collect()
+}
+
+/// CSS residuals of `w` (mean already removed); the first `max(ar lag)`
+/// residuals are zero and not counted.
+fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (f64, usize) {
+    let (sp, st) = (sparse(phi), sparse(theta));
+    let start = phi.len();
+    out.clear();
+    out.resize(w.len(), 0.0);
+    let mut ss = 0.0;
+    for t in start..w.len() {
+        let mut e = w[t];
+        for &(l, c) in &sp {
+            e -= c * w[t - l];
+        }
+        for &(l, c) in &st {
+            if l <= t {
+                e -= c * out[t - l];
+            }
+        }
+        out[t] = e;
+        ss += e * e;
+    }
+    (ss, w.len().saturating_sub(start))
+}
+
+/// Exact Gaussian log-likelihood pieces of a stationary ARMA by the Kalman
+/// filter: `(Σ v²/F, Σ log F, n)`, or `None` when the state covariance
+/// cannot be found.
+fn kalman(w: &[f64], phi: &[f64], theta: &[f64]) -> Option<(f64, f64)> {
+    let r = phi.len().max(theta.len() + 1);
+    let phi_r: Vec<f64> = (0..r).map(|i| phi.get(i).copied().unwrap_or(0.0)).collect();
+    let mut rvec = Array1::<f64>::zeros(r);
+    rvec[0] = 1.0;
+    for (i, t) in theta.iter().enumerate() {
+        rvec[i + 1] = *t;
+    }
+    let rr = outer(&rvec);
+    // P0 = Σ_k T^k R R' T'^k by doubling: P ← P + A P A', A ← A².
+    let mut tm = Array2::<f64>::zeros((r, r));
+    for i in 0..r {
+        tm[[i, 0]] = phi_r[i];
+        if i + 1 < r {
+            tm[[i, i + 1]] = 1.0;
+        }
+    }
+    let mut p = rr.clone();
+    let mut a = tm;
+    for _ in 0..64 {
+        let add = a.dot(&p).dot(&a.t());
+        let change = add.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        p += &add;
+        if !change.is_finite() {
+            return None;
+        }
+        if change <= 1e-12 * p[[0, 0]].abs().max(1.0) {
+            break;
+        }
+        a = a.dot(&a);
+    }
+    // The filter works on flat row-major buffers, allocated once.
+    let rr: Vec<f64> = rr.iter().copied().collect();
+    let mut p: Vec<f64> = p.iter().copied().collect();
+    let mut tp = vec![0.0; r * r];
+    let mut state = vec![0.0; r];
+    let mut gain = vec![0.0; r];
+    let (mut ssq, mut sumlog) = (0.0, 0.0);
+    let mut steady = false;
+    let mut f = 0.0;
+    for &y in w {
+        if !steady {
+            f = p[0];
+            if f.is_nan() || f <= 0.0 {
+                return None;
+            }
+            for i in 0..r {
+                gain[i] = p[i * r] / f;
+            }
+        }
+        let v = y - state[0];
+        ssq += v * v / f;
+        sumlog += f.ln();
+        // a ← T (a + k v): (T x)_i = φ_i x_0 + x_{i+1}
+        let x0 = state[0] + gain[0] * v;
+        for i in 0..r {
+            let next = if i + 1 < r {
+                state[i + 1] + gain[i + 1] * v
+            } else {
+                0.0
+            };
+            state[i] = phi_r[i] * x0 + next;
+        }
+        if steady {
+            continue;
+        }
+        // P ← T (P − P e1 e1' P / F) T' + R R', in O(r²) using T's shape.
+        for i in 0..r {
+            for j in 0..r {
+                let pf = |a: usize, b: usize| p[a * r + b] - p[a * r] * p[b * r] / f;
+                tp[i * r + j] = phi_r[i] * pf(0, j) + if i + 1 < r { pf(i + 1, j) } else { 0.0 };
+            }
+        }
+        let mut change = 0.0f64;
+        for i in 0..r {
+            for j in 0..r {
+                let v = phi_r[j] * tp[i * r]
+                    + if j + 1 < r { tp[i * r + j + 1] } else { 0.0 }
+                    + rr[i * r + j];
+                change = change.max((v - p[i * r + j]).abs());
+                p[i * r + j] = v;
+            }
+        }
+        if change < 1e-9 * p[0] {
+            steady = true;
+            f = p[0];
+            for i in 0..r {
+                gain[i] = p[i * r] / f;
+            }
+        }
+    }
+    Some((ssq, sumlog))
+}
+
+fn outer(v: &Array1<f64>) -> Array2<f64> {
+    let n = v.len();
+    Array2::from_shape_fn((n, n), |(i, j)| v[i] * v[j])
+}
+
+/// AICc from -2 log L, `k` parameters and `n` observations.
+pub fn aicc(minus2ll: f64, k: usize, n: usize) -> f64 {
+    let (k, n) = (k as f64, n as f64);
+    if n - k - 1.0 <= 0.0 {
+        return f64::INFINITY;
+    }
+    minus2ll + 2.0 * k + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+}
+
+/// Fits `order` to `y`. `None` when there are too few observations for the
+/// parameters or no finite likelihood was found.
+pub fn fit(y: &[f64], order: Order, method: Method, start: Option<&Fit>) -> Option<Fit> {
+    let w_raw = difference(y, &order);
+    let n = w_raw.len();
+    let k = order.n_params();
+    if n < order.ar_len() + k + 3 {
+        return None;
+    }
+    let mean = if order.constant {
+        w_raw.iter().sum::<f64>() / n as f64
+    } else {
+        0.0
+    };
+    let w: Vec<f64> = w_raw.iter().map(|v| v - mean).collect();
+    let r = order.state_dim();
+    let method = if r > MAX_ML_STATE || n * r * r > MAX_ML_WORK || n > MAX_ML_POINTS {
+        Method::Css
+    } else {
+        method
+    };
+    let dim = order.n_arma();
+    let mut resid = Vec::new();
+    let css = |x: &[f64], resid: &mut Vec<f64>| {
+        let c = coefficients(&order, x);
+        let phi = expand(&c[0], &c[2], order.m, true);
+        let theta = expand(&c[1], &c[3], order.m, false);
+        let (ss, used) = css_residuals(&w, &phi, &theta, resid);
+        0.5 * (ss / used as f64).max(TINY).ln()
+    };
+    let ml = |x: &[f64]| {
+        let c = coefficients(&order, x);
+        let phi = expand(&c[0], &c[2], order.m, true);
+        let theta = expand(&c[1], &c[3], order.m, false);
+        match kalman(&w, &phi, &theta) {
+            Some((ssq, sumlog)) => 0.5 * (ssq / n as f64).max(TINY).ln() + 0.5 * sumlog / n as f64,
+            None => f64::NAN,
+        }
+    };
+    let x0 = start.map_or_else(|| vec![0.0; dim], |s| warm_start(&order, s));
+    let x = if dim == 0 {
+        Vec::new()
+    } else {
+        let step = vec![if start.is_some() { 0.1 } else { 0.3 }; dim];
+        let (xc, _) = nelder_mead(|x| css(x, &mut resid), &x0, &step, MAX_EVALS, 1e-7);
+        if method == Method::Ml {
+            nelder_mead(ml, &xc, &vec![0.05; dim], MAX_ML_EVALS, 1e-7).0
+        } else {
+            xc
+        }
+    };
+    let coef = coefficients(&order, &x);
+    let phi = expand(&coef[0], &coef[2], order.m, true);
+    let theta = expand(&coef[1], &coef[3], order.m, false);
+    let (ss, used) = css_residuals(&w, &phi, &theta, &mut resid);
+    let (sigma2, minus2ll) = match method {
+        // R's auto.arima scores CSS fits over all n differenced values
+        // (not the n − ncond residuals), so that models losing more values
+        // to conditioning are not favoured by a shorter sum.
+        Method::Css => {
+            let s2 = (ss / used as f64).max(TINY);
+            (
+                s2,
+                n as f64 * ((2.0 * std::f64::consts::PI * s2).ln() + 1.0),
+            )
+        }
+        Method::Ml => {
+            let (ssq, sumlog) = kalman(&w, &phi, &theta)?;
+            let s2 = (ssq / n as f64).max(TINY);
+            (
+                s2,
+                n as f64 * ((2.0 * std::f64::consts::PI * s2).ln() + 1.0) + sumlog,
+            )
+        }
+    };
+    if !minus2ll.is_finite() || sigma2.is_nan() || sigma2 <= 0.0 {
+        return None;
+    }
+    Some(Fit {
+        order,
+        method,
+        phi,
+        theta,
+        coef,
+        raw: x,
+        mean,
+        sigma2,
+        loglik: -0.5 * minus2ll,
+        aicc: aicc(minus2ll, k, n),
+        sse: ss,
+        n_resid: used,
+        history: y.to_vec(),
+        w,
+        resid,
+    })
+}
+
+/// Starting values for `order` from a fitted neighbour: its partial
+/// autocorrelations where the orders overlap, zeros for new lags. A zero
+/// partial autocorrelation leaves a polynomial unchanged, so the start is
+/// exactly the neighbour's model and the search only refines it.
+fn warm_start(order: &Order, parent: &Fit) -> Vec<f64> {
+    let sizes = [order.p, order.q, order.sp, order.sq];
+    let po = &parent.order;
+    let psizes = [po.p, po.q, po.sp, po.sq];
+    let mut x = Vec::with_capacity(order.n_arma());
+    let mut off = 0;
+    for (size, psize) in sizes.into_iter().zip(psizes) {
+        for i in 0..size {
+            x.push(if i < psize { parent.raw[off + i] } else { 0.0 });
+        }
+        off += psize;
+    }
+    x
+}
+
+impl Fit {
+    /// Point forecasts and their standard errors for `h` steps.
+    pub fn forecast(&self, h: usize) -> (Vec<f64>, Vec<f64>) {
+        let (n, ar, ma) = (self.w.len(), &self.phi, &self.theta);
+        // ARMA forecasts of the centred differences.
+        let mut w = self.w.clone();
+        for step in 0..h {
+            let t = n + step;
+            let mut v = 0.0;
+            for (i, c) in ar.iter().enumerate() {
+                v += c * w[t - 1 - i];
+            }
+            for (j, c) in ma.iter().enumerate() {
+                let lag = j + 1;
+                if lag > step && t >= lag && t - lag < n {
+                    v += c * self.resid[t - lag];
+                }
+            }
+            w.push(v);
+        }
+        // integrate: y_t = (w_t + mean) - Σ_{k≥1} δ_k y_{t-k}
+        let delta = diff_poly(&self.order);
+        let mut y = self.history.clone();
+        let base = y.len();
+        for step in 0..h {
+            let t = base + step;
+            let mut v = w[n + step] + self.mean;
+            for (k, c) in delta.iter().enumerate().skip(1) {
+                v -= c * y[t - k];
+            }
+            y.push(v);
+        }
+        // ψ weights of θ(B) / (φ(B) δ(B))
+        let mut full_ar = vec![0.0; ar.len() + delta.len()];
+        // φ*(B) = (1 - Σ φ_i B^i) δ(B), written as 1 - Σ a_i B^i
+        let mut phi_poly = vec![1.0];
+        phi_poly.extend(ar.iter().map(|c| -c));
+        for (i, a) in phi_poly.iter().enumerate() {
+            for (j, b) in delta.iter().enumerate() {
+                full_ar[i + j] += a * b;
+            }
+        }
+        let mut psi = vec![1.0];
+        let mut acc = 0.0;
+        let mut se = Vec::with_capacity(h);
+        for j in 0..h {
+            if j > 0 {
+                let mut v = ma.get(j - 1).copied().unwrap_or(0.0);
+                for i in 1..=j.min(full_ar.len() - 1) {
+                    v -= full_ar[i] * psi[j - i];
+                }
+                psi.push(v);
+            }
+            acc += psi[j] * psi[j];
+            se.push((self.sigma2 * acc).sqrt());
+        }
+        (y[base..].to_vec(), se)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(p: usize, d: usize, q: usize, constant: bool) -> Order {
+        Order {
+            p,
+            d,
+            q,
+            sp: 0,
+            sd: 0,
+            sq: 0,
+            m: 1,
+            constant,
+        }
+    }
+
+    /// A deterministic AR(1) series with φ = 0.6 and unit innovations.
+    fn ar1(n: usize, phi: f64) -> Vec<f64> {
+        let mut s: u64 = 7;
+        let mut gauss = || {
+            // sum of 12 uniforms − 6: unit variance, close to normal
+            (0..12)
+                .map(|_| {
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (s >> 11) as f64 / (1u64 << 53) as f64
+                })
+                .sum::<f64>()
+                - 6.0
+        };
+        let mut y = vec![0.0];
+        for t in 1..n {
+            y.push(phi * y[t - 1] + gauss());
+        }
+        y
+    }
+
+    #[test]
+    fn pacf_round_trip() {
+        let phi = pacf_to_ar(&[0.3, -0.5, 0.2]);
+        let back = ar_to_pacf(&phi).unwrap();
+        for (a, b) in back.iter().zip([0.3, -0.5, 0.2]) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn seasonal_expansion() {
+        // (1 - 0.5B)(1 - 0.4B^4) = 1 - 0.5B - 0.4B^4 + 0.2B^5
+        let e = expand(&[0.5], &[0.4], 4, true);
+        assert_eq!(e, vec![0.5, 0.0, 0.0, 0.4, -0.2]);
+        // (1 + 0.5B)(1 + 0.4B^4) = 1 + 0.5B + 0.4B^4 + 0.2B^5
+        let e = expand(&[0.5], &[0.4], 4, false);
+        assert_eq!(e, vec![0.5, 0.0, 0.0, 0.4, 0.2]);
+    }
+
+    #[test]
+    fn ar1_estimates_by_css_and_ml_agree() {
+        let y = ar1(2000, 0.6);
+        let css = fit(&y, order(1, 0, 0, true), Method::Css, None).unwrap();
+        let ml = fit(&y, order(1, 0, 0, true), Method::Ml, None).unwrap();
+        assert!((css.coef[0][0] - 0.6).abs() < 0.05, "{:?}", css.coef);
+        assert!((ml.coef[0][0] - css.coef[0][0]).abs() < 0.01);
+        assert!((ml.sigma2 - 1.0).abs() < 0.1, "{}", ml.sigma2);
+        // AR(1) forecast decays to the mean at rate φ; σ_h² = σ²(1+φ²+…)
+        let (f, se) = ml.forecast(3);
+        let phi = ml.coef[0][0];
+        let last = y[y.len() - 1] - ml.mean;
+        assert!((f[0] - (ml.mean + phi * last)).abs() < 1e-9);
+        assert!((f[1] - (ml.mean + phi * phi * last)).abs() < 1e-9);
+        assert!((se[1] - (ml.sigma2 * (1.0 + phi * phi)).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn exact_likelihood_of_white_noise() {
+        // ARMA(0,0): the Kalman filter's F is 1 and v = w.
+        let w = [1.0, -2.0, 0.5];
+        let (ssq, sumlog) = kalman(&w, &[], &[]).unwrap();
+        assert!((ssq - 5.25).abs() < 1e-12);
+        assert!(sumlog.abs() < 1e-12);
+        // AR(1), φ = 0.5: F_1 = 1/(1-φ²), then 1.
+        let (ssq, sumlog) = kalman(&[2.0, 1.0], &[0.5], &[]).unwrap();
+        let f1: f64 = 1.0 / 0.75;
+        assert!((sumlog - f1.ln()).abs() < 1e-9);
+        assert!((ssq - (4.0 / f1 + 0.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn random_walk_forecast_is_flat_with_growing_bounds() {
+        let y: Vec<f64> = (0..100).map(|i| ((i * 37) % 11) as f64).collect();
+        let f = fit(&y, order(0, 1, 0, false), Method::Ml, None).unwrap();
+        let (v, se) = f.forecast(4);
+        assert!(v.iter().all(|x| (x - y[99]).abs() < 1e-12));
+        assert!((se[3] / se[0] - 2.0).abs() < 1e-12);
+        assert_eq!(f.order.sarimax(), "SARIMAX(0, 1, 0)x(0, 0, 0, 0)");
+    }
+}
