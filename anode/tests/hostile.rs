@@ -271,6 +271,24 @@ fn largest_inputs_stay_bounded() {
     let v = run(Endpoint::Forecast, &fc("mstl", "algo=mstl,period=8784", &x));
     eprintln!("mstl period=8784, 40,000 rows: {:?}", started.elapsed());
     answered(&v).unwrap();
+    // AutoARIMA fits the last 10,000 values (a season of 8,784 needs two:
+    // non-seasonal); seasonal AutoETS needs two seasons of its 5,000
+    let started = Instant::now();
+    let v = run(
+        Endpoint::Forecast,
+        &fc("arima", "algo=arima,period=8784", &x),
+    );
+    eprintln!("arima period=8784, 40,000 rows: {:?}", started.elapsed());
+    answered(&v).unwrap();
+    assert!(
+        v["model_info"].as_str().unwrap().starts_with("SARIMAX("),
+        "{v}"
+    );
+    let v = run(Endpoint::Forecast, &fc("ets", "algo=ets,period=8784", &x));
+    assert_eq!(
+        answered(&v).unwrap_err(),
+        "number of input data is less than two periods, seasonal ets needs at least 17568 values"
+    );
 }
 
 /// Sends raw bytes, reads until the server closes or `wait` passes.

@@ -20,7 +20,7 @@
 
 use ndarray::{Array1, Array2};
 
-use super::optimize::nelder_mead;
+use super::optimize::{levenberg_marquardt, nelder_mead};
 
 /// Largest state dimension fitted by exact ML; beyond it CSS is used.
 /// `r = 30` covers every non-seasonal order and monthly seasons with
@@ -39,9 +39,10 @@ pub const MAX_ML_WORK: usize = 60_000;
 /// likelihood is below 1 %), and ML would double the time of a fit.
 pub const MAX_ML_POINTS: usize = 500;
 
-/// Objective evaluations allowed per fit (Nelder–Mead); bounds the time of
-/// one fit at `MAX_EVALS · n · (p + q + …)` operations.
-const MAX_EVALS: usize = 1500;
+/// Levenberg–Marquardt iterations of a CSS fit (each `dim + 1` passes over
+/// the series): bounds one fit at `MAX_LM_ITER · (dim + 1) · n · (p + q + …)`
+/// operations. It converges in 5–15 from zero, fewer from a neighbour.
+const MAX_LM_ITER: usize = 100;
 
 /// Likelihood evaluations of the ML refinement, which starts from the CSS
 /// optimum and so needs few.
@@ -410,13 +411,6 @@ pub fn fit(y: &[f64], order: Order, method: Method, start: Option<&Fit>) -> Opti
     };
     let dim = order.n_arma();
     let mut resid = Vec::new();
-    let css = |x: &[f64], resid: &mut Vec<f64>| {
-        let c = coefficients(&order, x);
-        let phi = expand(&c[0], &c[2], order.m, true);
-        let theta = expand(&c[1], &c[3], order.m, false);
-        let (ss, used) = css_residuals(&w, &phi, &theta, resid);
-        0.5 * (ss / used as f64).max(TINY).ln()
-    };
     let ml = |x: &[f64]| {
         let c = coefficients(&order, x);
         let phi = expand(&c[0], &c[2], order.m, true);
@@ -430,8 +424,17 @@ pub fn fit(y: &[f64], order: Order, method: Method, start: Option<&Fit>) -> Opti
     let x = if dim == 0 {
         Vec::new()
     } else {
-        let step = vec![if start.is_some() { 0.1 } else { 0.3 }; dim];
-        let (xc, _) = nelder_mead(|x| css(x, &mut resid), &x0, &step, MAX_EVALS, 1e-7);
+        // CSS is a sum of squares: Levenberg–Marquardt on the residuals
+        let (xc, _) = levenberg_marquardt(
+            |x, out| {
+                let c = coefficients(&order, x);
+                let phi = expand(&c[0], &c[2], order.m, true);
+                let theta = expand(&c[1], &c[3], order.m, false);
+                css_residuals(&w, &phi, &theta, out).0
+            },
+            &x0,
+            MAX_LM_ITER,
+        );
         if method == Method::Ml {
             nelder_mead(ml, &xc, &vec![0.05; dim], MAX_ML_EVALS, 1e-7).0
         } else {

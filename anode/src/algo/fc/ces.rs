@@ -22,7 +22,7 @@
 //! exact impulse response.
 //!
 //! May import: `error`, `options`, its parent's `arima` (`aicc`),
-//! `base_params`, `bounds`, `optimize`, `season`.
+//! `base_params`, `bounds`, `optimize`, `season`, `MAX_SMOOTHING_FIT_POINTS`.
 
 use serde_json::{Map, Value, json};
 
@@ -314,6 +314,7 @@ impl Forecaster for Ces {
             _ => bail!("model parameter can only be 'N', 'S', 'P', 'F' or 'Z'"),
         };
         let (y, m) = (input.values, input.period);
+        let y = &y[y.len().saturating_sub(super::MAX_SMOOTHING_FIT_POINTS)..];
         if y.len() < 4 {
             bail!("number of input data is less than 4, ces needs at least 4 values");
         }

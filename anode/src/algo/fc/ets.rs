@@ -26,7 +26,7 @@
 //! approximation, scaled by the forecast, for multiplicative errors).
 //!
 //! May import: `error`, `options`, its parent's `arima` (`aicc`),
-//! `base_params`, `bounds`, `optimize`, `season`.
+//! `base_params`, `bounds`, `optimize`, `season`, `MAX_SMOOTHING_FIT_POINTS`.
 
 use serde_json::{Map, Value, json};
 
@@ -528,6 +528,7 @@ pub struct Chosen {
 
 /// Chooses and fits the model (see the module doc).
 pub fn fit_auto(y: &[f64], m: usize, letters: [u8; 3], damped: Option<bool>) -> Result<Chosen> {
+    let y = &y[y.len().saturating_sub(super::MAX_SMOOTHING_FIT_POINTS)..];
     if letters.contains(&b'M') && y.iter().any(|v| *v <= 0.0) {
         bail!("multiplicative ETS components require strictly positive input data");
     }

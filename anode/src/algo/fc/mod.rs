@@ -22,6 +22,11 @@ use serde_json::{Map, Value, json};
 use crate::algo::{FcInput, FcOutput};
 use crate::error::{AnodeError, Result};
 
+/// Most recent values the exponential-smoothing searches (`ets`, `ces`)
+/// fit: their cost is models × evaluations × n (a 40,000-value AutoETS
+/// took 3.1 s); a longer history moves their forecasts little.
+pub const MAX_SMOOTHING_FIT_POINTS: usize = 5_000;
+
 /// Parameters every forecaster shows in `/list` (upstream's base
 /// `get_params`).
 pub fn base_params() -> Map<String, Value> {
