@@ -30,4 +30,7 @@ echo "## statsforecast 1.7.8, season told (fit limit ${TIMEOUT} s)"
 .venv-bench/bin/python bench/forecast_peers.py anode/data/series --folds "$FOLDS" \
   --timeout "$TIMEOUT" --csv "$out/peers.csv" 2>/dev/null
 echo
+echo "## together"
+python3 bench/forecast_table.py "$out/ours.csv" "$out/peers.csv"
+echo
 echo "every score: $out/ours.csv, $out/peers.csv"

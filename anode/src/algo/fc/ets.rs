@@ -43,6 +43,10 @@ use crate::options::Options;
 pub const MAX_ETS_SEASON: usize = 24;
 /// Objective evaluations per model.
 const MAX_EVALS: usize = 2000;
+/// Relative spread of the simplex's likelihoods at which a fit stops: the
+/// AICc differences between models that matter are whole units, far above
+/// `n·ln`-scale changes of 1e-6.
+const NM_TOLERANCE: f64 = 1e-6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -324,7 +328,7 @@ pub fn fit(y: &[f64], spec: Spec) -> Option<Fit> {
         }
         filter(y, &spec, w, l, b, &s0).map_or(f64::NAN, |r| r.0)
     };
-    let (x, _) = nelder_mead(cost, &x0, &step, MAX_EVALS, 1e-8);
+    let (x, _) = nelder_mead(cost, &x0, &step, MAX_EVALS, NM_TOLERANCE);
     let (w, l, b) = unpack(&x);
     let (lik, sse, level, trend, seasons) = filter(y, &spec, w, l, b, &s0)?;
     let minus2ll = lik + n as f64 * (1.0 + (2.0 * std::f64::consts::PI).ln());
