@@ -276,11 +276,25 @@ impl Forecaster for Auto {
         if !failures.is_empty() {
             fitted.insert("failed".into(), json!(failures));
         }
+        // in-sample one-step MSE: the weighted mean of the members that have one
+        let member_mse: Vec<(f64, f64)> = outs
+            .iter()
+            .zip(&weights)
+            .filter_map(|(o, w)| {
+                let m = o
+                    .mse
+                    .or_else(|| o.sse.map(|s| s / o.fitted_points.max(1) as f64))?;
+                (m.is_finite() && *w > 0.0).then_some((m, *w))
+            })
+            .collect();
+        let mse_weight: f64 = member_mse.iter().map(|p| p.1).sum();
+        let mse = (mse_weight > 0.0)
+            .then(|| member_mse.iter().map(|(m, w)| m * w).sum::<f64>() / mse_weight);
         Ok(FcOutput {
             value,
             bounds,
             sse: None,
-            mse: None,
+            mse,
             period,
             model_info: Some(info),
             fitted: Some(fitted),
@@ -313,6 +327,9 @@ mod tests {
                 .zip(&hi)
                 .all(|((l, v), h)| l < v && v < h)
         );
+        // an in-sample MSE of the airline's scale (one-step errors of 10–20)
+        let mse = out.mse.unwrap();
+        assert!((50.0..600.0).contains(&mse), "{mse}");
     }
 
     #[test]
