@@ -79,6 +79,15 @@ fn backtest(a: &BacktestArgs) -> ExitCode {
     };
     if !a.series.is_empty() {
         series.retain(|s| a.series.contains(&s.name));
+        if series.is_empty() {
+            let names: Vec<String> = bt::shipped().into_iter().map(|s| s.name).collect();
+            eprintln!(
+                "anode backtest: no shipped series named {}; there are: {}",
+                a.series.join(", "),
+                names.join(", ")
+            );
+            return ExitCode::from(2);
+        }
     }
     let mut configs = bt::default_configs();
     if !a.algos.is_empty() {
@@ -103,6 +112,14 @@ fn backtest(a: &BacktestArgs) -> ExitCode {
             }
         }
     });
+    if scores.is_empty() {
+        eprintln!(
+            "anode backtest: no forecast origin fits: each needs at least twice the horizon \
+             (and two seasons) of history before it; --file's series has {} values",
+            series.first().map_or(0, |s| s.values.len())
+        );
+        return ExitCode::from(2);
+    }
     println!(
         "{} series, {} fold(s); MASE and sMAPE are means over series and folds\n",
         series.len(),
