@@ -6,7 +6,7 @@ PYTHON ?= python3
 # libpython directory as the binary's rpath.
 export PYO3_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run run-release serve-demo build venv test lint bench bench-http backtest bench-forecast clean
+.PHONY: run run-release serve-demo build venv test lint bench bench-http backtest bench-forecast dist clean
 
 ## run: build (the test build: after `make test` there is nothing left to
 ## compile), set up the Python venv, start the tsdb on 127.0.0.1:6041 with its
@@ -45,9 +45,11 @@ venv:
 build:
 	$(CARGO) build -p anode -p tsdb
 
-## test: everything CI checks — formatting, clippy, unit, handler and end-to-end tests
+## test: everything CI checks — formatting, clippy, unit, handler and end-to-end
+## tests, then the package installed into a temporary prefix (tests/install.sh)
 test: venv lint
 	$(CARGO) test --workspace
+	bash tests/install.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -73,6 +75,11 @@ backtest:
 ## on the same series and origins (creates .venv-bench from PyPI the first time)
 bench-forecast:
 	bash bench/forecast.sh
+
+## dist: the release tarball (unpack, sudo ./install.sh) and the .deb, in dist/
+## (docs/install.md); the anode embeds the Python of $(PYTHON)
+dist:
+	bash packaging/dist.sh --out dist
 
 clean:
 	$(CARGO) clean

@@ -538,6 +538,27 @@ timemoe-fc = http://127.0.0.1:5001/timemoe
         );
     }
 
+    /// The file `install.sh` writes to /etc/taos: every key known, every
+    /// path the documented layout's.
+    #[test]
+    fn the_installed_configuration_is_clean() {
+        let c = Config::load(Some(Path::new("../packaging/taosanode.ini"))).unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert_eq!(c.listen, DEFAULT_LISTEN.parse().unwrap());
+        assert_eq!(c.venv, Path::new("/var/lib/taos/taosanode/venv"));
+        assert_eq!(c.model_dir, Path::new(DEFAULT_MODEL_DIR));
+        assert_eq!(
+            c.app_log,
+            Path::new("/var/log/taos/taosanode/taosanode.app.log")
+        );
+        assert_eq!(c.python_dir, Path::new("/usr/local/taos/taosanode/lib"));
+        assert_eq!(
+            c.plugin_dir,
+            Path::new("/var/lib/taos/taosanode/resource/plugins")
+        );
+        assert_eq!(c.workers, 8);
+    }
+
     #[test]
     fn missing_file_is_an_error_when_named() {
         let e = Config::load(Some(Path::new("/nonexistent/x.ini"))).unwrap_err();

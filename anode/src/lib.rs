@@ -18,7 +18,8 @@
 //! - [`service`]: each endpoint as a function from request to response bytes.
 //! - [`http`]: axum routes, limits, access logs; [`pool`]: the worker threads;
 //!   [`net`]: the accept loop (connection cap, timeouts, JSON for every
-//!   HTTP-layer error), shared with the tsdb.
+//!   HTTP-layer error), shared with the tsdb; [`sd_notify`]: readiness
+//!   for systemd `Type=notify` units, shared too.
 //! - [`config`], [`logging`], [`models`]: `taosanode.ini`, tracing, `model-dir`.
 //! - [`backtest`]: `anode backtest`, the forecasters scored on real series
 //!   shipped in `data/series/`.
@@ -51,6 +52,8 @@ pub mod pool;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod python;
+#[cfg(feature = "server")]
+pub mod sd_notify;
 #[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]

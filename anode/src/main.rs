@@ -214,6 +214,7 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         algorithms,
         "anode listening on http://{addr}"
     );
+    anode::sd_notify::ready();
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("anode stopped");
     Ok(())
@@ -260,4 +261,5 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested, finishing requests in flight");
+    anode::sd_notify::stopping();
 }

@@ -20,6 +20,9 @@ pub struct Config {
     pub user: String,
     pub password: String,
     pub log_level: String,
+    /// `[server] log-file`: also append the log to this file (besides
+    /// stderr, which systemd sends to the journal).
+    pub log_file: Option<PathBuf>,
     /// Budget of the decoded-block cache, MB (`[storage] block-cache-mb`).
     pub block_cache_mb: usize,
     /// Where the in-process anode listens (`[analytics] embedded-anode`);
@@ -28,6 +31,10 @@ pub struct Config {
     /// The embedded anode's `taosanode.ini` (`[analytics] anode-config`);
     /// `None` searches as the `anode` binary does.
     pub anode_config: Option<PathBuf>,
+    /// `[analytics] anodes`: anodes registered at start (as `CREATE ANODE`
+    /// would), retried until each answers; an installed tsdb names the
+    /// installed `taosanoded` here instead of embedding one.
+    pub anodes: Vec<String>,
     /// How often every anode's `/status` is checked in the background
     /// (`[analytics] check-interval`, seconds; 0 turns it off).
     pub check_interval: std::time::Duration,
@@ -56,9 +63,11 @@ impl Default for Config {
             user: DEFAULT_USER.to_owned(),
             password: DEFAULT_PASSWORD.to_owned(),
             log_level: "info".to_owned(),
+            log_file: None,
             block_cache_mb: crate::state::BLOCK_CACHE_BYTES >> 20,
             embedded_anode: None,
             anode_config: None,
+            anodes: Vec::new(),
             check_interval: std::time::Duration::from_secs(DEFAULT_CHECK_INTERVAL_SECS),
             default_forecast_algo: crate::anodes::DEFAULT_FORECAST_ALGO.to_owned(),
             net: anode::net::NetLimits::default(),
@@ -114,6 +123,9 @@ impl Config {
                     ("server", "user") => c.user = value.to_owned(),
                     ("server", "password") => c.password = value.to_owned(),
                     ("server", "log-level") => c.log_level = value.to_ascii_lowercase(),
+                    ("server", "log-file") => {
+                        c.log_file = (!value.is_empty()).then(|| PathBuf::from(value))
+                    }
                     ("storage", "block-cache-mb") => {
                         c.block_cache_mb = value
                             .parse()
@@ -129,6 +141,19 @@ impl Config {
                     }
                     ("analytics", "anode-config") => {
                         c.anode_config = (!value.is_empty()).then(|| PathBuf::from(value))
+                    }
+                    ("analytics", "anodes") => {
+                        c.anodes = value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|u| !u.is_empty())
+                            .map(str::to_owned)
+                            .collect();
+                        if let Some(u) = c.anodes.iter().find(|u| u.contains(char::is_whitespace)) {
+                            return Err(bad(&format!(
+                                "{u:?} is not an address: expected a comma-separated list such as 127.0.0.1:6050"
+                            )));
+                        }
                     }
                     ("analytics", "check-interval") => {
                         let secs: u64 = value
@@ -205,8 +230,33 @@ mod tests {
             e.ends_with("expected an algorithm name such as auto or holtwinters"),
             "{e}"
         );
-        // the shipped file sets it
+        // the shipped files set it
         let shipped = Config::load(Some(Path::new("../etc/tsdb.ini"))).unwrap();
         assert_eq!(shipped.default_forecast_algo, "auto");
+        let installed = Config::load(Some(Path::new("../packaging/tsdb.ini"))).unwrap();
+        assert_eq!(installed.default_forecast_algo, "auto");
+    }
+
+    #[test]
+    fn the_installed_configuration_registers_the_installed_anode() {
+        let c = Config::load(Some(Path::new("../packaging/tsdb.ini"))).unwrap();
+        assert_eq!(c.anodes, ["127.0.0.1:6050"]);
+        assert_eq!(c.embedded_anode, None);
+        assert_eq!(c.data_dir, Path::new("/var/lib/taos/tsdb"));
+        assert_eq!(
+            c.log_file.as_deref(),
+            Some(Path::new("/var/log/taos/tsdb/tsdb.log"))
+        );
+    }
+
+    #[test]
+    fn anodes_and_log_file() {
+        let c = load("[analytics]\nanodes = 127.0.0.1:6050, http://h:6090/\n").unwrap();
+        assert_eq!(c.anodes, ["127.0.0.1:6050", "http://h:6090/"]);
+        let c = load("[analytics]\nanodes =\n[server]\nlog-file =\n").unwrap();
+        assert!(c.anodes.is_empty());
+        assert_eq!(c.log_file, None);
+        let e = load("[analytics]\nanodes = a b:1\n").unwrap_err();
+        assert!(e.contains("\"a b:1\" is not an address"), "{e}");
     }
 }

@@ -339,6 +339,9 @@ fn serve(a: ServeArgs) -> ExitCode {
         if let (Some(addr), Some(acfg)) = (config.embedded_anode, anode_config) {
             start_embedded_anode(acfg, addr, &state.engine).await?;
         }
+        for url in config.anodes.clone() {
+            register_when_up(state.engine.clone(), url);
+        }
         if !config.check_interval.is_zero() {
             let engine = state.engine.clone();
             let every = config.check_interval;
@@ -365,8 +368,10 @@ fn serve(a: ServeArgs) -> ExitCode {
         // continuous queries: due windows are looked for every tick
         let _streams = tsdb::stream::Scheduler::spawn(state.engine.clone())?;
         let stopping = state.stopping.clone();
+        anode::sd_notify::ready();
         let stop = async move {
             shutdown_signal().await;
+            anode::sd_notify::stopping();
             // running statements end at their next check
             stopping.shutdown();
         };
@@ -399,8 +404,53 @@ fn serve(a: ServeArgs) -> ExitCode {
     }
 }
 
-/// Logs to stderr at `log-level` (`RUST_LOG` overrides); with an embedded
-/// anode, its lines (targets `anode::*`) also go to the `app-log` of its
+/// Opens a log file for appending, making its directory; `what` names the
+/// setting in the error.
+fn open_log(path: &std::path::Path, what: &str) -> Result<std::fs::File, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{what} {}: {e}", path.display()))
+}
+
+/// Registers the anode at `url` (`[analytics] anodes`) as `CREATE ANODE`
+/// would, once it answers: under systemd the two services start together,
+/// so the first tries may find nobody listening. Tries every
+/// [`REGISTER_RETRY`] and says so once, then at each success.
+fn register_when_up(engine: Arc<Engine>, url: String) {
+    tokio::spawn(async move {
+        let mut warned = false;
+        loop {
+            let (e, u) = (engine.clone(), url.clone());
+            let r = tokio::task::spawn_blocking(move || tsdb::analytics::ddl::register(&e, &u))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            match r {
+                Ok(id) => {
+                    tracing::info!(anode = id, url = %url, "anode registered ([analytics] anodes)");
+                    return;
+                }
+                Err(e) if !warned => {
+                    warned = true;
+                    tracing::warn!(url = %url, error = %e, "anode not registered yet; retrying every {} s", REGISTER_RETRY.as_secs());
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(REGISTER_RETRY).await;
+        }
+    });
+}
+
+/// How often an `[analytics] anodes` entry that did not answer is tried again.
+const REGISTER_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Logs to stderr at `log-level` (`RUST_LOG` overrides), and to `[server]
+/// log-file` when set; with an embedded anode, its lines (targets `anode::*`) also go to the `app-log` of its
 /// `taosanode.ini`, as the `anode` binary writes them.
 fn init_logging(config: &Config, anode: Option<&anode::config::Config>) -> Result<(), String> {
     use tracing_subscriber::prelude::*;
@@ -413,16 +463,7 @@ fn init_logging(config: &Config, anode: Option<&anode::config::Config>) -> Resul
     let app_log = match anode {
         None => None,
         Some(acfg) => {
-            let path = &acfg.app_log;
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("embedded anode: app-log {}: {e}", path.display()))?;
-            }
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("embedded anode: app-log {}: {e}", path.display()))?;
+            let file = open_log(&acfg.app_log, "embedded anode: app-log")?;
             let level = acfg.log_level.as_str().to_ascii_lowercase();
             Some(
                 tracing_subscriber::fmt::layer()
@@ -432,8 +473,23 @@ fn init_logging(config: &Config, anode: Option<&anode::config::Config>) -> Resul
             )
         }
     };
+    let log_file = match &config.log_file {
+        None => None,
+        Some(path) => {
+            let file = open_log(path, "[server] log-file")?;
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_filter(filter),
+            )
+        }
+    };
     tracing_subscriber::registry()
         .with(stderr)
+        .with(log_file)
         .with(app_log)
         .init();
     Ok(())

@@ -32,7 +32,17 @@ fn pages() -> Vec<(PathBuf, String)> {
 
 /// Directories of the repository whose files the docs name.
 const REPO_DIRS: &[&str] = &[
-    "demo/", "tsdb/", "anode/", "bench/", "tests/", "etc/", "python/", "docs/", "models/", ".ci/",
+    "demo/",
+    "tsdb/",
+    "anode/",
+    "bench/",
+    "tests/",
+    "etc/",
+    "python/",
+    "docs/",
+    "models/",
+    ".ci/",
+    "packaging/",
 ];
 
 /// Words of `text` that look like paths into the repository.
