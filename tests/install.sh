@@ -212,15 +212,19 @@ echo "# operator's edit" >> "$P/etc/taos/taosanode.ini"
 venv_id="$(stat -c %i:%Y "$P/var/lib/taos/taosanode/venv/bin/python")"
 t0=$(date +%s)
 cd "$ROOT_DIR"
-bash "$PKG/install.sh" --prefix "$P" --python "$PY" > "$T/install2.log" 2>&1 || { cat "$T/install2.log"; fail "second install"; }
+# a newer package: the same files under a later version number
+cp -R "$PKG" "$T/newer"
+sed -i "s/^version=.*/version=$VERSION.1/" "$T/newer/VERSION"
+bash "$T/newer/install.sh" --prefix "$P" --python "$PY" > "$T/install2.log" 2>&1 || { cat "$T/install2.log"; fail "second install"; }
 log2="$(cat "$T/install2.log")"
-contains "$log2" "Installing tdgpt-anode $VERSION over $VERSION under $P" "second install"
+contains "$log2" "Installing tdgpt-anode $VERSION.1 over $VERSION under $P" "second install"
+grep -q "^version=$VERSION.1$" "$P/usr/local/taos/taosanode/VERSION" || fail "the upgrade did not record its version"
 contains "$log2" "config: kept $P/etc/taos/taosanode.ini (yours); this package's version is $P/etc/taos/taosanode.ini.new" "second install"
 contains "$log2" "venv is up to date" "second install reuses the venv"
 grep -q "^# operator's edit$" "$P/etc/taos/taosanode.ini" || fail "the second install lost the operator's edit"
 [ -f "$P/etc/taos/taosanode.ini.new" ] || fail "no .new written"
 [ "$(stat -c %i:%Y "$P/var/lib/taos/taosanode/venv/bin/python")" = "$venv_id" ] || fail "the venv was rebuilt"
-ok "second install: config kept (.new beside it), venv reused ($(( $(date +%s) - t0 )) s)"
+ok "upgrade to $VERSION.1: config kept (.new beside it), venv reused ($(( $(date +%s) - t0 )) s)"
 
 # data survives the upgrade
 "$P/usr/local/bin/tsdb" serve --config "$P/etc/taos/tsdb.ini" > "$T/tsdb2.out" 2>&1 &
