@@ -47,9 +47,12 @@ build:
 
 ## test: everything CI checks — formatting, clippy, unit, handler and end-to-end
 ## tests, then the package installed into a temporary prefix (tests/install.sh)
+## and the web console in headless Chromium (tests/console.sh, which installs
+## Debian's chromium when it can and says so when it skips)
 test: venv lint
 	$(CARGO) test --workspace
 	bash tests/install.sh
+	bash tests/console.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -3,7 +3,8 @@
 //! statement path: nothing below imports it.
 //!
 //! May import: every statement family (`exec`, `query`, `analytics`,
-//! `stream`), `state`, `sql`, `storage::damage`, `error`, `result`, `types`.
+//! `stream`, `subscribe`), `state`, `sql`, `storage::damage`, `error`,
+//! `result`, `types`.
 
 use std::path::Path;
 
@@ -21,13 +22,16 @@ impl Engine {
         let stmt = crate::sql::parse(sql)?;
         match stmt {
             Statement::Select(sel) if is_system_table(&sel, "ins_damage") => {
-                if sel.items.len() != 1 || sel.items[0].expr != crate::sql::ast::Expr::Star {
-                    fail!(
-                        code::NOT_SUPPORTED,
-                        "only SELECT * is supported on information_schema.ins_damage"
-                    );
-                }
+                star_only(&sel, "ins_damage")?;
                 Ok(damage_rows(&self.data_dir))
+            }
+            Statement::Select(sel) if is_system_table(&sel, "ins_subscriptions") => {
+                star_only(&sel, "ins_subscriptions")?;
+                Ok(subscription_rows(&self.data_dir))
+            }
+            Statement::Select(sel) if is_system_table(&sel, "ins_disk_usage") => {
+                star_only(&sel, "ins_disk_usage")?;
+                Ok(self.disk_usage_rows())
             }
             Statement::Select(sel) => crate::analytics::select(self, &sel, db)
                 .unwrap_or_else(|| crate::query::select(&self.read(), &sel, db)),
@@ -91,6 +95,99 @@ pub(crate) fn is_system_table(sel: &crate::sql::ast::Select, name: &str) -> bool
     sel.from
         .as_ref()
         .is_some_and(|f| f.db.as_deref() == Some("information_schema") && f.name == name)
+}
+
+/// The system tables answer `SELECT *` only.
+fn star_only(sel: &crate::sql::ast::Select, table: &str) -> Result<()> {
+    if sel.items.len() != 1 || sel.items[0].expr != crate::sql::ast::Expr::Star {
+        fail!(
+            code::NOT_SUPPORTED,
+            "only SELECT * is supported on information_schema.{table}"
+        );
+    }
+    Ok(())
+}
+
+/// `information_schema.ins_subscriptions`: each topic with saved progress
+/// ([`crate::subscribe`]): its SELECT, how many tables it has delivered
+/// from, the newest timestamp delivered and when it last consumed.
+pub(crate) fn subscription_rows(data_dir: &Path) -> Output {
+    let rows = crate::subscribe::list(data_dir)
+        .into_iter()
+        .map(|t| {
+            vec![
+                Value::Str(t.topic),
+                Value::Str(t.progress.sql),
+                Value::Int(t.progress.tables.len() as i64),
+                t.progress
+                    .tables
+                    .values()
+                    .max()
+                    .map_or(Value::Null, |ts| Value::Int(*ts)),
+                t.consumed_at.map_or(Value::Null, Value::Int),
+            ]
+        })
+        .collect();
+    Output::Rows {
+        columns: vec![
+            ColMeta::new("topic_name", DataType::Binary(192)),
+            ColMeta::new("sql", DataType::Binary(4096)),
+            ColMeta::new("tables", DataType::Int),
+            ColMeta::new("last_ts", DataType::Timestamp),
+            ColMeta::new("consumed_at", DataType::Timestamp),
+        ],
+        rows,
+        precision: crate::types::Precision::Ms,
+    }
+}
+
+impl Engine {
+    /// `information_schema.ins_disk_usage`: per database, its tables, its
+    /// data files and their bytes, and the rows still only in memtables
+    /// (and the WAL, which all databases share).
+    fn disk_usage_rows(&self) -> Output {
+        let files_dir = self.data_dir.join("data");
+        let st = self.read();
+        let rows = st
+            .catalog
+            .dbs
+            .iter()
+            .filter(|(_, e)| e.db.is_some())
+            .map(|(name, e)| {
+                let (files, bytes) = std::fs::read_dir(files_dir.join(name))
+                    .map(|dir| {
+                        dir.filter_map(|f| f.ok()?.metadata().ok())
+                            .filter(|m| m.is_file())
+                            .fold((0i64, 0i64), |(n, b), m| (n + 1, b + m.len() as i64))
+                    })
+                    .unwrap_or((0, 0));
+                vec![
+                    Value::Str(name.clone()),
+                    Value::Int(e.tables.len() as i64),
+                    Value::Int(files),
+                    Value::Int(bytes),
+                    Value::Int(
+                        e.tables
+                            .values()
+                            .filter_map(|t| st.data.get(&t.uid))
+                            .map(|d| d.len() as i64)
+                            .sum(),
+                    ),
+                ]
+            })
+            .collect();
+        Output::Rows {
+            columns: vec![
+                ColMeta::new("db_name", DataType::Binary(64)),
+                ColMeta::new("ntables", DataType::BigInt),
+                ColMeta::new("data_files", DataType::BigInt),
+                ColMeta::new("data_bytes", DataType::BigInt),
+                ColMeta::new("memtable_rows", DataType::BigInt),
+            ],
+            rows,
+            precision: crate::types::Precision::Ms,
+        }
+    }
 }
 
 /// `information_schema.ins_damage`: every damage report of the data

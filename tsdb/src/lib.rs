@@ -50,6 +50,7 @@ pub mod auth;
 pub mod catalog;
 pub mod check;
 pub mod config;
+pub mod console;
 pub mod csv_values;
 pub mod dispatch;
 pub mod engine;

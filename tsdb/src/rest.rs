@@ -2,9 +2,10 @@
 //! and `/rest/sql/<db>` with the SQL text as the body and HTTP Basic auth;
 //! answers in the 3.x JSON shape. SQL errors are HTTP 200 with
 //! `{"code": <TDengine code>, "desc": ...}`; bad credentials are 401.
+//! `GET /` and `/console/*` are the web console's files ([`crate::console`]).
 //!
-//! May import: `auth`, `config`, `error`, `limits`, `result`, `state`,
-//! `subscribe`, `types`.
+//! May import: `auth`, `config`, `console`, `error`, `limits`, `result`,
+//! `state`, `subscribe`, `types`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub fn router(state: Arc<RestState>) -> Router {
         .route("/rest/sql/{db}", post(sql_db))
         .route("/rest/login/{user}/{password}", get(login))
         .route("/rest/subscribe/{topic}", post(consume).delete(unsubscribe))
+        .route("/", get(crate::console::index))
+        .route("/console/{file}", get(crate::console::asset))
         .fallback(|uri: axum::http::Uri| async move {
             error(
                 StatusCode::NOT_FOUND,

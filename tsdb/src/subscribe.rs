@@ -115,6 +115,48 @@ pub fn save(dir: &Path, topic: &str, p: &Progress) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(io)
 }
 
+/// A topic with saved progress, as `information_schema.ins_subscriptions`
+/// lists it.
+#[derive(Debug)]
+pub struct Topic {
+    pub topic: String,
+    pub progress: Progress,
+    /// When its progress was last saved (ms since the epoch).
+    pub consumed_at: Option<i64>,
+}
+
+/// Every topic with saved progress under `dir`, by name; unreadable files
+/// are left out (a consume names the damage).
+pub fn list(dir: &Path) -> Vec<Topic> {
+    let Ok(entries) = std::fs::read_dir(dir.join("subscribe")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Topic> = entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let topic = e.file_name().into_string().ok()?;
+            check_topic(&topic).ok()?;
+            if topic.ends_with(".tmp") {
+                return None;
+            }
+            let progress = serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
+            let consumed_at = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64);
+            Some(Topic {
+                topic,
+                progress,
+                consumed_at,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.topic.cmp(&b.topic));
+    out
+}
+
 /// Deletes the saved progress of `topic` (no error when there is none).
 pub fn forget(dir: &Path, topic: &str) -> Result<()> {
     check_topic(topic)?;

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Server, rest, temp_dir};
+use common::{Server, raw, rest, status_and_json, temp_dir};
 use serde_json::json;
 
 #[test]
@@ -480,4 +480,131 @@ fn the_first_hour_has_no_surprises() {
     let again = s.json(None, &format!("create anode 'HTTP://{url}/'"));
     assert_eq!(again["code"], 0x0430, "{again}");
     assert_eq!(again["desc"], format!("Anode already exists: {url}"));
+}
+
+/// The web console's files: typed, cached by ETag, framed by a CSP; a
+/// missing one is a JSON 404. The page itself needs no credentials.
+#[test]
+fn the_console_is_served_with_types_and_caching() {
+    let s = Server::start(&temp_dir("console").join("data"));
+    let get = |path: &str, extra: &str| {
+        raw(
+            &s.addr,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n")
+                .as_bytes(),
+            Duration::from_secs(10),
+        )
+    };
+    let header = |answer: &str, name: &str| -> Option<String> {
+        let head = answer.split("\r\n\r\n").next().unwrap();
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+    };
+    let page = get("/", "");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert_eq!(
+        header(&page, "content-type").unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert!(
+        header(&page, "content-security-policy")
+            .unwrap()
+            .starts_with("default-src 'self'")
+    );
+    assert!(page.contains("<script src=\"/console/console.js\"></script>"));
+    for (file, ty) in [
+        ("console.js", "text/javascript; charset=utf-8"),
+        ("console.css", "text/css; charset=utf-8"),
+        ("uPlot.iife.min.js", "text/javascript; charset=utf-8"),
+        ("uPlot.min.css", "text/css; charset=utf-8"),
+    ] {
+        let a = get(&format!("/console/{file}"), "");
+        assert!(a.starts_with("HTTP/1.1 200"), "{file}: {a}");
+        assert_eq!(header(&a, "content-type").unwrap(), ty, "{file}");
+        assert_eq!(header(&a, "cache-control").unwrap(), "no-cache");
+        let etag = header(&a, "etag").unwrap();
+        let again = get(
+            &format!("/console/{file}"),
+            &format!("If-None-Match: {etag}\r\n"),
+        );
+        assert!(again.starts_with("HTTP/1.1 304"), "{file}: {again}");
+        let stale = get(&format!("/console/{file}"), "If-None-Match: \"other\"\r\n");
+        assert!(stale.starts_with("HTTP/1.1 200"), "{file}");
+    }
+    let (status, body) = status_and_json(&get("/console/../etc/passwd", ""));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = status_and_json(&get("/console/nope.js", ""));
+    assert_eq!(
+        (status, body),
+        (
+            404,
+            json!({"code": 404, "desc": "not found: /console/nope.js"})
+        )
+    );
+}
+
+/// `information_schema.ins_subscriptions` and `ins_disk_usage`, which the
+/// console's operations view shows.
+#[test]
+fn subscriptions_and_disk_usage_are_listed() {
+    let s = Server::start(&temp_dir("sysviews").join("data"));
+    s.json(None, "create database d1");
+    s.json(None, "create table d1.t (ts timestamp, v int)");
+    let v = s.json(
+        None,
+        "insert into d1.t values (1700000001000, 1) (1700000002000, 2) (1700000003000, 3)",
+    );
+    assert_eq!(v["data"], json!([[3]]), "{v}");
+    let v = s.json(None, "select * from information_schema.ins_disk_usage");
+    assert_eq!(v["data"], json!([["d1", 1, 0, 0, 3]]), "{v}");
+    s.json(None, "flush database d1");
+    // the files are written in the background
+    let started = Instant::now();
+    let v = loop {
+        let v = s.json(None, "select * from information_schema.ins_disk_usage");
+        if v["data"][0][2] != 0 || started.elapsed() > Duration::from_secs(10) {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let row = &v["data"][0];
+    assert_eq!(
+        (&row[0], &row[1], &row[4]),
+        (&json!("d1"), &json!(1), &json!(0)),
+        "{v}"
+    );
+    assert!(
+        row[2].as_i64().unwrap() >= 1 && row[3].as_i64().unwrap() > 0,
+        "{v}"
+    );
+
+    let v = s.json(None, "select * from information_schema.ins_subscriptions");
+    assert_eq!(v["rows"], 0, "{v}");
+    let consume = "POST /rest/subscribe/topic_a HTTP/1.1\r\nHost: x\r\nAuthorization: Basic cm9vdDp0YW9zZGF0YQ==\r\nContent-Length: 20\r\nConnection: close\r\n\r\nselect * from d1.t  ";
+    let (status, _) = status_and_json(&raw(&s.addr, consume.as_bytes(), Duration::from_secs(10)));
+    assert_eq!(status, 200);
+    let v = s.json(None, "select * from information_schema.ins_subscriptions");
+    let names: Vec<_> = v["column_meta"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[0].clone())
+        .collect();
+    assert_eq!(
+        names,
+        ["topic_name", "sql", "tables", "last_ts", "consumed_at"]
+    );
+    let row = &v["data"][0];
+    assert_eq!(row[0], "topic_a");
+    assert_eq!(row[1], "select * from d1.t");
+    assert_eq!(row[2], 1);
+    assert_eq!(row[3], "2023-11-14T22:13:23Z");
+    let v = s.json(
+        None,
+        "select topic_name from information_schema.ins_subscriptions",
+    );
+    assert_eq!(
+        v["desc"],
+        "only SELECT * is supported on information_schema.ins_subscriptions"
+    );
 }

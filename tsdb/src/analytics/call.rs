@@ -19,7 +19,7 @@ use crate::types::{DataType, Precision, Value};
 /// The functions whose result rows come from an anode, with their
 /// pseudo-columns.
 pub const FUNCTIONS: [(&str, &[&str]); 5] = [
-    ("forecast", &["_frowts", "_flow", "_fhigh"]),
+    ("forecast", &["_frowts", "_flow", "_fhigh", "_fmodel"]),
     ("imputation", &["_improwts", "_impmark"]),
     ("dtw", &[]),
     ("dtw_path", &[]),

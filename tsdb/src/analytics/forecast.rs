@@ -6,7 +6,9 @@
 //! (0, 1] is an error rather than silently 0.95 (a value in (1, 100] is
 //! read as a percentage, the pre-3.3.6.4 form); a second FORECAST call
 //! gets a message of its own instead of the one copied from INTERP; the
-//! results are DOUBLE, as the newest taosd has them.
+//! results are DOUBLE, as the newest taosd has them. `_fmodel` is ours: the
+//! anode's `model_info` (what `auto` or `arima` chose), the same on every
+//! row of a series, empty when the anode sends none.
 //!
 //! May import: `error`, `result`, `sql`, `state`, `types`, its parent's `call`,
 //! `candidates`, `check_rows`, `json_values`, `options`, `read_series`.
@@ -33,6 +35,8 @@ pub const MAX_INPUT_ROWS: usize = 40_000;
 /// `ANALY_TDTSFM_FORECAST_MIN_ROWS`.
 pub const TDTSFM_MIN_ROWS: usize = 96;
 pub const DEFAULT_CONF: f64 = 0.95;
+/// `_fmodel`'s width: longer `model_info` texts are cut (ours are < 100).
+pub const MODEL_INFO_LEN: usize = 1024;
 /// At most this many historical covariates (docs).
 pub const MAX_COVARIATES: usize = 10;
 
@@ -116,12 +120,13 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         );
     }
 
-    // FORECAST, _frowts, _flow, _fhigh
+    // FORECAST, _frowts, _flow, _fhigh, _fmodel
     let types = [
         DataType::Double,
         DataType::Timestamp,
         DataType::Double,
         DataType::Double,
+        DataType::Binary(MODEL_INFO_LEN as u32),
     ];
     let mut projection = Projection::new(sel, "forecast", &types, shape.precision)?;
     let return_conf = projection.selects(2) || projection.selects(3);
@@ -188,6 +193,12 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
             .analytics
             .call(&candidates, "forecast", &body, timeout)?;
         let res = forecast_rows(&answer, rows as usize)?;
+        let model = answer
+            .get("model_info")
+            .and_then(Json::as_str)
+            .map_or(String::new(), |m| {
+                m.chars().take(MODEL_INFO_LEN).collect::<String>()
+            });
         for r in 0..rows as usize {
             let value = res.value[r];
             // an algorithm without an interval: both bounds are the value
@@ -200,6 +211,7 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
                 Value::Int(res.ts[r]),
                 call::num(Some(low)),
                 call::num(Some(high)),
+                Value::Str(model.clone()),
             ];
             out_rows.push(projection.row(g, &fields));
         }

@@ -32,6 +32,8 @@ select count(*) from ct1 anomaly_window(c1, 'algo=grubbs');
 select _frowts,_flow,_fhigh,forecast(c1,'algo=holtwinters,conf=0.5,wncheck=1,period=0,start=1700000000000,every=2') from ct1;
 select _frowts,_flow,_fhigh,forecast(c1,'algo=holtwinters,conf=0.5,wncheck=1,period=0,start=1700000000000,every=100,rows=5') from ct1;
 select _frowts, forecast(c1, 'algo=holtwinters,timeout=6000,rows=2') from ct1;
+select _fmodel, forecast(c1, 'algo=arima,rows=2') from ct1;
+select _fmodel, forecast(c1, 'algo=holtwinters,rows=1') from ct1;
 
 -- §4.8 / §5.4: the protocol spec's DTW example (distance 1.6, 7 steps)
 create table cr (ts timestamp, x double, y double);

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""The web console end to end in headless Chromium (issue 21).
+
+    python3 tests/console.py --url http://127.0.0.1:PORT --shots DIR
+
+Drives Debian's chromium through chromedriver's W3C WebDriver protocol
+(plain HTTP + JSON, so only the standard library is needed) against a
+running `tsdb serve` with its embedded anode and the demo data loaded
+(tests/console.sh sets that up): a refused sign-in, then signing in, SQL
+(the grid and its column types, paging, an error with its code and
+position, history), the explorer (a series drawn, a forecast band, anomaly
+windows shaded and listed), the operations view (anodes, streams with a
+working Kill button, subscriptions, databases with sizes), a narrow
+window, and no request to any other origin. Screenshots go to DIR.
+"""
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+CTRL, ENTER = "\ue009", "\ue007"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Browser:
+    """A WebDriver session: just the commands this test needs."""
+
+    def __init__(self, chromium, chromedriver):
+        self.port = free_port()
+        self.profile = tempfile.mkdtemp(prefix="console-chromium-")
+        self.driver = subprocess.Popen(
+            [chromedriver, f"--port={self.port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        for _ in range(100):
+            try:
+                self._call("GET", "/status")
+                break
+            except OSError:
+                time.sleep(0.1)
+        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                f"--user-data-dir={self.profile}"]
+        caps = {"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args},
+        }}}
+        self.session = self._call("POST", "/session", caps)["sessionId"]
+
+    def _call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return json.loads(r.read())["value"]
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"WebDriver {method} {path}: {e.read().decode()[:500]}") from None
+
+    def cmd(self, method, path, body=None):
+        return self._call(method, f"/session/{self.session}{path}", body)
+
+    def go(self, url):
+        self.cmd("POST", "/url", {"url": url})
+
+    def js(self, script, *args):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def find(self, css):
+        return self.cmd("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
+
+    def click(self, css):
+        self.cmd("POST", f"/element/{self.find(css)}/click", {})
+
+    def type(self, css, text, clear=True):
+        el = self.find(css)
+        if clear:
+            self.cmd("POST", f"/element/{el}/clear", {})
+        self.cmd("POST", f"/element/{el}/value", {"text": text})
+
+    def text(self, css):
+        return self.js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", css)
+
+    def wait(self, script, what, timeout=60, *args):
+        """Waits until `script` returns something truthy; returns it."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.js(script, *args)
+            if last:
+                return last
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+    def screenshot(self, path):
+        png = base64.b64decode(self.cmd("GET", "/screenshot"))
+        with open(path, "wb") as f:
+            f.write(png)
+
+    def resize(self, width, height):
+        self.cmd("POST", "/window/rect", {"width": width, "height": height})
+
+    def close(self):
+        try:
+            self.cmd("DELETE", "")
+        except Exception:
+            pass
+        self.driver.terminate()
+        self.driver.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print(f"ok: {what}")
+
+
+def run(b, url, shots):
+    b.go(url + "/")
+    # --- sign-in: refused, then accepted
+    b.wait("return !document.getElementById('login').hidden", "the sign-in form")
+    b.type("#login-user", "root")
+    b.type("#login-password", "wrong")
+    b.click("#login-form button[type=submit]")
+    err = b.wait("return document.getElementById('login-error').textContent", "the refusal")
+    check(err.startswith("Sign-in refused: the user or the password is wrong (0x"), f"refused credentials say so: {err}")
+    b.type("#login-password", "taosdata")
+    b.click("#login-form button[type=submit]")
+    b.wait("return !document.getElementById('tabs').hidden", "the views after sign-in")
+    check(b.text("#who") == "signed in as root", "signed in")
+
+    # --- SQL: Ctrl-Enter, the grid with column types, paging, CSV enabled
+    b.type("#sql-text", "select * from demo.passengers")
+    b.cmd("POST", f"/element/{b.find('#sql-text')}/value", {"text": CTRL + ENTER + CTRL})
+    status = b.wait("const s = document.getElementById('sql-status').textContent; return s.startsWith('Query OK') && s",
+                    "the query's answer")
+    check(status.startswith("Query OK, 144 row(s) in set"), f"Ctrl-Enter ran the query: {status}")
+    heads = b.js("return [...document.querySelectorAll('#sql-grid th')].map(t => t.textContent)")
+    check(heads == ["tsTIMESTAMP", "valINT"], f"the grid's columns with their types: {heads}")
+    rows = b.js("return document.querySelectorAll('#sql-grid tbody tr').length")
+    check(rows == 100, "a page holds 100 rows")
+    check(b.text("#sql-page") == "rows 1–100 of 144", "the pager counts the rows")
+    first = b.js("return [...document.querySelectorAll('#sql-grid tbody tr:first-child td')].map(t => t.textContent)")
+    check(first == ["1949-01-01T00:00:00Z", "112"], f"the first row: {first}")
+    b.js("window.scrollTo(0, 0)")
+    b.screenshot(os.path.join(shots, "console-sql.png"))
+    b.click("#sql-next")
+    check(b.js("return document.querySelectorAll('#sql-grid tbody tr').length") == 44, "the second page holds 44")
+    check(not b.js("return document.getElementById('sql-csv').disabled"), "CSV download offered")
+
+    # an error: its code, its position marked under the statement
+    b.type("#sql-text", "select * form demo.passengers")
+    b.click("#sql-run")
+    msg = b.wait("const e = document.getElementById('sql-error'); return !e.hidden && e.textContent", "the error")
+    check(msg.startswith("[0x2600] syntax error near \"form demo.passengers\" (at position 9)"), f"the error's code and text: {msg.splitlines()[0]}")
+    check(msg.splitlines()[1:] == ["select * form demo.passengers", "         ^"], "the position is marked")
+    sel = b.js("const t = document.getElementById('sql-text'); return [t.selectionStart, t.selectionEnd]")
+    check(sel == [9, 10], "the editor selects the position")
+    hist = b.js("return [...document.querySelectorAll('#sql-history option')].map(o => o.value)")
+    check(hist[1:3] == ["select * form demo.passengers", "select * from demo.passengers"], "the history, newest first")
+
+    # --- explore: a series, a forecast band, anomaly windows
+    b.click("#tab-explore")
+    b.wait("return document.getElementById('ex-col').value === 'val' && document.getElementById('fc-algo').options.length > 0",
+           "the explorer's choices")
+    check(b.js("return document.getElementById('ex-table').value") == "passengers", "demo.passengers offered")
+    algos = b.js("return [...document.getElementById('fc-algo').options].map(o => o.value)")
+    check("auto" in algos and "holtwinters" in algos, "forecast algorithms from SHOW ANODES FULL")
+    b.click("#ex-draw")
+    st = b.wait("const s = window.tsdbConsole.chartState(); return s && s.points > 0 && s", "the chart")
+    check(st["points"] == 144 and st["dataLengths"] == [144, 144], f"144 points drawn: {st}")
+    check(st["canvas"][0] > 600 and st["canvas"][1] > 200, "the canvas has a size")
+    b.click("#fc-run")
+    st = b.wait("const s = window.tsdbConsole.chartState(); return s && s.forecastRows > 0 && s", "the forecast", 120)
+    check(st["forecastRows"] == 24 and st["bands"] == 1, f"24 forecast rows with a band: {st}")
+    check(st["dataLengths"] == [168] * 5, "series, forecast, _fhigh, _flow over 144 + 24 x values")
+    check(st["model"].startswith("auto(period=12)"), f"model_info shown: {st['model']}")
+    check(b.text("#fc-model").startswith("Forecast by auto: auto(period=12)"), "the model line")
+    b.type("#ad-opts", "k=2")
+    b.js("document.getElementById('ad-algo').value = 'ksigma'")
+    b.click("#ad-run")
+    st = b.wait("const s = window.tsdbConsole.chartState(); return s && s.windows > 0 && s", "the anomaly windows")
+    check(st["windows"] == 2 and st["forecastRows"] == 24, "two windows shaded, the forecast kept")
+    cells = b.js("return [...document.querySelectorAll('#ad-grid tbody tr')].map(r => r.cells[0].textContent)")
+    check(cells == ["1959-07-01T00:00:00Z", "1960-06-01T00:00:00Z"], f"the windows listed: {cells}")
+    # what the canvas holds: a pixel inside the first window (above the
+    # line) is shaded red, one inside the band (between the forecast and
+    # _fhigh) orange
+    px = b.js("""
+        const p = window.tsdbConsole.probes(), ctx = document.querySelector('#chart canvas').getContext('2d');
+        const at = ([x, y]) => Array.from(ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data);
+        return {window: at(p.window), band: at(p.band), plain: at(p.plain)};""")
+    w, band, plain = px["window"], px["band"], px["plain"]
+    check(w[0] > w[2] + 20 and w[3] > 0, f"the anomaly window is shaded red on the canvas: rgba {w}")
+    check(band[0] > band[2] + 20 and band[3] > 0, f"the forecast band is shaded on the canvas: rgba {band}")
+    check(plain[3] == 0, f"outside them the canvas is clear: rgba {plain}")
+    b.js("window.scrollTo(0, 0)")
+    b.screenshot(os.path.join(shots, "console-explore.png"))
+
+    # --- operations: anodes, streams (Kill), subscriptions, databases
+    b.click("#tab-ops")
+    b.wait("return document.querySelectorAll('#ops-dbs tbody tr').length > 0", "the operations tables")
+    an = b.js("return [...document.querySelectorAll('#ops-anodes tbody tr td')].map(t => t.textContent)")
+    check(an[2] == "ready", f"the anode is ready: {an}")
+    streams = b.js("return [...document.querySelectorAll('#ops-streams tbody tr')].map(r => r.cells[3].textContent)")
+    check(streams == ["avg_pass"], f"the stream listed: {streams}")
+    lag = b.js("return document.querySelector('#ops-streams tbody tr').cells[1].textContent")
+    check(lag.endswith("behind") or lag == "on time" or lag == "NULL", f"its lag: {lag}")
+    subs = b.js("return [...document.querySelectorAll('#ops-subs tbody tr')].map(r => [r.cells[0].textContent, r.cells[2].textContent])")
+    check(subs == [["console_topic", "1"]], f"the subscription and its tables: {subs}")
+    dbs = b.js("return [...document.querySelectorAll('#ops-dbs tbody tr')].map(r => r.cells[0].textContent)")
+    check("demo" in dbs, f"databases with sizes: {dbs}")
+    b.screenshot(os.path.join(shots, "console-ops.png"))
+    b.js("window.confirm = () => true")
+    b.click("#ops-streams tbody tr button")
+    b.wait("return document.querySelectorAll('#ops-streams tbody tr').length === 0", "the stream killed")
+    check(True, "Kill removed the stream")
+
+    # --- good behaviour: nothing from elsewhere, a narrow window, keyboard
+    foreign = b.js("return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin))")
+    check(foreign == [], f"no request to another origin: {foreign}")
+    b.resize(420, 900)
+    b.click("#tab-explore")
+    time.sleep(0.5)
+    over = b.js("return document.documentElement.scrollWidth - window.innerWidth")
+    check(over <= 1, f"a 420 px window needs no sideways scrolling ({over} px over)")
+    b.screenshot(os.path.join(shots, "console-narrow.png"))
+    b.resize(1280, 900)
+    focused = b.js("""
+        document.getElementById('tab-explore').focus();
+        document.getElementById('tab-explore').dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true}));
+        return [document.activeElement.id, document.getElementById('view-ops').hidden];""")
+    check(focused == ["tab-ops", False], "arrow keys move between the views")
+
+    # --- credentials refused mid-session: the sign-in form says so
+    b.js("sessionStorage.setItem('tsdb.token', 'expired'); location.hash = '#sql'; location.reload()")
+    time.sleep(0.5)
+    b.wait("return document.readyState === 'complete' && !document.getElementById('tabs').hidden", "reload")
+    b.type("#sql-text", "show databases")
+    b.click("#sql-run")
+    msg = b.wait("const e = document.getElementById('login'); return !e.hidden && document.getElementById('login-error').textContent",
+                 "the refusal of an expired session")
+    check(msg.startswith("The server refused this session's credentials (0x"), f"an expired session is told: {msg}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--shots", required=True)
+    ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    ap.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    a = ap.parse_args()
+    os.makedirs(a.shots, exist_ok=True)
+    b = Browser(a.chromium, a.chromedriver)
+    try:
+        run(b, a.url.rstrip("/"), a.shots)
+    except Exception:
+        try:
+            b.screenshot(os.path.join(a.shots, "console-failure.png"))
+            print("screenshot of the failure:", os.path.join(a.shots, "console-failure.png"), file=sys.stderr)
+        except Exception:
+            pass
+        raise
+    finally:
+        b.close()
+    print("tests/console.py: all passed")
+
+
+if __name__ == "__main__":
+    main()
