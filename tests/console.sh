@@ -65,6 +65,19 @@ req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/rest/subscribe/con
     data=b"select * from demo.ad_sample", method="POST",
     headers={"Authorization": "Basic " + base64.b64encode(b"root:taosdata").decode()})
 urllib.request.urlopen(req, timeout=30).read()
+# a long series for the chart: 200,000 rows, a 1 s apart
+def post(sql):
+    r = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/rest/sql", data=sql.encode(), method="POST",
+        headers={"Authorization": "Basic " + base64.b64encode(b"root:taosdata").decode()})
+    answer = urllib.request.urlopen(r, timeout=60).read()
+    assert b'"code":0' in answer, answer[:300]
+post("create database big")
+post("create table big.s (ts timestamp, v double)")
+import math
+for b in range(40):
+    rows = " ".join(f"({1700000000000 + i * 1000}, {math.sin(i / 500) * 10 + (i % 97) / 10:.3f})"
+                    for i in range(b * 5000, (b + 1) * 5000))
+    post("insert into big.s values " + rows)
 EOF
 "$PY" tests/console.py --url "http://127.0.0.1:$TP" --shots "$SHOTS"
 echo "tests/console.sh: screenshots in $SHOTS"

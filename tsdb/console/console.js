@@ -672,6 +672,7 @@
 
   // what the browser test reads: the chart's data and overlays
   window.tsdbConsole = {
+    chart: () => ex.chart,
     chartState() {
       const u = ex.chart;
       return u && {

@@ -31,9 +31,12 @@
 //!   statement; nothing below imports it. [`engine`] re-exports the
 //!   public face (`Engine`).
 //! - [`check`]: `tsdb check [--repair]`, the offline verifier.
-//! - [`auth`], [`config`], [`rest`]: the server: session tokens and
-//!   login throttling, `etc/tsdb.ini`, `POST /rest/sql` in the
-//!   taosAdapter JSON shape.
+//! - [`schemaless`]: InfluxDB line protocol into super tables, as
+//!   TDengine's schemaless writer does (statements through `dispatch`).
+//! - [`auth`], [`config`], [`rest`], [`console`]: the server: session
+//!   tokens and login throttling, `etc/tsdb.ini`, `POST /rest/sql` in the
+//!   taosAdapter JSON shape, `POST /influxdb/v1/write`, the web console's
+//!   embedded files at `/`.
 //! - [`render`], [`csv_values`], [`shell`], [`import`]: the clients: the
 //!   taos table layout, CSV lines as VALUES rows, the shell, CSV loading.
 //!
@@ -64,6 +67,7 @@ pub mod render;
 pub mod rest;
 pub mod result;
 pub mod schema;
+pub mod schemaless;
 pub mod shell;
 pub mod sql;
 pub mod state;

@@ -106,9 +106,16 @@ struct ImportArgs {
     /// Database
     #[arg(short = 'd', long)]
     database: String,
-    /// Table to insert into
-    #[arg(short = 't', long)]
-    table: String,
+    /// Table to insert into (CSV)
+    #[arg(short = 't', long, required_unless_present = "line_protocol")]
+    table: Option<String>,
+    /// The file is InfluxDB line protocol: measurements become super tables
+    /// (POST /influxdb/v1/write, TDengine's schemaless rules)
+    #[arg(long, conflicts_with_all = ["table", "using", "header"])]
+    line_protocol: bool,
+    /// Timestamp unit of a line-protocol file: ns, u, ms, s, m, h
+    #[arg(long, default_value = "ns", requires = "line_protocol")]
+    precision: String,
     /// Create the table from this super table if needed (with --tags)
     #[arg(long, requires = "tags")]
     using: Option<String>,
@@ -121,7 +128,7 @@ struct ImportArgs {
     /// The first line holds column names
     #[arg(long)]
     header: bool,
-    /// The CSV file
+    /// The CSV (or line-protocol) file
     file: PathBuf,
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
@@ -543,9 +550,25 @@ async fn start_embedded_anode(
 
 fn import(a: ImportArgs) -> ExitCode {
     let mut client = a.conn.client();
+    if a.line_protocol {
+        return match tsdb::import::import_lines(
+            &client,
+            &a.file,
+            &a.database,
+            &a.precision,
+            a.batch.max(1),
+        ) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tsdb import: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let table = a.table.as_deref().unwrap_or_default();
     let spec = tsdb::import::ImportSpec {
         db: &a.database,
-        table: &a.table,
+        table,
         using: a.using.as_deref().zip(a.tags.as_deref()),
         batch: a.batch.max(1),
         header: a.header,

@@ -5,7 +5,7 @@
 //! `GET /` and `/console/*` are the web console's files ([`crate::console`]).
 //!
 //! May import: `auth`, `config`, `console`, `error`, `limits`, `result`,
-//! `state`, `subscribe`, `types`.
+//! `schemaless`, `state`, `subscribe`, `types`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -66,6 +66,7 @@ pub fn router(state: Arc<RestState>) -> Router {
         .route("/rest/sql/{db}", post(sql_db))
         .route("/rest/login/{user}/{password}", get(login))
         .route("/rest/subscribe/{topic}", post(consume).delete(unsubscribe))
+        .route("/influxdb/v1/write", post(influx_write))
         .route("/", get(crate::console::index))
         .route("/console/{file}", get(crate::console::asset))
         .fallback(|uri: axum::http::Uri| async move {
@@ -283,6 +284,63 @@ async fn run(s: Arc<RestState>, db: Option<String>, req: Request) -> Response {
         }
     }
     reply(&out)
+}
+
+/// `POST /influxdb/v1/write?db=<db>[&precision=ns|u|ms|s|m|h]`, the body
+/// InfluxDB line protocol ([`crate::schemaless`]), as taosAdapter answers
+/// it: credentials as HTTP Basic, a session token, or taosAdapter's `u` and
+/// `p` parameters; `204 No Content` when every line is written, `400` with
+/// `{code, desc}` naming the line when one is not (nothing is written).
+async fn influx_write(
+    State(s): State<Arc<RestState>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    req: Request,
+) -> Response {
+    let ip = peer(&req);
+    let (parts, body) = req.into_parts();
+    if let (Some(u), Some(p)) = (q.get("u"), q.get("p")) {
+        if let Some(left) = s.throttle.locked(ip) {
+            return locked_out(ip, left);
+        }
+        if *u != s.user || *p != s.password {
+            s.throttle.failed(ip);
+            return unauthorized();
+        }
+    } else if let Err(answer) = authorized(&s, &parts.headers, ip) {
+        return *answer;
+    }
+    let Some(db) = q.get("db").filter(|d| !d.is_empty()).cloned() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_VALUE,
+            "the database is missing: /influxdb/v1/write?db=<database>",
+        );
+    };
+    let precision =
+        match crate::schemaless::RequestPrecision::parse(q.get("precision").map(String::as_str)) {
+            Ok(p) => p,
+            Err(e) => return error(StatusCode::BAD_REQUEST, e.code, &e.msg),
+        };
+    let bytes = match read(&s, body).await {
+        Ok(b) => b,
+        Err(answer) => return *answer,
+    };
+    let Ok(text) = String::from_utf8(Vec::from(bytes)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_VALUE,
+            "the line protocol is not valid UTF-8",
+        );
+    };
+    let engine = s.engine.clone();
+    let out = statement(&s, move || {
+        crate::schemaless::write(&engine, &db, &text, precision).map(Output::Affected)
+    })
+    .await;
+    match out {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.code, &e.msg),
+    }
 }
 
 /// A query parameter that is 1/true.

@@ -56,7 +56,8 @@ impl Client {
         self.request("POST", &path, sql)
     }
 
-    /// One HTTP request to the server; returns the JSON answer.
+    /// One HTTP request to the server; returns the JSON answer (`null` for
+    /// `204 No Content`).
     pub fn request(&self, method: &str, path: &str, body: &str) -> Result<Json, String> {
         let addr = format!("{}:{}", self.host, self.port);
         let mut s =
@@ -86,6 +87,9 @@ impl Client {
         } else {
             answer.to_owned()
         };
+        if status == "204" {
+            return Ok(Json::Null);
+        }
         match serde_json::from_str::<Json>(&body) {
             Ok(j) => Ok(j),
             Err(_) => Err(format!("HTTP {status}: {}", body.trim())),

@@ -1,0 +1,512 @@
+//! Schemaless ingest: InfluxDB line protocol written as TDengine's
+//! schemaless writer writes it (taosAdapter's `POST /influxdb/v1/write`).
+//!
+//! - a measurement is a super table, created on first sight; its tags are
+//!   NCHAR tags, its fields columns (float → DOUBLE, `i` and `u` integers →
+//!   BIGINT, strings → NCHAR, booleans → BOOL), the timestamp column `_ts`;
+//!   a measurement without tags gets TDengine's placeholder tag `_tag_null`;
+//! - each distinct tag set is a child table named `t_` + a 128-bit hash of
+//!   the measurement and its sorted tags (TDengine hashes with MD5; ours is
+//!   FNV-1a, so names differ from TDengine's but are as stable);
+//! - a new field or tag later is an `ALTER STABLE ... ADD COLUMN / TAG`, a
+//!   longer string an `ALTER ... MODIFY`; a field whose type differs from
+//!   its column's is refused with both types named;
+//! - the database is created if missing (as taosAdapter's schemaless
+//!   writer does), timestamps are converted from the request's precision
+//!   to the database's (truncating), a line without one takes the server's
+//!   clock.
+//!
+//! The schema changes are ordinary DDL statements and the rows one INSERT
+//! statement, so a request's rows are all written or none (its DDL stays).
+//!
+//! May import: `error`, `result`, `schema`, `state`, `types` (and runs
+//! statements through [`Engine::execute`]).
+
+pub mod line;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::error::{DbError, Result, code};
+use crate::fail;
+use crate::schema::Column;
+use crate::state::Engine;
+use crate::types::{DataType, Precision};
+use line::{Field, Point};
+
+/// The timestamp column of a super table the writer creates (TDengine's).
+pub const TS_COLUMN: &str = "_ts";
+/// The tag of a measurement written without tags (TDengine's).
+pub const NULL_TAG: &str = "_tag_null";
+/// Narrowest string column or tag created; wider values widen it.
+pub const MIN_STRING_WIDTH: u32 = 16;
+/// Widest NCHAR (TDengine: 16,374 bytes of UCS-4 = 4,093 characters).
+pub const MAX_NCHAR_WIDTH: u32 = 4093;
+
+/// The timestamp precision of a request (`precision=`): InfluxDB's units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RequestPrecision {
+    Ns,
+    Us,
+    Ms,
+    S,
+    Minutes,
+    Hours,
+}
+
+impl RequestPrecision {
+    /// `n`/`ns` (the default), `u`/`us`/`µ`, `ms`, `s`, `m`, `h`.
+    pub fn parse(v: Option<&str>) -> Result<RequestPrecision> {
+        Ok(match v.unwrap_or("ns") {
+            "" | "n" | "ns" => RequestPrecision::Ns,
+            "u" | "us" | "µ" => RequestPrecision::Us,
+            "ms" => RequestPrecision::Ms,
+            "s" => RequestPrecision::S,
+            "m" => RequestPrecision::Minutes,
+            "h" => RequestPrecision::Hours,
+            other => fail!(
+                code::INVALID_VALUE,
+                "invalid precision '{other}': expected ns, u, ms, s, m or h"
+            ),
+        })
+    }
+
+    /// Nanoseconds per unit.
+    fn nanos(self) -> i128 {
+        match self {
+            RequestPrecision::Ns => 1,
+            RequestPrecision::Us => 1_000,
+            RequestPrecision::Ms => 1_000_000,
+            RequestPrecision::S => 1_000_000_000,
+            RequestPrecision::Minutes => 60_000_000_000,
+            RequestPrecision::Hours => 3_600_000_000_000,
+        }
+    }
+
+    /// `t` in this unit as a timestamp of precision `p`.
+    fn convert(self, t: i64, p: Precision) -> Option<i64> {
+        let per: i128 = match p {
+            Precision::Ms => 1_000_000,
+            Precision::Us => 1_000,
+            Precision::Ns => 1,
+        };
+        i64::try_from((t as i128 * self.nanos()).div_euclid(per)).ok()
+    }
+}
+
+/// What a field needs of its column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Need {
+    ty: DataType,
+}
+
+fn field_type(f: &Field) -> DataType {
+    match f {
+        Field::Float(_) => DataType::Double,
+        Field::Int(_) | Field::UInt(_) => DataType::BigInt,
+        Field::Bool(_) => DataType::Bool,
+        Field::Str(s) => DataType::NChar(width(s)),
+    }
+}
+
+fn width(s: &str) -> u32 {
+    (s.chars().count() as u32).max(MIN_STRING_WIDTH)
+}
+
+/// Whether a column of type `have` takes a value needing `need`.
+fn fits(have: DataType, need: DataType) -> bool {
+    match (have, need) {
+        (DataType::NChar(h), DataType::NChar(n)) => n <= h,
+        (DataType::Binary(h), DataType::NChar(n)) => n <= h,
+        (h, n) => h == n,
+    }
+}
+
+fn same_kind(have: DataType, need: DataType) -> bool {
+    matches!(
+        (have, need),
+        (DataType::NChar(_) | DataType::Binary(_), DataType::NChar(_))
+    ) || have == need
+}
+
+fn quote_ident(s: &str) -> Result<String> {
+    if s.contains('`') || s.len() > 192 {
+        fail!(
+            code::INVALID_VALUE,
+            "name '{s}' cannot be a table or column name (a backquote, or longer than 192 bytes)"
+        );
+    }
+    Ok(format!("`{s}`"))
+}
+
+fn quote_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// The child table of a tag set: `t_` and 32 hex digits.
+pub fn child_name(measurement: &str, tags: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = tags.iter().collect();
+    sorted.sort();
+    let mut key = measurement.to_owned();
+    for (k, v) in sorted {
+        key.push(',');
+        key.push_str(k);
+        key.push('=');
+        key.push_str(v);
+    }
+    let h = |seed: u64| {
+        key.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    format!(
+        "t_{:016x}{:016x}",
+        h(0xcbf2_9ce4_8422_2325),
+        h(0x6c62_272e_07bb_0142)
+    )
+}
+
+/// Writes the line-protocol `text` into database `db`; the rows written.
+pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision) -> Result<usize> {
+    let points = line::parse(text).map_err(|e| {
+        DbError::new(
+            code::INVALID_VALUE,
+            format!("line protocol, line {}: {}", e.line, e.msg),
+        )
+    })?;
+    if points.is_empty() {
+        return Ok(0);
+    }
+    let qdb = quote_ident(db)?;
+    if !engine.read().catalog.dbs.contains_key(db) {
+        engine.execute(&format!("create database if not exists {qdb}"), None)?;
+    }
+    let db_precision = engine
+        .read()
+        .catalog
+        .dbs
+        .get(db)
+        .map(|e| e.options().precision)
+        .unwrap_or_default();
+    let mut by_measurement: BTreeMap<&str, Vec<&Point>> = BTreeMap::new();
+    for p in &points {
+        by_measurement.entry(&p.measurement).or_default().push(p);
+    }
+    let now = db_precision.now();
+    let mut sql = String::from("insert into");
+    for (m, pts) in &by_measurement {
+        let (ts_name, tag_order) = reconcile(engine, db, m, pts)?;
+        let qm = quote_ident(m)?;
+        // clauses by child table and field set, in first-seen order
+        let mut clauses: Vec<String> = Vec::new();
+        let mut index: std::collections::HashMap<(String, Vec<String>), usize> =
+            std::collections::HashMap::new();
+        for p in pts {
+            let child = child_name(m, &p.tags);
+            let mut names: Vec<&str> = p.fields.iter().map(|(k, _)| k.as_str()).collect();
+            names.sort_unstable();
+            let key: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+            let ts = match p.ts {
+                None => now,
+                Some(t) => precision.convert(t, db_precision).ok_or_else(|| {
+                    DbError::new(
+                        code::TIMESTAMP_OUT_OF_RANGE,
+                        format!("line {}: timestamp {t} is out of range", p.line),
+                    )
+                })?,
+            };
+            let mut row = format!("({ts}");
+            for n in &names {
+                let v = &p.fields.iter().find(|(k, _)| k == n).expect("named").1;
+                row.push_str(", ");
+                match v {
+                    Field::Float(x) => write!(row, "{x:?}").expect("string"),
+                    Field::Int(i) => write!(row, "{i}").expect("string"),
+                    Field::UInt(u) => {
+                        if *u > i64::MAX as u64 {
+                            fail!(
+                                code::INVALID_VALUE,
+                                "line {}: field '{n}' = {u}u does not fit BIGINT",
+                                p.line
+                            );
+                        }
+                        write!(row, "{u}").expect("string")
+                    }
+                    Field::Bool(b) => row.push_str(if *b { "true" } else { "false" }),
+                    Field::Str(s) => row.push_str(&quote_str(s)),
+                }
+            }
+            row.push(')');
+            match index.get(&(child.clone(), key.clone())) {
+                Some(&i) => clauses[i].push_str(&row),
+                None => {
+                    let mut head = format!(" {qdb}.{} using {qdb}.{qm} (", quote_ident(&child)?);
+                    let tag_names: Vec<String> = tag_order
+                        .iter()
+                        .map(|t| quote_ident(t))
+                        .collect::<Result<_>>()?;
+                    head.push_str(&tag_names.join(", "));
+                    head.push_str(") tags (");
+                    let values: Vec<String> = tag_order
+                        .iter()
+                        .map(|t| {
+                            p.tags
+                                .iter()
+                                .find(|(k, _)| k == t)
+                                .map_or("NULL".to_owned(), |(_, v)| quote_str(v))
+                        })
+                        .collect();
+                    head.push_str(&values.join(", "));
+                    head.push_str(") (");
+                    head.push_str(&quote_ident(&ts_name)?);
+                    for n in &names {
+                        head.push_str(", ");
+                        head.push_str(&quote_ident(n)?);
+                    }
+                    head.push_str(") values ");
+                    index.insert((child, key), clauses.len());
+                    clauses.push(format!("{head}{row}"));
+                }
+            }
+        }
+        for c in clauses {
+            sql.push_str(&c);
+        }
+    }
+    match engine.execute(&sql, None)? {
+        crate::result::Output::Affected(n) => Ok(n),
+        _ => Ok(points.len()),
+    }
+}
+
+/// Creates or alters the super table `m` so that every point of `pts`
+/// fits; its timestamp column's name and the tags to name in INSERTs.
+fn reconcile(engine: &Engine, db: &str, m: &str, pts: &[&Point]) -> Result<(String, Vec<String>)> {
+    // what this request needs, by name, in first-seen order
+    let mut fields: Vec<(String, Need, usize)> = Vec::new();
+    let mut tags: Vec<(String, u32)> = Vec::new();
+    for p in pts {
+        for (k, v) in &p.fields {
+            let ty = field_type(v);
+            match fields.iter_mut().find(|(n, _, _)| n == k) {
+                None => fields.push((k.clone(), Need { ty }, p.line)),
+                Some((_, need, first)) => match (need.ty, ty) {
+                    (DataType::NChar(a), DataType::NChar(b)) => need.ty = DataType::NChar(a.max(b)),
+                    (a, b) if a == b => {}
+                    (a, b) => fail!(
+                        code::INVALID_VALUE,
+                        "line {}: field '{k}' of '{m}' is {} here but {} on line {first}",
+                        p.line,
+                        b.name(),
+                        a.name()
+                    ),
+                },
+            }
+        }
+        for (k, v) in &p.tags {
+            let w = width(v);
+            match tags.iter_mut().find(|(n, _)| n == k) {
+                None => tags.push((k.clone(), w)),
+                Some((_, have)) => *have = (*have).max(w),
+            }
+        }
+    }
+    for (name, need, line) in &fields {
+        if let DataType::NChar(w) = need.ty {
+            if w > MAX_NCHAR_WIDTH {
+                fail!(
+                    code::INVALID_VALUE,
+                    "line {line}: field '{name}' holds {w} characters, at most {MAX_NCHAR_WIDTH}"
+                );
+            }
+        }
+    }
+    if let Some((name, w)) = tags.iter().find(|(_, w)| *w > MAX_NCHAR_WIDTH) {
+        fail!(
+            code::INVALID_VALUE,
+            "tag '{name}' of '{m}' holds {w} characters, at most {MAX_NCHAR_WIDTH}"
+        );
+    }
+    let (qdb, qm) = (quote_ident(db)?, quote_ident(m)?);
+    let existing = existing(engine, db, m);
+    let Some((columns, stable_tags)) = existing else {
+        let ty = |t: DataType| match t {
+            DataType::NChar(w) => format!("nchar({w})"),
+            t => t.name().to_ascii_lowercase(),
+        };
+        let mut ddl = format!(
+            "create stable if not exists {qdb}.{qm} ({} timestamp",
+            quote_ident(TS_COLUMN)?
+        );
+        for (name, need, _) in &fields {
+            write!(ddl, ", {} {}", quote_ident(name)?, ty(need.ty)).expect("string");
+        }
+        ddl.push_str(") tags (");
+        let mut tag_defs: Vec<String> = tags
+            .iter()
+            .map(|(n, w)| Ok(format!("{} nchar({w})", quote_ident(n)?)))
+            .collect::<Result<_>>()?;
+        if tag_defs.is_empty() {
+            tag_defs.push(format!(
+                "{} nchar({MIN_STRING_WIDTH})",
+                quote_ident(NULL_TAG)?
+            ));
+        }
+        ddl.push_str(&tag_defs.join(", "));
+        ddl.push(')');
+        engine.execute(&ddl, None)?;
+        let mut order: Vec<String> = tags.into_iter().map(|(n, _)| n).collect();
+        if order.is_empty() {
+            order.push(NULL_TAG.to_owned());
+        }
+        return Ok((TS_COLUMN.to_owned(), order));
+    };
+    for (name, need, line) in &fields {
+        match columns.iter().find(|c| c.name == *name) {
+            None => {
+                let t = match need.ty {
+                    DataType::NChar(w) => format!("nchar({w})"),
+                    t => t.name().to_ascii_lowercase(),
+                };
+                engine.execute(
+                    &format!(
+                        "alter stable {qdb}.{qm} add column {} {t}",
+                        quote_ident(name)?
+                    ),
+                    None,
+                )?;
+            }
+            Some(c) if fits(c.ty, need.ty) => {}
+            Some(c) if same_kind(c.ty, need.ty) => widen(
+                engine,
+                &format!("{qdb}.{qm}"),
+                "column",
+                name,
+                c.ty,
+                need.ty,
+            )?,
+            Some(c) => fail!(
+                code::INVALID_VALUE,
+                "line {line}: field '{name}' of '{m}' is {} but its column is {}",
+                need.ty.name(),
+                c.ty.name()
+            ),
+        }
+    }
+    for (name, w) in &tags {
+        match stable_tags.iter().find(|c| c.name == *name) {
+            None => {
+                engine.execute(
+                    &format!(
+                        "alter stable {qdb}.{qm} add tag {} nchar({w})",
+                        quote_ident(name)?
+                    ),
+                    None,
+                )?;
+            }
+            Some(c) if fits(c.ty, DataType::NChar(*w)) => {}
+            Some(c) if same_kind(c.ty, DataType::NChar(*w)) => widen(
+                engine,
+                &format!("{qdb}.{qm}"),
+                "tag",
+                name,
+                c.ty,
+                DataType::NChar(*w),
+            )?,
+            Some(c) => fail!(
+                code::INVALID_VALUE,
+                "tag '{name}' of '{m}' is a string but the super table's tag is {}",
+                c.ty.name()
+            ),
+        }
+    }
+    let mut order: Vec<String> = tags.into_iter().map(|(n, _)| n).collect();
+    if order.is_empty() {
+        // an INSERT names at least one tag: the first, as NULL
+        order.push(stable_tags[0].name.clone());
+    }
+    Ok((columns[0].name.clone(), order))
+}
+
+/// `ALTER STABLE ... MODIFY COLUMN|TAG` so that string column or tag
+/// `name` (now `have`) holds `need`'s width, keeping BINARY or NCHAR.
+fn widen(
+    engine: &Engine,
+    stable: &str,
+    what: &str,
+    name: &str,
+    have: DataType,
+    need: DataType,
+) -> Result<()> {
+    let DataType::NChar(w) = need else {
+        unreachable!("only strings widen")
+    };
+    let t = match have {
+        DataType::Binary(_) => format!("binary({w})"),
+        _ => format!("nchar({w})"),
+    };
+    let sql = format!(
+        "alter stable {stable} modify {what} {} {t}",
+        quote_ident(name)?
+    );
+    engine.execute(&sql, None).map(|_| ())
+}
+
+/// The columns and tags of super table `m`, if it exists.
+fn existing(engine: &Engine, db: &str, m: &str) -> Option<(Vec<Column>, Vec<Column>)> {
+    let st = engine.read();
+    let entry = st.catalog.dbs.get(db)?;
+    let s = entry.stables.get(m)?;
+    Some((s.columns.clone(), s.tags.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precisions_convert_and_truncate() {
+        let p = RequestPrecision::parse(None).unwrap();
+        assert_eq!(
+            p.convert(1_465_839_830_100_400_200, Precision::Ms),
+            Some(1_465_839_830_100)
+        );
+        assert_eq!(p.convert(-1, Precision::Ms), Some(-1));
+        let s = RequestPrecision::parse(Some("s")).unwrap();
+        assert_eq!(s.convert(2, Precision::Ns), Some(2_000_000_000));
+        assert_eq!(s.convert(i64::MAX, Precision::Ns), None);
+        let e = RequestPrecision::parse(Some("x")).unwrap_err();
+        assert_eq!(
+            e.msg,
+            "invalid precision 'x': expected ns, u, ms, s, m or h"
+        );
+    }
+
+    #[test]
+    fn child_names_ignore_tag_order() {
+        let a = child_name("m", &[("a".into(), "1".into()), ("b".into(), "2".into())]);
+        let b = child_name("m", &[("b".into(), "2".into()), ("a".into(), "1".into())]);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 34);
+        assert_ne!(a, child_name("m", &[("a".into(), "1".into())]));
+        assert_ne!(
+            a,
+            child_name("n", &[("a".into(), "1".into()), ("b".into(), "2".into())])
+        );
+    }
+
+    #[test]
+    fn strings_are_quoted_for_sql() {
+        assert_eq!(quote_str(r"it's a\b"), r"'it\'s a\\b'");
+        assert!(quote_ident("a`b").is_err());
+    }
+}
