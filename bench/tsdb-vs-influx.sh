@@ -15,41 +15,19 @@ TABLES=${TABLES:-10000}
 TABLE_ROWS=${TABLE_ROWS:-1000000}
 export ROWS TABLES TABLE_ROWS
 
-if ! command -v influxd >/dev/null; then
-  echo "installing influxdb (Debian package) ..." >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q influxdb >&2
-fi
+. bench/influxd.sh
+influxd_install
 
 work=$(mktemp -d)
 pid=
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-cat > "$work/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:18088"
-[meta]
-  dir = "$work/meta"
-[data]
-  dir = "$work/data"
-  wal-dir = "$work/wal"
-  cache-max-memory-size = "4g"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:18086"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-CONF
 
 echo "tsdb (cargo bench -p tsdb --bench workload) ..." >&2
 cargo bench -q -p tsdb --bench workload 2>/dev/null | tail -n +2 > "$work/tsdb.txt"
 
 echo "InfluxDB $(influxd version 2>/dev/null | head -1) ..." >&2
-influxd -config "$work/influxdb.conf" > "$work/influxd.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-  curl -sf http://127.0.0.1:18086/ping >/dev/null 2>&1 && break
-  sleep 0.2
-done
+influxd_start "$work/influx"
+pid=$INFLUXD_PID
 python3 bench/influx.py --url http://127.0.0.1:18086 --rows "$ROWS" --tables "$TABLES" --table-rows "$TABLE_ROWS" > "$work/influx.txt"
 
 printf '%-60s %-16s %s\n' workload tsdb "InfluxDB 1.6"

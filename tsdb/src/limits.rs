@@ -290,7 +290,9 @@ pub fn run_statement<T>(budgets: Budgets, cancel: Vec<Cancel>, f: impl FnOnce() 
 /// Asks glibc to return the free pages of every arena to the system. A
 /// query that held a gigabyte frees it into its thread's arena, where it
 /// stays resident until trimmed; glibc trims only the top of the main
-/// heap by itself.
+/// heap by itself. (The `tsdb` binary allocates with mimalloc, which
+/// returns freed pages by itself after a short delay; this still serves
+/// the library under glibc, as in the tests.)
 #[allow(unsafe_code)]
 pub fn release_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -4,7 +4,10 @@
 //! May import: `state`, `catalog`, `sql::ast`, `storage::wal`, `query`
 //! (literal values), `types`, `error`, `result`.
 
-use crate::catalog::{Change, Column, DbOptions, Table};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::catalog::{Change, Column, DbOptions, Table, TableKind};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::query::literal::literal;
@@ -15,6 +18,10 @@ use crate::storage::wal::InsertRecord;
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
 /// A value for a column of type `ty`: timestamps from strings and epochs.
+/// A table's columns and its database's options, as one INSERT shares
+/// them between clauses.
+pub(crate) type Schema = Rc<(Vec<Column>, DbOptions)>;
+
 pub(crate) fn column_value(
     e: &Expr,
     ty: DataType,
@@ -84,13 +91,21 @@ impl State {
     ) -> Result<(usize, Option<u64>)> {
         let tables = self.expand_stable_inserts(tables, current)?;
         let mut created: Vec<(String, Table)> = Vec::new();
+        // tables this statement creates, for its later clauses
+        let mut creating: HashSet<(String, String)> = HashSet::new();
         for it in &tables {
             let Some(using) = &it.using else { continue };
-            let db = resolve_db(it.table.db.as_deref(), current)?;
-            if created
-                .iter()
-                .any(|(d, t)| *d == db && t.name == it.table.name)
+            let db = it.table.db.as_deref().or(current);
+            // the usual clause of a many-device INSERT names a table that
+            // exists: no copy of its USING part, no tag evaluation
+            if db
+                .and_then(|d| self.catalog.dbs.get(d))
+                .is_some_and(|d| d.tables.contains_key(&it.table.name))
             {
+                continue;
+            }
+            let db = resolve_db(db, None)?;
+            if !creating.insert((db.clone(), it.table.name.clone())) {
                 continue;
             }
             let mut s = using.clone();
@@ -121,18 +136,23 @@ impl State {
         }
         let mut batch = Vec::with_capacity(tables.len());
         let mut sync = false;
-        for it in tables {
-            let db = resolve_db(it.table.db.as_deref(), current)?;
-            let (rec, cols, opts) = self.insert_record(&db, it)?;
-            sync |= opts.wal == 2
-                && (opts.fsync == 0 || self.wal.syncer().since_sync_ms() >= opts.fsync as u128);
-            batch.push((rec, cols, Update::from_option(opts.update)));
+        {
+            let mut schemas = HashMap::new();
+            for it in tables {
+                let db = resolve_db(it.table.db.as_deref(), current)?;
+                let (rec, schema) = self.insert_record(&db, it, &mut schemas)?;
+                let opts = &schema.1;
+                sync |= opts.wal == 2
+                    && (opts.fsync == 0 || self.wal.syncer().since_sync_ms() >= opts.fsync as u128);
+                let update = Update::from_option(opts.update);
+                batch.push((rec, schema, update));
+            }
         }
         let end = self.wal.append(batch.iter().map(|b| &b.0))?;
         let mut total = 0;
-        for (rec, cols, update) in batch {
+        for (rec, schema, update) in batch {
             total += rec.len();
-            self.apply(rec, &cols, update);
+            self.apply(rec, &schema.0, update);
         }
         Ok((total, sync.then_some(end)))
     }
@@ -235,13 +255,19 @@ impl State {
         Ok(out)
     }
 
-    /// The WAL record of one table clause, all values checked.
-    pub(crate) fn insert_record(
-        &self,
+    /// The WAL record of one table clause, all values checked, and the
+    /// table's schema (from `schemas` when another clause of the statement
+    /// had the same super table: a many-device INSERT names it thousands of
+    /// times, and each copy of its columns costs an allocation per column).
+    pub(crate) fn insert_record<'s>(
+        &'s self,
         db: &str,
         it: InsertTable,
-    ) -> Result<(InsertRecord, Vec<Column>, DbOptions)> {
-        let entry = self.db(db)?;
+        schemas: &mut HashMap<(&'s str, &'s str), Schema>,
+    ) -> Result<(InsertRecord, Schema)> {
+        let Some((db_key, entry)) = self.catalog.dbs.get_key_value(db) else {
+            fail!(code::DB_NOT_EXIST, "Database not exist: {db}");
+        };
         let name = &it.table.name;
         let Some(table) = entry.tables.get(name) else {
             if entry.stables.contains_key(name) {
@@ -253,8 +279,20 @@ impl State {
             fail!(code::TABLE_NOT_EXIST, "Table does not exist: {name}");
         };
         let uid = table.uid;
-        let cols = entry.columns_of(name).expect("table exists");
-        let opts = entry.options();
+        let shape: &'s str = match &table.kind {
+            TableKind::Child { stable, .. } => stable,
+            TableKind::Normal { .. } => &table.name,
+        };
+        let schema = schemas
+            .entry((db_key.as_str(), shape))
+            .or_insert_with(|| {
+                Rc::new((
+                    entry.columns_of(name).expect("table exists"),
+                    entry.options(),
+                ))
+            })
+            .clone();
+        let (cols, opts) = (&schema.0, &schema.1);
         let p = opts.precision;
         // which schema columns the values are for
         let targets: Vec<usize> = match &it.columns {
@@ -340,6 +378,6 @@ impl State {
             ts,
             vals,
         };
-        Ok((rec, cols, opts))
+        Ok((rec, schema))
     }
 }

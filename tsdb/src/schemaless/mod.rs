@@ -17,19 +17,21 @@
 //!   clock.
 //!
 //! The schema changes are ordinary DDL statements and the rows one INSERT
-//! statement, so a request's rows are all written or none (its DDL stays).
+//! (built as the parser's INSERT clauses, not as SQL text), so a request's
+//! rows are all written or none (its DDL stays).
 //!
-//! May import: `error`, `result`, `schema`, `state`, `types` (and runs
-//! statements through [`Engine::execute`]).
+//! May import: `error`, `schema`, `sql`, `state`, `types` (and runs
+//! statements through [`Engine::execute`] and [`Engine::insert_tables`]).
 
 pub mod line;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::schema::Column;
+use crate::sql::ast::{Expr, InsertTable, Lit, ObjName, Rows, SubTable};
 use crate::state::Engine;
 use crate::types::{DataType, Precision};
 use line::{Field, Point};
@@ -139,19 +141,6 @@ fn quote_ident(s: &str) -> Result<String> {
     Ok(format!("`{s}`"))
 }
 
-fn quote_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        if c == '\'' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('\'');
-    out
-}
-
 /// The child table of a tag set: `t_` and 32 hex digits.
 pub fn child_name(measurement: &str, tags: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = tags.iter().collect();
@@ -202,19 +191,18 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
         by_measurement.entry(&p.measurement).or_default().push(p);
     }
     let now = db_precision.now();
-    let mut sql = String::from("insert into");
+    // the rows as INSERT clauses (the parsed form of `INSERT INTO child
+    // USING stable (tags) TAGS (...) (columns) VALUES ...`): no SQL text
+    // is made and parsed again
+    let mut tables: Vec<InsertTable> = Vec::new();
     for (m, pts) in &by_measurement {
         let (ts_name, tag_order) = reconcile(engine, db, m, pts)?;
-        let qm = quote_ident(m)?;
         // clauses by child table and field set, in first-seen order
-        let mut clauses: Vec<String> = Vec::new();
-        let mut index: std::collections::HashMap<(String, Vec<String>), usize> =
-            std::collections::HashMap::new();
+        let mut index: HashMap<(String, Vec<&str>), usize> = HashMap::new();
         for p in pts {
             let child = child_name(m, &p.tags);
             let mut names: Vec<&str> = p.fields.iter().map(|(k, _)| k.as_str()).collect();
             names.sort_unstable();
-            let key: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
             let ts = match p.ts {
                 None => now,
                 Some(t) => precision.convert(t, db_precision).ok_or_else(|| {
@@ -224,68 +212,67 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
                     )
                 })?,
             };
-            let mut row = format!("({ts}");
+            let mut row = Vec::with_capacity(names.len() + 1);
+            row.push(Lit::Int(ts));
             for n in &names {
                 let v = &p.fields.iter().find(|(k, _)| k == n).expect("named").1;
-                row.push_str(", ");
-                match v {
-                    Field::Float(x) => write!(row, "{x:?}").expect("string"),
-                    Field::Int(i) => write!(row, "{i}").expect("string"),
-                    Field::UInt(u) => {
-                        if *u > i64::MAX as u64 {
-                            fail!(
-                                code::INVALID_VALUE,
-                                "line {}: field '{n}' = {u}u does not fit BIGINT",
-                                p.line
-                            );
-                        }
-                        write!(row, "{u}").expect("string")
-                    }
-                    Field::Bool(b) => row.push_str(if *b { "true" } else { "false" }),
-                    Field::Str(s) => row.push_str(&quote_str(s)),
-                }
+                row.push(match v {
+                    Field::Float(x) => Lit::Float(*x),
+                    Field::Int(i) => Lit::Int(*i),
+                    Field::UInt(u) => Lit::Int(i64::try_from(*u).map_err(|_| {
+                        DbError::new(
+                            code::INVALID_VALUE,
+                            format!("line {}: field '{n}' = {u}u does not fit BIGINT", p.line),
+                        )
+                    })?),
+                    Field::Bool(b) => Lit::Bool(*b),
+                    Field::Str(s) => Lit::Str(s.clone()),
+                });
             }
-            row.push(')');
-            match index.get(&(child.clone(), key.clone())) {
-                Some(&i) => clauses[i].push_str(&row),
-                None => {
-                    let mut head = format!(" {qdb}.{} using {qdb}.{qm} (", quote_ident(&child)?);
-                    let tag_names: Vec<String> = tag_order
-                        .iter()
-                        .map(|t| quote_ident(t))
-                        .collect::<Result<_>>()?;
-                    head.push_str(&tag_names.join(", "));
-                    head.push_str(") tags (");
-                    let values: Vec<String> = tag_order
-                        .iter()
-                        .map(|t| {
-                            p.tags
-                                .iter()
-                                .find(|(k, _)| k == t)
-                                .map_or("NULL".to_owned(), |(_, v)| quote_str(v))
-                        })
-                        .collect();
-                    head.push_str(&values.join(", "));
-                    head.push_str(") (");
-                    head.push_str(&quote_ident(&ts_name)?);
-                    for n in &names {
-                        head.push_str(", ");
-                        head.push_str(&quote_ident(n)?);
-                    }
-                    head.push_str(") values ");
-                    index.insert((child, key), clauses.len());
-                    clauses.push(format!("{head}{row}"));
-                }
+            let key = (child, names);
+            if let Some(&i) = index.get(&key) {
+                tables[i].rows.push(row);
+                continue;
             }
-        }
-        for c in clauses {
-            sql.push_str(&c);
+            let (child, names) = key.clone();
+            let name = ObjName {
+                db: Some(db.to_owned()),
+                name: child,
+            };
+            let tag_values = tag_order
+                .iter()
+                .map(|t| {
+                    p.tags
+                        .iter()
+                        .find(|(k, _)| k == t)
+                        .map_or(Expr::Null, |(_, v)| Expr::Str(v.clone()))
+                })
+                .collect();
+            let mut columns = Vec::with_capacity(names.len() + 1);
+            columns.push(ts_name.clone());
+            columns.extend(names.iter().map(|n| (*n).to_owned()));
+            let mut rows = Rows::new(columns.len());
+            rows.push(row);
+            index.insert(key, tables.len());
+            tables.push(InsertTable {
+                table: name.clone(),
+                using: Some(SubTable {
+                    name,
+                    if_not_exists: true,
+                    stable: ObjName {
+                        db: Some(db.to_owned()),
+                        name: (*m).to_owned(),
+                    },
+                    tag_names: Some(tag_order.clone()),
+                    tag_values,
+                }),
+                columns: Some(columns),
+                rows,
+                pos: 0,
+            });
         }
     }
-    match engine.execute(&sql, None)? {
-        crate::result::Output::Affected(n) => Ok(n),
-        _ => Ok(points.len()),
-    }
+    engine.insert_tables(tables, None)
 }
 
 /// Creates or alters the super table `m` so that every point of `pts`
@@ -505,8 +492,8 @@ mod tests {
     }
 
     #[test]
-    fn strings_are_quoted_for_sql() {
-        assert_eq!(quote_str(r"it's a\b"), r"'it\'s a\\b'");
+    fn names_with_backquotes_are_refused() {
         assert!(quote_ident("a`b").is_err());
+        assert_eq!(quote_ident("a b").unwrap(), "`a b`");
     }
 }
