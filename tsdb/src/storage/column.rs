@@ -5,6 +5,8 @@
 //! and booleans are one `pco` stream of i64, floats one of f64 (NULL slots
 //! hold the previous value, which costs pco almost nothing); strings are a
 //! `pco` stream of byte lengths and the bytes compressed with `lz4`.
+//! Streams too short for pco (the blocks of many small tables) take a
+//! compact form of their own: steps, differences, decimal scaling.
 //!
 //! May import: `types`, its parent's `codec`.
 
@@ -316,38 +318,225 @@ impl ColData {
     }
 }
 
-/// Below this many values a stream is stored raw: pco's fixed cost per
-/// chunk (tens of microseconds) would dominate the small blocks of many
-/// tables written at once, and there is little to gain on so few values.
+/// Below this many values a stream does not go to pco: its fixed cost per
+/// chunk (tens of microseconds, and a header of tens of bytes) would
+/// dominate the small blocks of many tables written at once. Such a
+/// stream is stored in the compact form of [`small`] when that is
+/// smaller, else raw.
 const RAW_BELOW: usize = 256;
 
-/// A number as pco takes it, with its raw little-endian form.
+/// A number as pco takes it, with its raw little-endian form and its
+/// compact form for short streams.
 trait Num: pco::data_types::Number + Copy {
     const SIZE: usize;
     fn put(self, out: &mut Vec<u8>);
     fn get(b: &[u8]) -> Self;
+    /// The compact form of a short stream, if this stream has one.
+    fn put_small(v: &[Self], out: &mut Vec<u8>) -> Option<()>;
+    fn get_small(b: &[u8], rows: usize) -> Option<Vec<Self>>;
 }
 
 macro_rules! num {
     ($t:ty) => {
-        impl Num for $t {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            fn put(self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
-            }
-            fn get(b: &[u8]) -> Self {
-                <$t>::from_le_bytes(b.try_into().expect("sized"))
-            }
+        fn put(self, out: &mut Vec<u8>) {
+            out.extend_from_slice(&self.to_le_bytes());
+        }
+        fn get(b: &[u8]) -> Self {
+            <$t>::from_le_bytes(b.try_into().expect("sized"))
         }
     };
 }
-num!(i64);
-num!(f64);
-num!(u32);
 
-/// A stream: `0` then pco's bytes, or `1` then the raw values.
+impl Num for i64 {
+    const SIZE: usize = 8;
+    num!(i64);
+    fn put_small(v: &[i64], out: &mut Vec<u8>) -> Option<()> {
+        small::put_ints(v, out);
+        Some(())
+    }
+    fn get_small(b: &[u8], rows: usize) -> Option<Vec<i64>> {
+        small::get_ints(b, rows)
+    }
+}
+
+impl Num for u32 {
+    const SIZE: usize = 4;
+    num!(u32);
+    fn put_small(v: &[u32], out: &mut Vec<u8>) -> Option<()> {
+        let ints: Vec<i64> = v.iter().map(|&x| i64::from(x)).collect();
+        small::put_ints(&ints, out);
+        Some(())
+    }
+    fn get_small(b: &[u8], rows: usize) -> Option<Vec<u32>> {
+        small::get_ints(b, rows)?
+            .into_iter()
+            .map(|x| u32::try_from(x).ok())
+            .collect()
+    }
+}
+
+impl Num for f64 {
+    const SIZE: usize = 8;
+    num!(f64);
+    fn put_small(v: &[f64], out: &mut Vec<u8>) -> Option<()> {
+        small::put_decimals(v, out)
+    }
+    fn get_small(b: &[u8], rows: usize) -> Option<Vec<f64>> {
+        small::get_decimals(b, rows)
+    }
+}
+
+/// The compact form of short streams (stream kind `2`): what makes the
+/// small blocks of many-device tables small.
+///
+/// - integers: a mode byte; `0`: the first value and one step, when every
+///   difference is that step (regular timestamps: about ten bytes for the
+///   whole stream); `1`: the first value, then each difference. Numbers are
+///   zigzag LEB128, differences wrapping, so any `i64` round-trips;
+/// - floats: when every value is a decimal number of at most
+///   [`MAX_DECIMALS`] places (as sensors and line protocol write them), a
+///   byte `k` and the integers `value × 10^k` as above; a value that does
+///   not come back bit for bit (NaN, infinities, -0.0, more places) leaves
+///   the stream raw.
+///
+/// Written by this version on; older versions read kinds `0` and `1` only.
+mod small {
+    /// The most decimal places a float stream is scaled by.
+    pub const MAX_DECIMALS: u8 = 9;
+
+    fn put_varint(mut x: u64, out: &mut Vec<u8>) {
+        while x >= 0x80 {
+            out.push((x as u8) | 0x80);
+            x >>= 7;
+        }
+        out.push(x as u8);
+    }
+
+    fn get_varint(b: &[u8], at: &mut usize) -> Option<u64> {
+        let mut x = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*at)?;
+            *at += 1;
+            x |= u64::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(x);
+            }
+        }
+        None
+    }
+
+    fn zigzag(x: i64) -> u64 {
+        ((x << 1) ^ (x >> 63)) as u64
+    }
+
+    fn unzigzag(x: u64) -> i64 {
+        ((x >> 1) as i64) ^ -((x & 1) as i64)
+    }
+
+    pub fn put_ints(v: &[i64], out: &mut Vec<u8>) {
+        let Some(&first) = v.first() else {
+            out.push(0);
+            return;
+        };
+        let step = v.get(1).map_or(0, |s| s.wrapping_sub(first));
+        let regular = v.windows(2).all(|w| w[1].wrapping_sub(w[0]) == step);
+        out.push(if regular { 0 } else { 1 });
+        put_varint(zigzag(first), out);
+        if regular {
+            put_varint(zigzag(step), out);
+        } else {
+            for w in v.windows(2) {
+                put_varint(zigzag(w[1].wrapping_sub(w[0])), out);
+            }
+        }
+    }
+
+    pub fn get_ints(b: &[u8], rows: usize) -> Option<Vec<i64>> {
+        let (&mode, _) = b.split_first()?;
+        let mut at = 1;
+        if rows == 0 {
+            return (b.len() == 1 && mode == 0).then(Vec::new);
+        }
+        let mut x = unzigzag(get_varint(b, &mut at)?);
+        let mut out = Vec::with_capacity(rows);
+        out.push(x);
+        match mode {
+            0 => {
+                let step = unzigzag(get_varint(b, &mut at)?);
+                for _ in 1..rows {
+                    x = x.wrapping_add(step);
+                    out.push(x);
+                }
+            }
+            1 => {
+                for _ in 1..rows {
+                    x = x.wrapping_add(unzigzag(get_varint(b, &mut at)?));
+                    out.push(x);
+                }
+            }
+            _ => return None,
+        }
+        (at == b.len()).then_some(out)
+    }
+
+    fn scale(k: u8) -> f64 {
+        10f64.powi(i32::from(k))
+    }
+
+    /// The integers of `v` at the fewest decimal places that bring every
+    /// value back exactly.
+    fn as_decimals(v: &[f64]) -> Option<(u8, Vec<i64>)> {
+        // beyond 2^53 an f64 no longer holds every integer
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        'places: for k in 0..=MAX_DECIMALS {
+            let s = scale(k);
+            let mut ints = Vec::with_capacity(v.len());
+            for &x in v {
+                let m = (x * s).round();
+                if !m.is_finite() || m.abs() > EXACT {
+                    return None;
+                }
+                let m = m as i64;
+                if (m as f64 / s).to_bits() != x.to_bits() {
+                    continue 'places;
+                }
+                ints.push(m);
+            }
+            return Some((k, ints));
+        }
+        None
+    }
+
+    pub fn put_decimals(v: &[f64], out: &mut Vec<u8>) -> Option<()> {
+        let (k, ints) = as_decimals(v)?;
+        out.push(k);
+        put_ints(&ints, out);
+        Some(())
+    }
+
+    pub fn get_decimals(b: &[u8], rows: usize) -> Option<Vec<f64>> {
+        let (&k, rest) = b.split_first()?;
+        if k > MAX_DECIMALS {
+            return None;
+        }
+        let s = scale(k);
+        Some(
+            get_ints(rest, rows)?
+                .into_iter()
+                .map(|m| m as f64 / s)
+                .collect(),
+        )
+    }
+}
+
+/// A stream: `0` then pco's bytes, `1` then the raw values, or `2` then
+/// the compact form of a short stream ([`small`]).
 fn compress<T: Num>(v: &[T], cfg: &ChunkConfig) -> Vec<u8> {
     if v.len() < RAW_BELOW {
+        let mut compact = vec![2];
+        if T::put_small(v, &mut compact).is_some() && compact.len() < 1 + v.len() * T::SIZE {
+            return compact;
+        }
         let mut out = Vec::with_capacity(1 + v.len() * T::SIZE);
         out.push(1);
         for x in v {
@@ -368,6 +557,7 @@ fn decompress<T: Num>(b: &[u8], rows: usize) -> Option<Vec<T>> {
     let v: Vec<T> = match kind {
         0 => pco::standalone::simple_decompress(body).ok()?,
         1 if body.len() == rows * T::SIZE => body.chunks_exact(T::SIZE).map(T::get).collect(),
+        2 => T::get_small(body, rows)?,
         _ => return None,
     };
     (v.len() == rows).then_some(v)
@@ -420,6 +610,82 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn round_trip<T: Num + std::fmt::Debug>(v: &[T]) -> Vec<u8> {
+        let cfg = ChunkConfig::default();
+        let c = compress(v, &cfg);
+        let back: Vec<T> = decompress(&c, v.len()).expect("decodes");
+        let bits = |x: &T| {
+            let mut b = Vec::new();
+            x.put(&mut b);
+            b
+        };
+        assert_eq!(
+            back.iter().map(bits).collect::<Vec<_>>(),
+            v.iter().map(bits).collect::<Vec<_>>(),
+            "{v:?}"
+        );
+        c
+    }
+
+    #[test]
+    fn short_streams_are_compact_and_exact() {
+        // regular timestamps: one step for the whole stream
+        let ts: Vec<i64> = (0..100).map(|i| 1_700_000_000_000 + i * 1000).collect();
+        let c = round_trip(&ts);
+        assert_eq!(c[0], 2);
+        assert!(c.len() <= 12, "{} bytes", c.len());
+        // irregular and extreme integers
+        round_trip(&[i64::MIN, i64::MAX, 0, -1, 1, i64::MIN, 7]);
+        round_trip::<i64>(&[]);
+        round_trip(&[42i64]);
+        // two-decimal readings: about a byte or two each instead of eight
+        let mut x = 220.0f64;
+        let readings: Vec<f64> = (0..100)
+            .map(|i| {
+                x = ((x * 100.0).round() + f64::from((i * 7) % 11) - 5.0) / 100.0;
+                x
+            })
+            .collect();
+        let c = round_trip(&readings);
+        assert_eq!((c[0], c[1]), (2, 2), "kind 2, two decimal places");
+        assert!(c.len() < 200, "{} bytes", c.len());
+        // what cannot come back exactly stays raw
+        for odd in [
+            vec![1.5, f64::NAN],
+            vec![f64::INFINITY, 1.0],
+            vec![-0.0, 1.0],
+            vec![0.1 + 0.2, 1.0],
+            vec![1e300, 1.0],
+            vec![std::f64::consts::PI],
+        ] {
+            let c = round_trip(&odd);
+            assert_eq!(c[0], 1, "{odd:?} stays raw");
+        }
+        round_trip(&[0.0f64, 12.25, -3.5, 1e-9]);
+        round_trip(&[u32::MAX, 0, 5]);
+    }
+
+    #[test]
+    fn damaged_short_streams_are_refused_not_panics() {
+        for b in [
+            vec![2u8],
+            vec![2, 7],
+            vec![2, 0, 0x80],
+            vec![
+                2, 1, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+            ],
+            vec![2, 0, 2, 2, 9],
+        ] {
+            assert!(decompress::<i64>(&b, 3).is_none(), "{b:?}");
+            assert!(decompress::<f64>(&b, 3).is_none(), "{b:?}");
+            assert!(decompress::<u32>(&b, 3).is_none(), "{b:?}");
+        }
+        // a u32 stream whose integers do not fit u32
+        let mut c = vec![2];
+        small::put_ints(&[-1, 5], &mut c);
+        assert!(decompress::<u32>(&c, 2).is_none());
+    }
 
     #[test]
     fn chunks_round_trip_with_nulls_and_stats() {
