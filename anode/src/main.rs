@@ -1,5 +1,11 @@
 //! The `anode` binary: load `taosanode.ini`, start logging, serve.
 
+/// mimalloc instead of glibc's malloc (as the tsdb binary): request
+/// bodies, option maps and the algorithms' working vectors are many small
+/// short-lived allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
