@@ -47,8 +47,8 @@ build:
 
 ## test: everything CI checks — formatting, clippy, unit, handler and end-to-end
 ## tests, then the package installed into a temporary prefix (tests/install.sh)
-## and the web console in headless Chromium (tests/console.sh, which installs
-## Debian's chromium when it can and says so when it skips)
+## and the web console in headless Chromium and Firefox (tests/console.sh, which
+## installs Debian's browsers when it can and says so when it skips)
 test: venv lint
 	$(CARGO) test --workspace
 	bash tests/install.sh
