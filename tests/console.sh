@@ -87,7 +87,9 @@ echo "tests/console.sh: Chromium passed; screenshots in $SHOTS"
 FIREFOX=$(command -v firefox-esr || command -v firefox || true)
 if [ -z "$FIREFOX" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "tests/console.sh: installing Debian's firefox-esr"
-  apt-get install -y --no-install-recommends firefox-esr >/dev/null 2>&1 || true
+  apt-get install -y --no-install-recommends firefox-esr >/dev/null 2>&1 \
+    || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends firefox-esr >/dev/null 2>&1; } \
+    || true
   FIREFOX=$(command -v firefox-esr || true)
 fi
 if [ -z "$FIREFOX" ]; then
