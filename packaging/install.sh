@@ -285,12 +285,14 @@ configure() {
     systemctl daemon-reload
     systemctl enable taosanoded.service tsdbd.service >/dev/null 2>&1
     say "services: taosanoded and tsdbd enabled"
-    if [ "$START" -eq 1 ]; then
-      for s in taosanoded tsdbd; do
-        systemctl restart "$s.service" || die "$s did not start: see 'systemctl status $s' and 'journalctl -u $s'"
-        say "service: $s started"
-      done
-    fi
+    # --no-start leaves stopped services stopped, but restarts the ones
+    # this upgrade stopped
+    local start="$RUNNING"
+    [ "$START" -eq 1 ] && start="taosanoded tsdbd"
+    for s in $start; do
+      systemctl restart "$s.service" || die "$s did not start: see 'systemctl status $s' and 'journalctl -u $s'"
+      say "service: $s started"
+    done
   else
     say "services: systemd is not managing this install; start them with"
     say "  $ANODE_HOME/bin/anode --config $ETC/taosanode.ini"

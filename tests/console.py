@@ -387,7 +387,7 @@ def run(b, url, shots):
     b.click("#tab-ops")
     b.wait("return document.querySelectorAll('#ops-dbs tbody tr').length > 0", "the operations tables")
     an = b.js("return [...document.querySelectorAll('#ops-anodes tbody tr td')].map(t => t.textContent)")
-    check(an[2] == "ready", f"the anode is ready: {an}")
+    check(an[2] == "ready" and len(an) == 6 and an[5], f"the anode is ready, checked just now: {an}")
     streams = b.js("return [...document.querySelectorAll('#ops-streams tbody tr')].map(r => r.cells[3].textContent)")
     check(streams == ["avg_pass"], f"the stream listed: {streams}")
     lag = b.js("return document.querySelector('#ops-streams tbody tr').cells[1].textContent")

@@ -585,8 +585,14 @@
     err.hidden = true;
     $('ops-status').textContent = 'loading...';
     try {
+      // SHOW ANODES asks every anode for /status as it answers: the
+      // status is as of this moment
       const an = await sql('show anodes');
-      renderGrid($('ops-anodes'), an.column_meta, an.data);
+      const checked = new Date().toLocaleString();
+      renderGrid($('ops-anodes'), an.column_meta, an.data, {
+        heads: ['status checked'],
+        cells: () => [cell(checked)],
+      });
       const full = await sql('show anodes full');
       renderGrid($('ops-algos'), full.column_meta, full.data);
       const st = await sql('show streams');
