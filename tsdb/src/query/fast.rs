@@ -425,11 +425,17 @@ fn scan_source(
     wins: &mut Windows,
 ) -> Result<()> {
     let (lo, hi) = q.range;
-    let mem: Vec<(i64, &[Value])> = src
-        .data
-        .map(|m| m.range(lo, hi).collect())
-        .unwrap_or_default();
-    let mem_first = mem.first().map_or(i64::MAX, |r| r.0);
+    // the memtable in place when it can be (no late rows in the range),
+    // else as a list of rows
+    let slices = src.data.and_then(|m| m.run_slices(lo, hi));
+    let mem: Vec<(i64, &[Value])> = match (slices, src.data) {
+        (None, Some(m)) => m.range(lo, hi).collect(),
+        _ => Vec::new(),
+    };
+    let mem_first = match slices {
+        Some((ts, _, _)) => ts.first().copied().unwrap_or(i64::MAX),
+        None => mem.first().map_or(i64::MAX, |r| r.0),
+    };
     // runs of blocks overlapping each other; the last ones may also
     // overlap the memtable
     let mut runs: Vec<Vec<&Arc<Block>>> = Vec::new();
@@ -460,9 +466,21 @@ fn scan_source(
     let mut mem_merged = false;
     if k < runs.len() {
         let tail: Vec<&Arc<Block>> = runs[k..].iter().flatten().copied().collect();
+        let mem = match slices {
+            Some((ts, vals, width)) => ts.iter().copied().zip(vals.chunks_exact(width)).collect(),
+            None => mem,
+        };
         let (t, cols) = merged_segment(q, specs, &tail, &mem)?;
         let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
         fold_segment(specs, w, &t, &cols, (lo, hi), wins);
+        return Ok(());
+    }
+    if let Some((ts, vals, width)) = slices {
+        if !ts.is_empty() {
+            let cols = mem_columns(q, specs, vals.chunks_exact(width));
+            let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
+            fold_segment(specs, w, ts, &cols, (lo, hi), wins);
+        }
         mem_merged = true;
     }
     if !mem_merged && !mem.is_empty() {
@@ -527,18 +545,15 @@ fn load(q: &Query<'_, '_>, specs: &[Spec], b: &Block) -> Result<Columns> {
 fn mem_columns<'v>(
     q: &Query<'_, '_>,
     specs: &[Spec],
-    rows: impl Iterator<Item = &'v [Value]> + Clone,
+    rows: impl ExactSizeIterator<Item = &'v [Value]> + Clone,
 ) -> Vec<Option<ColData>> {
     specs
         .iter()
         .map(|s| {
             let (id, kind) = s.col?;
             let pos = q.schema.columns[1..].iter().position(|c| c.id == id)?;
-            let vals: Vec<&Value> = rows
-                .clone()
-                .map(|r| r.get(pos).unwrap_or(&Value::Null))
-                .collect();
-            Some(ColData::from_values(kind, vals.into_iter()))
+            let vals = rows.clone().map(|r| r.get(pos).unwrap_or(&Value::Null));
+            Some(ColData::from_values(kind, vals))
         })
         .collect()
 }

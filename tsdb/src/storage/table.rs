@@ -257,6 +257,22 @@ impl TableData {
         }
     }
 
+    /// The rows in `[lo, hi]` as slices of the run, when no late row falls
+    /// there (the usual case): their timestamps, their values row-major,
+    /// and the row width. Lets an aggregate read the memtable in place.
+    pub fn run_slices(&self, lo: i64, hi: i64) -> Option<(&[i64], &[Value], usize)> {
+        if self.width == 0 || lo > hi || self.late.range(lo..=hi).next().is_some() {
+            return None;
+        }
+        let a = self.ts.partition_point(|&t| t < lo);
+        let b = self.ts.partition_point(|&t| t <= hi).max(a);
+        Some((
+            &self.ts[a..b],
+            &self.vals[a * self.width..b * self.width],
+            self.width,
+        ))
+    }
+
     /// Whether a row has timestamp `ts`.
     pub fn contains(&self, ts: i64) -> bool {
         self.ts.binary_search(&ts).is_ok() || self.late.contains_key(&ts)
