@@ -14,11 +14,8 @@ keep-alive connections to URL (`.../write?db=bench` for InfluxDB 1.x,
 
 import argparse
 import base64
-import http.client
-import queue
-import threading
-import time
-import urllib.parse
+
+from http_writers import post_all
 
 
 def batches(devices, rows, batch):
@@ -47,43 +44,11 @@ def main():
     ap.add_argument("--writers", type=int, default=4)
     ap.add_argument("--auth", default=None)
     a = ap.parse_args()
-    u = urllib.parse.urlsplit(a.url)
-    path = u.path + ("?" + u.query if u.query else "")
     headers = {"Content-Type": "text/plain"}
     if a.auth:
         headers["Authorization"] = "Basic " + base64.b64encode(a.auth.encode()).decode()
     bodies = batches(a.devices, a.rows, a.batch)
-    work = queue.Queue()
-    for b in bodies:
-        work.put(b)
-    errors = []
-
-    def writer():
-        try:
-            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
-            while True:
-                try:
-                    body = work.get_nowait()
-                except queue.Empty:
-                    return
-                conn.request("POST", path, body=body, headers=headers)
-                r = conn.getresponse()
-                answer = r.read()
-                if r.status not in (200, 204):
-                    errors.append(f"HTTP {r.status}: {answer[:300]!r}")
-                    return
-        except OSError as e:
-            errors.append(f"{a.url}: {e}")
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=writer) for _ in range(a.writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    secs = time.monotonic() - started
-    if errors:
-        raise SystemExit(errors[0])
+    secs = post_all(a.url, bodies, a.writers, headers, lambda status, _: status in (200, 204))
     print(f"{a.rows} rows, {a.devices} devices, {a.batch}-line batches, {a.writers} writers: "
           f"{secs:.2f} s, {a.rows / secs:,.0f} rows/s")
 

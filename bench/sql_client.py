@@ -14,11 +14,8 @@ Prints rows/s.
 
 import argparse
 import base64
-import http.client
-import queue
-import threading
-import time
-import urllib.parse
+
+from http_writers import post_all
 
 
 def statements(tables, rows, batch):
@@ -50,48 +47,18 @@ def main():
     ap.add_argument("--writers", type=int, default=4)
     ap.add_argument("--auth", default="root:taosdata")
     a = ap.parse_args()
-    u = urllib.parse.urlsplit(a.url)
     headers = {"Authorization": "Basic " + base64.b64encode(a.auth.encode()).decode()}
+    url = a.url.rstrip("/") + "/rest/sql"
 
-    def post(conn, body):
-        conn.request("POST", "/rest/sql", body=body, headers=headers)
-        r = conn.getresponse()
-        answer = r.read()
-        if r.status != 200 or b'"code":0' not in answer:
-            raise SystemExit(f"HTTP {r.status}: {answer[:300]!r}")
+    def ok(status, answer):
+        return status == 200 and b'"code":0' in answer
 
-    setup = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
-    for sql in ["create database if not exists bench",
-                "create stable if not exists bench.meters (ts timestamp, v double) tags (k int)",
-                "create table if not exists bench.t (ts timestamp, v double)"]:
-        post(setup, sql.encode())
+    setup = [b"create database if not exists bench",
+             b"create stable if not exists bench.meters (ts timestamp, v double) tags (k int)",
+             b"create table if not exists bench.t (ts timestamp, v double)"]
+    post_all(url, setup, 1, headers, ok)
     bodies = statements(a.tables, a.rows, a.batch)
-    work = queue.Queue()
-    for b in bodies:
-        work.put(b)
-    errors = []
-
-    def writer():
-        try:
-            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
-            while True:
-                try:
-                    body = work.get_nowait()
-                except queue.Empty:
-                    return
-                post(conn, body)
-        except (OSError, SystemExit) as e:
-            errors.append(str(e))
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=writer) for _ in range(a.writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    secs = time.monotonic() - started
-    if errors:
-        raise SystemExit(errors[0])
+    secs = post_all(url, bodies, a.writers, headers, ok)
     shape = f"{a.tables} tables" if a.tables > 1 else "1 table"
     print(f"{a.rows} rows, {shape}, {a.batch}-row statements, {a.writers} writers: "
           f"{secs:.2f} s, {a.rows / secs:,.0f} rows/s")

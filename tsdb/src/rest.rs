@@ -25,7 +25,7 @@ use crate::error::{DbError, code};
 use crate::limits::{Budgets, Cancel};
 use crate::result::Output;
 use crate::state::Engine;
-use crate::types::{DataType, Precision, Value, format_rfc3339};
+use crate::types::{DataType, Precision, Value};
 
 pub struct RestState {
     pub engine: Arc<Engine>,
@@ -107,10 +107,13 @@ fn peer(req: &Request) -> IpAddr {
 /// Whether the request carries valid credentials: Basic user:password or
 /// a live `Taosd` session token. Failures count against the caller.
 fn authorized(state: &RestState, headers: &HeaderMap, ip: IpAddr) -> Result<(), Box<Response>> {
-    if let Some(left) = state.throttle.locked(ip) {
-        return Err(Box::new(locked_out(ip, left)));
-    }
-    let ok = headers
+    verdict(state, ip, header_credentials(state, headers))
+}
+
+/// Whether the `Authorization` header holds Basic user:password or a live
+/// `Taosd` session token.
+fn header_credentials(state: &RestState, headers: &HeaderMap) -> bool {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
@@ -123,7 +126,15 @@ fn authorized(state: &RestState, headers: &HeaderMap, ip: IpAddr) -> Result<(), 
             } else {
                 false
             }
-        });
+        })
+}
+
+/// The answer to a caller whose credentials were `ok` or not: refused
+/// while its address is locked out, and a failure counts against it.
+fn verdict(state: &RestState, ip: IpAddr, ok: bool) -> Result<(), Box<Response>> {
+    if let Some(left) = state.throttle.locked(ip) {
+        return Err(Box::new(locked_out(ip, left)));
+    }
     if ok {
         Ok(())
     } else {
@@ -298,15 +309,11 @@ async fn influx_write(
 ) -> Response {
     let ip = peer(&req);
     let (parts, body) = req.into_parts();
-    if let (Some(u), Some(p)) = (q.get("u"), q.get("p")) {
-        if let Some(left) = s.throttle.locked(ip) {
-            return locked_out(ip, left);
-        }
-        if *u != s.user || *p != s.password {
-            s.throttle.failed(ip);
-            return unauthorized();
-        }
-    } else if let Err(answer) = authorized(&s, &parts.headers, ip) {
+    let ok = match (q.get("u"), q.get("p")) {
+        (Some(u), Some(p)) => *u == s.user && *p == s.password,
+        _ => header_credentials(&s, &parts.headers),
+    };
+    if let Err(answer) = verdict(&s, ip, ok) {
         return *answer;
     }
     let Some(db) = q.get("db").filter(|d| !d.is_empty()).cloned() else {
@@ -405,33 +412,10 @@ async fn unsubscribe(
     )
 }
 
-/// A value as REST JSON.
-pub fn value_json(v: &Value, ty: DataType, p: Precision) -> Json {
-    match v {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) if ty == DataType::Timestamp => Json::String(format_rfc3339(*i, p)),
-        Value::Int(i) if ty == DataType::Bool => Json::Bool(*i != 0),
-        Value::Int(i) if matches!(ty, DataType::Float | DataType::Double) => json!(*i as f64),
-        Value::Int(i) => json!(i),
-        Value::Double(d) if ty == DataType::Float => {
-            // print a FLOAT as its shortest f32 form: 10.3, not 10.300000190734863
-            let f = *d as f32;
-            if f.is_finite() {
-                serde_json::from_str(&f.to_string()).unwrap_or(Json::Null)
-            } else {
-                Json::Null
-            }
-        }
-        Value::Double(d) if d.is_finite() => json!(d),
-        Value::Double(_) => Json::Null,
-        Value::Str(s) => Json::String(s.clone()),
-    }
-}
-
-/// [`value_json`]'s JSON for one cell, written straight into `out`: a
-/// large result is mostly cells, and a `Json` value (with a formatted
-/// string for each timestamp) per cell cost more than the query.
+/// One cell's JSON, written straight into `out`: a large result is mostly
+/// cells, and a `Json` value (with a formatted string for each timestamp)
+/// per cell cost more than the query. The tests hold the `Json`-value
+/// form this replaced, as the reference it must match byte for byte.
 fn write_value(out: &mut Vec<u8>, v: &Value, ty: DataType, p: Precision) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
@@ -449,7 +433,7 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: DataType, p: Precision) {
         }
         Value::Int(i) => number(out, i),
         // a FLOAT as its shortest f32 form: 10.3, not 10.300000190734863;
-        // a whole one as an integer (7, not 7.0), as value_json reads
+        // a whole one as an integer (7, not 7.0), as the reference reads
         // f32's own text back
         Value::Double(d) if ty == DataType::Float && (*d as f32).is_finite() => {
             let f = *d as f32;
@@ -475,50 +459,25 @@ fn number<T: serde::Serialize>(out: &mut Vec<u8>, x: &T) {
     serde_json::to_writer(&mut *out, x).ok();
 }
 
-pub fn to_json(o: &Output) -> Json {
-    match o {
+/// A result in the taosAdapter JSON shape, written straight to bytes a
+/// cell at a time: a result of millions of rows never exists as a tree of
+/// JSON values (which cost several times the rows themselves).
+pub fn to_json_bytes(o: &Output) -> Vec<u8> {
+    let (columns, rows, precision) = match o {
         Output::Rows {
             columns,
             rows,
             precision,
-        } => {
-            let meta: Vec<Json> = columns
-                .iter()
-                .map(|c| json!([c.name, c.ty.name(), c.ty.len()]))
-                .collect();
-            let data: Vec<Json> = rows
-                .iter()
-                .map(|r| {
-                    Json::Array(
-                        r.iter()
-                            .zip(columns)
-                            .map(|(v, c)| value_json(v, c.ty, *precision))
-                            .collect(),
-                    )
-                })
-                .collect();
-            json!({"code": 0, "column_meta": meta, "data": data, "rows": rows.len()})
+        } => (columns, rows, precision),
+        // DDL, INSERT and USE: taosAdapter's one-row `affected_rows` answer
+        other => {
+            let n = match other {
+                Output::Affected(n) => *n,
+                _ => 0,
+            };
+            let answer = json!({"code": 0, "column_meta": [["affected_rows", "INT", 4]], "data": [[n]], "rows": 1});
+            return serde_json::to_vec(&answer).unwrap_or_default();
         }
-        Output::Affected(n) => {
-            json!({"code": 0, "column_meta": [["affected_rows", "INT", 4]], "data": [[n]], "rows": 1})
-        }
-        Output::UseDb(_) => {
-            json!({"code": 0, "column_meta": [["affected_rows", "INT", 4]], "data": [[0]], "rows": 1})
-        }
-    }
-}
-
-/// [`to_json`] written straight to bytes, a row at a time: a result of
-/// millions of rows never exists as a tree of JSON values (which cost
-/// several times the rows themselves).
-pub fn to_json_bytes(o: &Output) -> Vec<u8> {
-    let Output::Rows {
-        columns,
-        rows,
-        precision,
-    } = o
-    else {
-        return serde_json::to_vec(&to_json(o)).unwrap_or_default();
     };
     let meta: Vec<Json> = columns
         .iter()
@@ -559,6 +518,65 @@ pub fn to_json_bytes(o: &Output) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::result::ColMeta;
+    use crate::types::format_rfc3339;
+
+    /// The writer this module had: a cell as a `Json` value.
+    fn value_json(v: &Value, ty: DataType, p: Precision) -> Json {
+        match v {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) if ty == DataType::Timestamp => Json::String(format_rfc3339(*i, p)),
+            Value::Int(i) if ty == DataType::Bool => Json::Bool(*i != 0),
+            Value::Int(i) if matches!(ty, DataType::Float | DataType::Double) => json!(*i as f64),
+            Value::Int(i) => json!(i),
+            Value::Double(d) if ty == DataType::Float => {
+                // print a FLOAT as its shortest f32 form: 10.3, not 10.300000190734863
+                let f = *d as f32;
+                if f.is_finite() {
+                    serde_json::from_str(&f.to_string()).unwrap_or(Json::Null)
+                } else {
+                    Json::Null
+                }
+            }
+            Value::Double(d) if d.is_finite() => json!(d),
+            Value::Double(_) => Json::Null,
+            Value::Str(s) => Json::String(s.clone()),
+        }
+    }
+
+    /// The whole answer as a tree of `Json` values.
+    fn to_json(o: &Output) -> Json {
+        match o {
+            Output::Rows {
+                columns,
+                rows,
+                precision,
+            } => {
+                let meta: Vec<Json> = columns
+                    .iter()
+                    .map(|c| json!([c.name, c.ty.name(), c.ty.len()]))
+                    .collect();
+                let data: Vec<Json> = rows
+                    .iter()
+                    .map(|r| {
+                        Json::Array(
+                            r.iter()
+                                .zip(columns)
+                                .map(|(v, c)| value_json(v, c.ty, *precision))
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                json!({"code": 0, "column_meta": meta, "data": data, "rows": rows.len()})
+            }
+            Output::Affected(n) => {
+                json!({"code": 0, "column_meta": [["affected_rows", "INT", 4]], "data": [[n]], "rows": 1})
+            }
+            Output::UseDb(_) => {
+                json!({"code": 0, "column_meta": [["affected_rows", "INT", 4]], "data": [[0]], "rows": 1})
+            }
+        }
+    }
 
     /// The direct writer says byte for byte what the `Json` route says.
     #[test]

@@ -463,7 +463,6 @@ fn scan_source(
             fold_segment(specs, w, &t, &cols, (lo, hi), wins);
         }
     }
-    let mut mem_merged = false;
     if k < runs.len() {
         let tail: Vec<&Arc<Block>> = runs[k..].iter().flatten().copied().collect();
         let mem = match slices {
@@ -473,17 +472,11 @@ fn scan_source(
         let (t, cols) = merged_segment(q, specs, &tail, &mem)?;
         let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
         fold_segment(specs, w, &t, &cols, (lo, hi), wins);
-        return Ok(());
-    }
-    if let Some((ts, vals, width)) = slices {
-        if !ts.is_empty() {
-            let cols = mem_columns(q, specs, vals.chunks_exact(width));
-            let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
-            fold_segment(specs, w, ts, &cols, (lo, hi), wins);
-        }
-        mem_merged = true;
-    }
-    if !mem_merged && !mem.is_empty() {
+    } else if let Some((ts, vals, width)) = slices.filter(|s| !s.0.is_empty()) {
+        let cols = mem_columns(q, specs, vals.chunks_exact(width));
+        let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();
+        fold_segment(specs, w, ts, &cols, (lo, hi), wins);
+    } else if !mem.is_empty() {
         let t: Vec<i64> = mem.iter().map(|r| r.0).collect();
         let cols = mem_columns(q, specs, mem.iter().map(|r| r.1));
         let cols: Vec<Option<&ColData>> = cols.iter().map(Option::as_ref).collect();

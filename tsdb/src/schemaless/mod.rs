@@ -96,12 +96,15 @@ impl RequestPrecision {
     }
 }
 
-/// What a field needs of its column.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Need {
-    ty: DataType,
+/// A column type as DDL writes it (`nchar(16)`, `double`, ...).
+fn sql_type(t: DataType) -> String {
+    match t {
+        DataType::NChar(w) => format!("nchar({w})"),
+        t => t.name().to_ascii_lowercase(),
+    }
 }
 
+/// The column type a field's value needs.
 fn field_type(f: &Field) -> DataType {
     match f {
         Field::Float(_) => DataType::Double,
@@ -279,15 +282,16 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
 /// fits; its timestamp column's name and the tags to name in INSERTs.
 fn reconcile(engine: &Engine, db: &str, m: &str, pts: &[&Point]) -> Result<(String, Vec<String>)> {
     // what this request needs, by name, in first-seen order
-    let mut fields: Vec<(String, Need, usize)> = Vec::new();
+    // (name, the column type the values need, the line that first named it)
+    let mut fields: Vec<(String, DataType, usize)> = Vec::new();
     let mut tags: Vec<(String, u32)> = Vec::new();
     for p in pts {
         for (k, v) in &p.fields {
             let ty = field_type(v);
             match fields.iter_mut().find(|(n, _, _)| n == k) {
-                None => fields.push((k.clone(), Need { ty }, p.line)),
-                Some((_, need, first)) => match (need.ty, ty) {
-                    (DataType::NChar(a), DataType::NChar(b)) => need.ty = DataType::NChar(a.max(b)),
+                None => fields.push((k.clone(), ty, p.line)),
+                Some((_, need, first)) => match (*need, ty) {
+                    (DataType::NChar(a), DataType::NChar(b)) => *need = DataType::NChar(a.max(b)),
                     (a, b) if a == b => {}
                     (a, b) => fail!(
                         code::INVALID_VALUE,
@@ -308,7 +312,7 @@ fn reconcile(engine: &Engine, db: &str, m: &str, pts: &[&Point]) -> Result<(Stri
         }
     }
     for (name, need, line) in &fields {
-        if let DataType::NChar(w) = need.ty {
+        if let DataType::NChar(w) = *need {
             if w > MAX_NCHAR_WIDTH {
                 fail!(
                     code::INVALID_VALUE,
@@ -326,16 +330,12 @@ fn reconcile(engine: &Engine, db: &str, m: &str, pts: &[&Point]) -> Result<(Stri
     let (qdb, qm) = (quote_ident(db)?, quote_ident(m)?);
     let existing = existing(engine, db, m);
     let Some((columns, stable_tags)) = existing else {
-        let ty = |t: DataType| match t {
-            DataType::NChar(w) => format!("nchar({w})"),
-            t => t.name().to_ascii_lowercase(),
-        };
         let mut ddl = format!(
             "create stable if not exists {qdb}.{qm} ({} timestamp",
             quote_ident(TS_COLUMN)?
         );
         for (name, need, _) in &fields {
-            write!(ddl, ", {} {}", quote_ident(name)?, ty(need.ty)).expect("string");
+            write!(ddl, ", {} {}", quote_ident(name)?, sql_type(*need)).expect("string");
         }
         ddl.push_str(") tags (");
         let mut tag_defs: Vec<String> = tags
@@ -360,31 +360,23 @@ fn reconcile(engine: &Engine, db: &str, m: &str, pts: &[&Point]) -> Result<(Stri
     for (name, need, line) in &fields {
         match columns.iter().find(|c| c.name == *name) {
             None => {
-                let t = match need.ty {
-                    DataType::NChar(w) => format!("nchar({w})"),
-                    t => t.name().to_ascii_lowercase(),
-                };
                 engine.execute(
                     &format!(
-                        "alter stable {qdb}.{qm} add column {} {t}",
-                        quote_ident(name)?
+                        "alter stable {qdb}.{qm} add column {} {}",
+                        quote_ident(name)?,
+                        sql_type(*need)
                     ),
                     None,
                 )?;
             }
-            Some(c) if fits(c.ty, need.ty) => {}
-            Some(c) if same_kind(c.ty, need.ty) => widen(
-                engine,
-                &format!("{qdb}.{qm}"),
-                "column",
-                name,
-                c.ty,
-                need.ty,
-            )?,
+            Some(c) if fits(c.ty, *need) => {}
+            Some(c) if same_kind(c.ty, *need) => {
+                widen(engine, &format!("{qdb}.{qm}"), "column", name, c.ty, *need)?
+            }
             Some(c) => fail!(
                 code::INVALID_VALUE,
                 "line {line}: field '{name}' of '{m}' is {} but its column is {}",
-                need.ty.name(),
+                need.name(),
                 c.ty.name()
             ),
         }
