@@ -271,10 +271,6 @@ configure() {
   done
   install_unit taosanoded.service
   install_unit tsdbd.service
-  if [ "$VENV" -eq 1 ]; then
-    find_python
-    check_python
-  fi
   ensure_user
   if [ "$VENV" -eq 1 ]; then
     install_venv
@@ -312,8 +308,8 @@ case "$PHASE" in
        echo "Installing tdgpt-anode $VERSION${PREFIX:+ under $PREFIX}"
      fi ;;
 esac
-if [ "$PHASE" = "all" ] && [ "$VENV" -eq 1 ]; then
-  # fail before touching anything
+if [ "$PHASE" != "files" ] && [ "$VENV" -eq 1 ]; then
+  # fail before touching anything (configure and install_venv use PYTHON)
   find_python
   check_python
 fi
