@@ -259,6 +259,24 @@ class Firefox:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
+def wait_download(folder, name, timeout=20):
+    """The lines of a finished download. Both browsers may show the final name before the bytes:
+    Chromium reserves it as an empty placeholder while writing `.crdownload`, Firefox writes `.part`
+    beside it. So wait until no partial file is left and the file ends with its last newline."""
+    path = os.path.join(folder, name)
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        partial = any(f.endswith((".crdownload", ".part")) for f in os.listdir(folder)) if os.path.isdir(folder) else True
+        if not partial and os.path.exists(path):
+            with open(path) as f:
+                text = f.read()
+            if text.endswith("\n"):
+                break
+        time.sleep(0.1)
+    return text.splitlines()
+
+
 def check(cond, what):
     if not cond:
         raise AssertionError(what)
@@ -299,11 +317,7 @@ def run(b, url, shots):
     check(not b.js("return document.getElementById('sql-csv').disabled"), "CSV download offered")
     b.click("#sql-csv")
     csv = os.path.join(b.downloads, "result.csv")
-    deadline = time.monotonic() + 20
-    while not os.path.exists(csv) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    with open(csv) as f:
-        lines = f.read().splitlines()
+    lines = wait_download(b.downloads, "result.csv")
     check(len(lines) == 145 and lines[:2] == ["ts,val", "1949-01-01T00:00:00Z,112"],
           f"the CSV holds the header and all 144 rows, not the page: {lines[:2]}, {len(lines)} lines")
 
