@@ -1236,7 +1236,7 @@ async fn native_forecaster_options_get_upstream_messages() {
         (
             "auto",
             "algo=auto,models=lstm",
-            "models can only list arima, ets, theta and ces, actual lstm",
+            "models can only list arima, ets, theta, ces and mstl, actual lstm",
         ),
     ];
     for (algo, option, msg) in cases {

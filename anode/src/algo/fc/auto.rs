@@ -1,6 +1,8 @@
 //! `auto`: a forecaster that needs no options. It finds the season (the
-//! `period` option when given, else `season::detect_period`), fits AutoARIMA,
-//! AutoETS and Theta with it, and combines their forecasts and bounds with
+//! `period` option when given, else `season::detect_periods`), fits AutoARIMA,
+//! AutoETS and Theta with it — and MSTL with every season when the series
+//! shows two (a weekly season behind a daily one) — and combines their
+//! forecasts and bounds with
 //! weights from a validation window: each member's chosen model (its orders,
 //! its ETS form — not a new search) is refitted without the last `rows`
 //! values, and weighs `(best MAE / its MAE)⁴` of how well it forecast them.
@@ -14,15 +16,16 @@
 //! "comb" benchmark, and the best member alone both scored worse).
 //!
 //! Options: `period` (default: detected), `models` — which of `arima`,
-//! `ets`, `theta`, `ces` to combine, separated by `|` (default
-//! `arima|ets|theta`), `combine` — `weighted` (default), `mean`, `best`.
+//! `ets`, `theta`, `ces`, `mstl` to combine, separated by `|` (default
+//! `arima|ets|theta`, plus `mstl` when two seasons are detected),
+//! `combine` — `weighted` (default), `mean`, `best`.
 //!
 //! May import: `error`, `options`, its parent's `arima`, `autoarima`,
-//! `base_params`, `ces`, `ets`, `season`, `theta`.
+//! `base_params`, `ces`, `ets`, `mstl`, `season`, `theta`.
 
 use serde_json::{Map, Value, json};
 
-use super::{arima, autoarima, base_params, ces, ets, season, theta};
+use super::{arima, autoarima, base_params, ces, ets, mstl, season, theta};
 use crate::algo::{Describe, FcInput, FcOutput, Forecaster};
 use crate::bail;
 use crate::error::Result;
@@ -86,9 +89,18 @@ type Validate<'a> = Box<dyn Fn(&[f64], usize) -> Option<Vec<f64>> + 'a>;
 /// Fits a member on the whole history; returns its output and how to refit
 /// the same specification (orders, ETS form) on a prefix for validation —
 /// far cheaper than searching again.
-fn run_member<'a>(name: &str, input: FcInput<'a>) -> Result<(FcOutput, Validate<'a>)> {
+fn run_member<'a>(
+    name: &str,
+    input: FcInput<'a>,
+    periods: &[usize],
+) -> Result<(FcOutput, Validate<'a>)> {
     let period = input.period;
-    let defaults = Options::default();
+    // MSTL takes the longer seasons through its `periods` option
+    let longer: Vec<String> = periods.iter().skip(1).map(|p| p.to_string()).collect();
+    let options = match name {
+        "mstl" => Options::parse(Some(&format!("periods={}", longer.join("|")))),
+        _ => Options::default(),
+    };
     Ok(match name {
         "arima" => {
             let fit = autoarima::fit_auto(input, autoarima::Space::default())?;
@@ -108,7 +120,7 @@ fn run_member<'a>(name: &str, input: FcInput<'a>) -> Result<(FcOutput, Validate<
         }
         _ => {
             let f = member(name).expect("names are validated");
-            let out = f.forecast(input, &defaults)?;
+            let out = f.forecast(input, &options)?;
             let v: Validate<'a> = Box::new(move |train, h| {
                 let held = FcInput {
                     values: train,
@@ -116,7 +128,7 @@ fn run_member<'a>(name: &str, input: FcInput<'a>) -> Result<(FcOutput, Validate<
                     return_conf: false,
                     ..input
                 };
-                f.forecast(held, &Options::default()).ok().map(|o| o.value)
+                f.forecast(held, &options).ok().map(|o| o.value)
             });
             (out, v)
         }
@@ -184,13 +196,23 @@ fn member(name: &str) -> Option<&'static dyn Forecaster> {
         "ets" => &ets::Ets,
         "theta" => &theta::Theta,
         "ces" => &ces::Ces,
+        "mstl" => &mstl::Mstl,
         _ => return None,
     })
 }
 
 impl Forecaster for Auto {
     fn forecast(&self, input: FcInput<'_>, options: &Options) -> Result<FcOutput> {
-        let list = options.string("models", DEFAULT_MODELS);
+        let periods = if input.period >= 2 {
+            vec![input.period]
+        } else {
+            season::detect_periods(input.values)
+        };
+        let period = periods.first().copied().unwrap_or(0);
+        let mut list = options.string("models", DEFAULT_MODELS).to_string();
+        if options.get("models").is_none() && periods.len() >= 2 {
+            list.push_str("|mstl");
+        }
         let names: Vec<&str> = list
             .split(['|', ' ', ';'])
             .filter(|s| !s.is_empty())
@@ -198,21 +220,16 @@ impl Forecaster for Auto {
         let mut members: Vec<&str> = Vec::new();
         for n in &names {
             if member(n).is_none() {
-                bail!("models can only list arima, ets, theta and ces, actual {n}");
+                bail!("models can only list arima, ets, theta, ces and mstl, actual {n}");
             }
             if !members.contains(n) {
                 members.push(n);
             }
         }
         if members.is_empty() {
-            bail!("models can only list arima, ets, theta and ces, actual none");
+            bail!("models can only list arima, ets, theta, ces and mstl, actual none");
         }
         let combine = Combine::parse(options.string("combine", "weighted"))?;
-        let period = if input.period >= 2 {
-            input.period
-        } else {
-            season::detect_period(input.values)
-        };
         let sub = FcInput {
             period,
             return_conf: true,
@@ -222,7 +239,7 @@ impl Forecaster for Auto {
         let mut validators = Vec::new();
         let mut failures = Vec::new();
         for name in &members {
-            match run_member(name, sub) {
+            match run_member(name, sub, &periods) {
                 Ok((o, v)) => {
                     outs.push(o);
                     validators.push(v);
@@ -266,9 +283,17 @@ impl Forecaster for Auto {
                 )
             })
             .collect();
-        let info = format!("auto(period={period}): {}", infos.join(" + "));
+        let seasons: Vec<String> = periods.iter().map(|p| p.to_string()).collect();
+        let info = if periods.len() > 1 {
+            format!("auto(periods={}): {}", seasons.join("|"), infos.join(" + "))
+        } else {
+            format!("auto(period={period}): {}", infos.join(" + "))
+        };
         let mut fitted = Map::new();
         fitted.insert("period".into(), json!(period));
+        if periods.len() > 1 {
+            fitted.insert("periods".into(), json!(periods));
+        }
         fitted.insert(
             "weights".into(),
             json!(weights.iter().map(|w| w / total).collect::<Vec<_>>()),
@@ -333,6 +358,27 @@ mod tests {
     }
 
     #[test]
+    fn two_seasons_bring_in_mstl() {
+        let taylor: Vec<f64> = include_str!("../../../data/series/taylor.csv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.trim().parse().unwrap())
+            .collect();
+        let out = Auto
+            .forecast(input(&taylor, 48, 0), &Options::default())
+            .unwrap();
+        let info = out.model_info.unwrap();
+        assert!(info.starts_with("auto(periods=48|336): "), "{info}");
+        assert!(info.contains("×MSTL(periods=[48, 336]"), "{info}");
+        assert_eq!(out.fitted.unwrap()["periods"], json!([48, 336]));
+        // a season given explicitly is the only one
+        let told = Auto
+            .forecast(input(&taylor, 48, 48), &Options::default())
+            .unwrap();
+        assert!(!told.model_info.unwrap().contains("MSTL"));
+    }
+
+    #[test]
     fn members_are_validated() {
         let e = Auto
             .forecast(
@@ -342,7 +388,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "models can only list arima, ets, theta and ces, actual prophet"
+            "models can only list arima, ets, theta, ces and mstl, actual prophet"
         );
         let one = Auto
             .forecast(input(&AIR, 2, 12), &Options::parse(Some("models=theta")))

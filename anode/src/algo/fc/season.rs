@@ -102,6 +102,70 @@ pub fn detect_period(y: &[f64]) -> usize {
     peaks.iter().find(|p| p.1 >= 0.9 * best).map_or(0, |p| p.0)
 }
 
+/// The seasons of `y`, shortest first: the season [`detect_period`] finds,
+/// then, once that season's classical pattern is subtracted, a longer one
+/// (at least [`MIN_SECOND_SEASON_RATIO`] times the first) if the remainder
+/// shows one — a weekly season of half-hourly demand behind its daily one.
+/// Empty when `y` shows none. At most two: a third would need more than
+/// [`DETECT_WINDOW`] values to be seen three times.
+pub fn detect_periods(y: &[f64]) -> Vec<usize> {
+    let first = detect_period(y);
+    if first < 2 {
+        return Vec::new();
+    }
+    let y = &y[y.len().saturating_sub(DETECT_WINDOW)..];
+    let Some(idx) = decompose(y, first, false) else {
+        return vec![first];
+    };
+    let rest: Vec<f64> = y
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v - idx[i % first])
+        .collect();
+    let second = detect_period(&rest);
+    if second >= MIN_SECOND_SEASON_RATIO * first && second_is_real(&rest, second, first) {
+        vec![first, second]
+    } else {
+        vec![first]
+    }
+}
+
+/// Shortest second season, in multiples of the first: a remainder peak
+/// closer than this is the first season's shape drifting, not a season.
+pub const MIN_SECOND_SEASON_RATIO: usize = 3;
+
+/// Whether the remainder's pattern at `long` is a season of its own: its
+/// seasonal indices must explain at least [`SECOND_SEASON_SHARE`] of the
+/// remainder's variance once the trend is gone (a longer cycle that the
+/// first season's removal merely left behind explains little).
+fn second_is_real(rest: &[f64], long: usize, first: usize) -> bool {
+    let Some(idx) = decompose(rest, long, false) else {
+        return false;
+    };
+    // detrend by a moving average of the long season, then compare variances
+    let n = rest.len();
+    let half = long / 2;
+    if n < 2 * long + 2 || first == 0 {
+        return false;
+    }
+    let (mut total, mut left) = (0.0, 0.0);
+    let mut sum: f64 = rest[..long].iter().sum();
+    for t in half..n - long + half {
+        let trend = sum / long as f64;
+        let v = rest[t] - trend;
+        total += v * v;
+        let r = v - idx[t % long];
+        left += r * r;
+        sum += rest[t - half + long] - rest[t - half];
+    }
+    total > 0.0 && 1.0 - left / total >= SECOND_SEASON_SHARE
+}
+
+/// Share of the detrended remainder's variance a second season must
+/// explain (the seasonal-strength idea of Wang, Smith & Hyndman 2006, at a
+/// level the weekly season of the shipped half-hourly demand clears easily).
+const SECOND_SEASON_SHARE: f64 = 0.2;
+
 /// Whether `y` is seasonal with period `m` by the 90 % autocorrelation
 /// test of the Theta method.
 pub fn seasonal_test(y: &[f64], m: usize) -> bool {
@@ -265,6 +329,39 @@ mod tests {
         assert_eq!(detect_period(&[5.0; 100]), 0);
         assert_eq!(detect_period(&[1.0, 2.0, 3.0]), 0);
         assert_eq!(ndiffs(&[5.0; 100], 2), 0);
+    }
+
+    #[test]
+    fn seasons_of_the_shipped_series() {
+        let series = |text: &str| -> Vec<f64> {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| l.trim().parse().unwrap())
+                .collect()
+        };
+        let taylor = series(include_str!("../../../data/series/taylor.csv"));
+        assert_eq!(detect_periods(&taylor), [48, 336]);
+        // one season: monthly, weekly (52.18 a year), and none
+        assert_eq!(detect_periods(&AIR), [12]);
+        let co2 = series(include_str!("../../../data/series/co2.csv"));
+        assert_eq!(detect_periods(&co2), [53]);
+        let nile = series(include_str!("../../../data/series/nile.csv"));
+        assert!(detect_periods(&nile).is_empty());
+        // a synthetic daily + weekly pattern of hourly values: quieter weekends
+        let mut s: u64 = 5;
+        let y: Vec<f64> = (0..2000)
+            .map(|i| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let day = (i as f64 * std::f64::consts::TAU / 24.0).sin() * 5.0;
+                let weekend = (i / 24) % 7 >= 5;
+                let level = if weekend { 0.4 * day - 2.0 } else { day };
+                level + noise
+            })
+            .collect();
+        assert_eq!(detect_periods(&y), [24, 168]);
     }
 
     #[test]
