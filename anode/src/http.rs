@@ -94,6 +94,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/forecast", post(forecast))
         .route("/imputation", post(imputation))
         .route("/correlation", post(correlation))
+        .route("/api/v1/analysis/pearsonr", post(pearsonr))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
@@ -164,6 +165,10 @@ async fn imputation(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Re
 
 async fn correlation(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
     analysis(s, Endpoint::Correlation, h, b).await
+}
+
+async fn pearsonr(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    analysis(s, Endpoint::Pearsonr, h, b).await
 }
 
 /// `application/json` or any `*/*+json`, parameters ignored (Flask's

@@ -155,6 +155,17 @@ impl Payload {
         }
     }
 
+    /// Every data column (all but `ts`) as numbers, `val` first and the
+    /// others in schema order: the input of the multivariate detectors.
+    pub fn data_columns(&self) -> Result<Vec<Vec<f64>>> {
+        let others =
+            (0..self.data.len()).filter(|&i| i != self.val_index && Some(i) != self.ts_index);
+        std::iter::once(self.val_index)
+            .chain(others)
+            .map(|i| self.numeric_column(i))
+            .collect()
+    }
+
     fn numeric_column(&self, index: usize) -> Result<Vec<f64>> {
         let name = &self.names[index];
         let mut out = Vec::with_capacity(self.data[index].0.len());

@@ -225,6 +225,16 @@ pub struct TlccResponse {
     pub rows: usize,
 }
 
+/// `POST /api/v1/analysis/pearsonr` (TDgpt 3.4): scipy's `pearsonr` of
+/// `val` against `val1`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PearsonResponse {
+    pub correlation_coefficient: f64,
+    pub option: Option<String>,
+    pub p_value: f64,
+    pub rows: usize,
+}
+
 /// The request envelope taosd writes (spec §3.1). Scalars are kept as raw
 /// JSON values so that a mistyped field gets a message naming it instead of
 /// a generic decode error, and so that unknown keys are ignored.

@@ -23,7 +23,7 @@ use crate::options::parse_int;
 use crate::payload::{Payload, json_f64, json_int, truthy, value_text};
 use crate::protocol::{
     AlgoType, AnalysisRequest, AnomalyResponse, DtwResponse, ErrorResponse, ForecastRes,
-    ForecastResponse, ImputationResponse, TlccResponse,
+    ForecastResponse, ImputationResponse, PearsonResponse, TlccResponse,
 };
 use crate::python::{PyCall, PyReply, check_model_name};
 use crate::whitenoise::is_white_noise;
@@ -197,13 +197,22 @@ fn white_noise_check(p: &Payload, values: &[f64]) -> Result<()> {
 /// `POST /anomaly-detect`.
 pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
     run(body, true, |p| {
-        if p.column_count() > 2 {
+        // ts plus the data columns
+        if p.column_count() > crate::algo::ad::MAX_COLUMNS + 1 {
             bail!(
-                "invalid data format, too many columns for anomaly-detection, allowed:2, input:{}",
+                "invalid data format, too many columns for anomaly-detection, allowed:{}, input:{}",
+                crate::algo::ad::MAX_COLUMNS + 1,
                 p.column_count()
             );
         }
         let values = p.values()?;
+        if p.column_count() > 2 {
+            // upstream's base class checks every column's length, whichever
+            // detector runs
+            let columns = p.data_columns()?;
+            let slices: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+            crate::algo::ad::check_columns(&slices)?;
+        }
         white_noise_check(p, &values)?;
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_AD_ALGO);
         let ts = p.timestamps()?;
@@ -240,14 +249,24 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
             crate::algo::ad::NORMAL
         };
         // extreme magnitudes (±1e308, subnormals) are scaled exactly first
-        let scaled = crate::stats::normalized(&values);
-        let codes = detector.detect(
-            AdInput {
-                values: scaled.as_ref().map_or(&values, |s| &s.0),
-                ts: &ts,
-            },
-            &p.options,
-        )?;
+        let codes = if detector.multivariate() && p.column_count() > 2 {
+            let columns: Vec<Vec<f64>> = p
+                .data_columns()?
+                .into_iter()
+                .map(|c| crate::stats::normalized(&c).map_or(c, |s| s.0))
+                .collect();
+            let slices: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+            detector.detect_columns(&slices, &ts, &p.options)?
+        } else {
+            let scaled = crate::stats::normalized(&values);
+            detector.detect(
+                AdInput {
+                    values: scaled.as_ref().map_or(&values, |s| &s.0),
+                    ts: &ts,
+                },
+                &p.options,
+            )?
+        };
         if codes.len() != values.len() {
             bail!(
                 "algorithm {algo} returned {} results for {} rows",
@@ -655,6 +674,38 @@ pub fn correlation(reg: &Registry, body: &[u8]) -> Step {
     })
 }
 
+/// `POST /api/v1/analysis/pearsonr` (TDgpt 3.4): the same envelope as
+/// `/correlation` (white-noise check of `val` on unless `wncheck` is 0, as
+/// upstream), `val1` the second series.
+pub fn pearsonr(body: &[u8]) -> Step {
+    let checked = decode(body).and_then(|req| Payload::validate(req, false));
+    if let Err(e) = &checked
+        && e.to_string() == "only one column, primary timestamp column should be provided"
+    {
+        return Step::Done(Outcome {
+            algo: None,
+            rows: 0,
+            body: Err(AnodeError::new(
+                "a second data column is required for pearsonr",
+            )),
+        });
+    }
+    run(body, false, |p| {
+        let x = p.values()?;
+        white_noise_check(p, &x)?;
+        let Some(y) = p.values_of("val1")? else {
+            bail!("a second data column is required for pearsonr");
+        };
+        let (r, pv) = crate::algo::correlation::pearson::pearsonr(&x, &y)?;
+        Ok(Reply::Body(to_json(&PearsonResponse {
+            correlation_coefficient: r,
+            option: p.option.clone(),
+            p_value: pv,
+            rows: 1,
+        })))
+    })
+}
+
 /// Which analysis an endpoint runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -662,6 +713,7 @@ pub enum Endpoint {
     Forecast,
     Imputation,
     Correlation,
+    Pearsonr,
 }
 
 impl Endpoint {
@@ -673,6 +725,7 @@ impl Endpoint {
             Endpoint::Forecast => forecast(reg, body),
             Endpoint::Imputation => imputation(reg, body),
             Endpoint::Correlation => correlation(reg, body),
+            Endpoint::Pearsonr => pearsonr(body),
         }
     }
 
@@ -693,6 +746,7 @@ impl Endpoint {
             Endpoint::Forecast => "/forecast",
             Endpoint::Imputation => "/imputation",
             Endpoint::Correlation => "/correlation",
+            Endpoint::Pearsonr => "/api/v1/analysis/pearsonr",
         }
     }
 }

@@ -27,6 +27,24 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// numpy `quantile(x, q)` with numpy's own interpolation (`_lerp`): from
+/// the upper neighbour when the fraction is ½ or more, so a threshold lands
+/// on the same double numpy computes (PyOD decisions compare against it).
+pub fn numpy_quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    let h = (n - 1) as f64 * q;
+    let lo = (h.floor() as usize).min(n - 1);
+    let hi = (lo + 1).min(n - 1);
+    let t = h - lo as f64;
+    let (a, b) = (sorted[lo], sorted[hi]);
+    let d = b - a;
+    if t >= 0.5 {
+        b - d * (1.0 - t)
+    } else {
+        a + d * t
+    }
+}
+
 /// numpy `quantile(x, q)` by selection in O(n); reorders `x`.
 pub fn quantile_mut(x: &mut [f64], q: f64) -> f64 {
     let h = (x.len() - 1) as f64 * q;

@@ -230,7 +230,31 @@ async fn list() {
             "mstl"
         ]
     );
-    assert_eq!(names(1), ["ksigma", "iqr", "grubbs", "shesd", "lof"]);
+    assert_eq!(
+        names(1),
+        [
+            "ksigma", "iqr", "grubbs", "shesd", "lof", "ecod", "copod", "hbos", "iforest", "pca"
+        ]
+    );
+    // TDgpt 3.4's parameters, in upstream's shape (get_params)
+    let params = |name: &str| {
+        details[1]["algo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap()["params"]
+            .clone()
+    };
+    assert_eq!(params("hbos"), json!({"contamination": 0.1, "n_bins": 10}));
+    assert_eq!(
+        params("iforest"),
+        json!({"contamination": 0.1, "n_estimators": 100, "random_state": 42})
+    );
+    assert_eq!(
+        params("pca"),
+        json!({"contamination": 0.1, "n_components": null, "standardization": 1})
+    );
     assert_eq!(names(2), ["linear"]);
     assert_eq!(names(3), ["dtw", "tlcc"]);
     let ksigma = &details[1]["algo"][0];
@@ -462,13 +486,57 @@ async fn upstream_ad_error_cases() {
         post("/anomaly-detect", single).await.error(),
         "only one column, primary timestamp column should be provided"
     );
+    // TDgpt 3.4: several data columns; the univariate detectors read val
     let three = json!({
         "schema": [["ts", "TIMESTAMP", 8], ["val", "INT", 4], ["val1", "INT", 4]],
-        "data": [ts(10), &X17[..10], &X17[..10]], "algo": "iqr"
+        "data": [ts(17), X17, vec![0; 17]], "algo": "iqr"
+    });
+    let alone = post("/anomaly-detect", ad_request(&X17, "iqr", None)).await;
+    assert_eq!(
+        post("/anomaly-detect", three).await.json()["res"],
+        alone.json()["res"]
+    );
+    // ... and the multivariate ones every column: val alone flags rows 0
+    // and 16; with val1 (ties, one extreme row) only row 0, as PyOD 2.0.5's
+    // ECOD does on the same matrix
+    let mut other = vec![10.0; 17];
+    for (i, v) in other.iter_mut().enumerate() {
+        *v += (i % 5) as f64;
+    }
+    other[3] = 500.0;
+    let both = json!({
+        "schema": [["ts", "TIMESTAMP", 8], ["val", "DOUBLE", 8], ["val1", "DOUBLE", 8]],
+        "data": [ts(17), X17, other], "algo": "ecod"
+    });
+    let t = ts(17);
+    assert_eq!(
+        post("/anomaly-detect", ad_request(&X17, "ecod", None))
+            .await
+            .json()["res"],
+        json!([[t[0], t[0]], [t[16], t[16]]])
+    );
+    assert_eq!(
+        post("/anomaly-detect", both).await.json()["res"],
+        json!([[t[0], t[0]]])
+    );
+    let ragged = json!({
+        "schema": [["ts", "TIMESTAMP", 8], ["val", "INT", 4], ["val1", "INT", 4]],
+        "data": [ts(17), X17, [1, 2, 3]], "algo": "iqr"
     });
     assert_eq!(
-        post("/anomaly-detect", three).await.error(),
-        "invalid data format, too many columns for anomaly-detection, allowed:2, input:3"
+        post("/anomaly-detect", ragged).await.error(),
+        "multiple dimensions of data for anomaly detection are not equalled"
+    );
+    let mut wide_schema = vec![json!(["ts", "TIMESTAMP", 8]), json!(["val", "INT", 4])];
+    let mut wide_data = vec![json!(ts(17)), json!(X17)];
+    for i in 1..=1024 {
+        wide_schema.push(json!([format!("val{i}"), "INT", 4]));
+        wide_data.push(json!(X17));
+    }
+    let wide = json!({"schema": wide_schema, "data": wide_data, "algo": "ecod"});
+    assert_eq!(
+        post("/anomaly-detect", wide).await.error(),
+        "invalid data format, too many columns for anomaly-detection, allowed:1025, input:1026"
     );
     let mut no_schema = ad_request(&X17, "iqr", None);
     no_schema.as_object_mut().unwrap().remove("schema");
@@ -1250,4 +1318,53 @@ async fn native_forecaster_options_get_upstream_messages() {
         .await;
         assert_eq!(r.error(), msg, "{option}");
     }
+}
+
+#[tokio::test]
+async fn pearsonr_as_tdgpt_3_4() {
+    let x: Vec<f64> = (1..=10).map(f64::from).collect();
+    let y = [2.0, 1.0, 4.0, 3.0, 7.0, 8.0, 6.0, 9.0, 10.0, 12.0];
+    let body = |cols: Value, wncheck: i64| {
+        json!({
+            "schema": [["ts", "TIMESTAMP", 8], ["val", "DOUBLE", 8], ["val1", "DOUBLE", 8]],
+            "data": cols, "option": "", "wncheck": wncheck
+        })
+    };
+    let v = post("/api/v1/analysis/pearsonr", body(json!([ts(10), x, y]), 0))
+        .await
+        .json();
+    // scipy 1.15 stats.pearsonr on the same values
+    assert_eq!(v["rows"], 1);
+    assert_eq!(v["option"], "");
+    let r = v["correlation_coefficient"].as_f64().unwrap();
+    let p = v["p_value"].as_f64().unwrap();
+    assert!((r - 0.946_314_052_952_102_2).abs() < 1e-13, "{v}");
+    assert!((p - 3.405_362_285_476_732e-5).abs() < 1e-15, "{v}");
+    // a constant series: upstream's NaN answered as 0 and 1
+    let flat = post(
+        "/api/v1/analysis/pearsonr",
+        body(json!([ts(10), x, vec![5; 10]]), 0),
+    )
+    .await
+    .json();
+    assert_eq!(
+        (
+            flat["correlation_coefficient"].clone(),
+            flat["p_value"].clone()
+        ),
+        (json!(0.0), json!(1.0))
+    );
+    let one = json!({"schema": [["ts", "TIMESTAMP", 8]], "data": [ts(10)]});
+    assert_eq!(
+        post("/api/v1/analysis/pearsonr", one).await.error(),
+        "a second data column is required for pearsonr"
+    );
+    let no_val1 = json!({
+        "schema": [["ts", "TIMESTAMP", 8], ["val", "DOUBLE", 8]],
+        "data": [ts(10), x], "wncheck": 0
+    });
+    assert_eq!(
+        post("/api/v1/analysis/pearsonr", no_val1).await.error(),
+        "a second data column is required for pearsonr"
+    );
 }

@@ -159,6 +159,11 @@ fn plugins_models_and_arima() {
             "grubbs",
             "shesd",
             "lof",
+            "ecod",
+            "copod",
+            "hbos",
+            "iforest",
+            "pca",
             "sample_ad_model",
             "faulty",
             "myad"

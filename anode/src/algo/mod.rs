@@ -60,6 +60,24 @@ pub trait AnomalyDetector: Describe {
     fn honours_valid_code(&self) -> bool {
         true
     }
+
+    /// Whether the detector looks at every data column together (the PyOD
+    /// family). The others analyse `val` alone, as upstream's base class
+    /// keeps only the first column for them.
+    fn multivariate(&self) -> bool {
+        false
+    }
+
+    /// One code per row of several equally long columns, `val` first.
+    fn detect_columns(
+        &self,
+        columns: &[&[f64]],
+        ts: &[i64],
+        options: &Options,
+    ) -> Result<Vec<i64>> {
+        let values = columns.first().copied().unwrap_or(&[]);
+        self.detect(AdInput { values, ts }, options)
+    }
 }
 
 /// Input of a forecaster, after the framework validated the envelope.
@@ -167,6 +185,11 @@ impl Registry {
         r.add_detector(Box::new(ad::grubbs::Grubbs));
         r.add_detector(Box::new(ad::shesd::Shesd));
         r.add_detector(Box::new(ad::lof::Lof));
+        r.add_detector(Box::new(ad::ecod::ECOD));
+        r.add_detector(Box::new(ad::ecod::COPOD));
+        r.add_detector(Box::new(ad::hbos::Hbos));
+        r.add_detector(Box::new(ad::iforest::IForest));
+        r.add_detector(Box::new(ad::pca::Pca));
         r.add_imputer(Box::new(imputation::linear::Linear));
         r.add_correlator(Box::new(correlation::dtw::Dtw));
         r.add_correlator(Box::new(correlation::tlcc::Tlcc));

@@ -1,12 +1,95 @@
 //! Anomaly detection (`type: "anomaly-detection"`, spec §5.1).
 //!
-//! May import: only `algo` itself.
+//! The univariate detectors (ksigma, iqr, grubbs, shesd, lof) analyse `val`;
+//! the PyOD family of TDgpt 3.4 (ecod, copod, hbos, iforest, pca) scores
+//! rows of every data column and flags the top `contamination` share of
+//! scores, as PyOD's `labels_` do ([`flag_top`]).
+//!
+//! May import: `error`, `options`, `stats`.
 
+pub mod ecod;
 pub mod grubbs;
+pub mod hbos;
+pub mod iforest;
 pub mod iqr;
 pub mod ksigma;
 pub mod lof;
+pub mod pca;
 pub mod shesd;
+
+use crate::bail;
+use crate::error::Result;
+use crate::options::Options;
+
+/// Most data columns of one `/anomaly-detect` request. Upstream has no
+/// bound; TDengine selects at most 4,096 columns, but a detector's cost
+/// grows with the columns (PCA's covariance as their square), and 1,024 ×
+/// 40,000 rows is already 320 MB of input.
+pub const MAX_COLUMNS: usize = 1024;
+
+/// PyOD's default `contamination`, and upstream's.
+pub const DEFAULT_CONTAMINATION: f64 = 0.1;
+
+/// The `contamination` option with upstream's checks (`pyod_util.py`):
+/// a number in (0, 0.5].
+pub fn contamination(o: &Options) -> Result<f64> {
+    let Some(v) = o.get("contamination") else {
+        return Ok(DEFAULT_CONTAMINATION);
+    };
+    let Ok(c) = crate::options::parse_float(v) else {
+        bail!("contamination must be a number, got: '{v}'");
+    };
+    if c <= 0.0 || c > 0.5 || c.is_nan() {
+        bail!("contamination value out of range, valid range (0, 0.5]");
+    }
+    Ok(c)
+}
+
+/// An integer option of the PyOD family with upstream's messages: Python
+/// `int()` of the text, then at least `min`.
+pub fn int_at_least(o: &Options, key: &str, default: i64, min: i64) -> Result<i64> {
+    let Some(v) = o.get(key) else {
+        return Ok(default);
+    };
+    let Ok(i) = crate::options::parse_int(v) else {
+        bail!("{key} must be an integer, got: '{v}'");
+    };
+    if i < min {
+        match min {
+            1 => bail!("{key} should be greater than 0"),
+            0 => bail!("{key} must be >= 0"),
+            _ => bail!("{key} should be >= {min}"),
+        }
+    }
+    Ok(i)
+}
+
+/// PyOD's `_process_decision_scores`: the threshold is numpy's
+/// `percentile(scores, 100·(1 − c))` (linear), and a row is anomalous iff
+/// its score is strictly above it. NaN scores are never flagged.
+pub fn flag_top(scores: &[f64], contamination: f64) -> Vec<i64> {
+    let mut sorted: Vec<f64> = scores.iter().copied().filter(|v| !v.is_nan()).collect();
+    if sorted.is_empty() {
+        return vec![NORMAL; scores.len()];
+    }
+    sorted.sort_by(f64::total_cmp);
+    let q = 100.0 * (1.0 - contamination) / 100.0;
+    let threshold = crate::stats::numpy_quantile_sorted(&sorted, q);
+    scores
+        .iter()
+        .map(|s| if *s > threshold { ANOMALY } else { NORMAL })
+        .collect()
+}
+
+/// The columns of a request as equally long slices; upstream's message
+/// when they are not.
+pub fn check_columns(columns: &[&[f64]]) -> Result<usize> {
+    let n = columns.first().map_or(0, |c| c.len());
+    if columns.iter().any(|c| c.len() != n) {
+        bail!("multiple dimensions of data for anomaly detection are not equalled");
+    }
+    Ok(n)
+}
 
 /// Code the built-in detectors give an anomalous value.
 pub const ANOMALY: i64 = -1;

@@ -4,4 +4,5 @@
 //! May import: only `algo` itself.
 
 pub mod dtw;
+pub mod pearson;
 pub mod tlcc;
