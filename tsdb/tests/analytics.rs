@@ -672,6 +672,35 @@ fn real_anode_forecasts_and_finds_anomalies() {
         ]]
     );
 
+    // TDgpt 3.4's multivariate detectors over several columns: ECOD flags
+    // rows 0 and 16 of val alone, row 0 alone once val2 is added (PyOD
+    // 2.0.5 on the same matrix)
+    ok(&e, "create table mv (ts timestamp, val int, val2 double)");
+    let values: Vec<String> = X17
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let other = if i == 3 { 500.0 } else { 10.0 + (i % 5) as f64 };
+            format!("({}, {v}, {other})", 1_577_808_000_000 + 1000 * i as i64)
+        })
+        .collect();
+    ok(&e, &format!("insert into mv values {}", values.join(" ")));
+    let starts =
+        |sql: &str| -> Vec<Value> { q(&e, sql).into_iter().map(|r| r[0].clone()).collect() };
+    assert_eq!(
+        starts("select _wstart, count(*) from mv anomaly_window(val, 'algo=ecod')"),
+        [Value::Int(1_577_808_000_000), Value::Int(1_577_808_016_000)]
+    );
+    assert_eq!(
+        starts("select _wstart, count(*) from mv anomaly_window(val, val2, 'algo=ecod')"),
+        [Value::Int(1_577_808_000_000)]
+    );
+    // a univariate detector reads the first column only
+    assert_eq!(
+        starts("select _wstart, count(*) from mv anomaly_window(val, val2, 'algo=iqr')"),
+        starts("select _wstart, count(*) from mv anomaly_window(val, 'algo=iqr')")
+    );
+
     // DTW of the protocol spec's vectors (§5.4): 1.6 along 7 steps
     ok(&e, "create table cr (ts timestamp, x double, y double)");
     let xs = [1.0, 1.1, 1.0, 1.2, 1.1];
@@ -697,6 +726,11 @@ fn real_anode_forecasts_and_finds_anomalies() {
         ]
         .map(|s| Value::Str(s.into()))
     );
+    // PEARSONR through /api/v1/analysis/pearsonr: scipy's 0.92103761696
+    let r = q(&e, "select pearsonr(x, y) from cr")[0][0]
+        .as_f64()
+        .unwrap();
+    assert!((r - 0.921_037_616_961_804_1).abs() < 1e-12, "{r}");
     // TLCC at lag 0 of a series with itself shifted by nothing: 1
     let got = q(&e, "select tlcc(x, x, 'lag_start=0,lag_end=0') from cr");
     assert_eq!(got, [[Value::Str("(0, 1.0000)".into())]]);

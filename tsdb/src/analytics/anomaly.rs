@@ -13,8 +13,9 @@
 //!
 //! `_anomalymark` shows each window's code from the anode's `mask` (one per
 //! window, usually -1), or -1 when the anode sends none. Several columns
-//! may be named (3.4.1): each is checked, and the first is analysed, as
-//! every algorithm we serve takes one column.
+//! may be named (3.4.1's syntax, `ANOMALY_WINDOW(c1, c2, 'algo=ecod')`):
+//! each is checked and all are sent; the multivariate detectors use every
+//! one, the univariate ones the first.
 //!
 //! May import: `error`, `query`, `result`, `sql`, `state`, its parent's
 //! `candidates`, `check_rows`, `json_values`, `mathable`, `options`,
@@ -102,21 +103,28 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         "anomaly-detection",
         &algo,
     )?;
-    // algorithms of one column use the first (§6.1)
-    let first = &columns[0];
-    let (groups, _) = read_series(
-        engine,
-        sel,
-        current,
-        &shape,
-        std::slice::from_ref(&first.name),
-    )?;
+    // Every named column goes to the anode as val, val1, val2, ...: the
+    // multivariate detectors (ecod, copod, hbos, iforest, pca) use them all,
+    // the others `val` alone (TDgpt 3.4's rule).
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let (groups, _) = read_series(engine, sel, current, &shape, &names)?;
     let mut spans: Spans = BTreeMap::new();
     for g in &groups {
         check_rows("ANOMALY_WINDOW", g.ts.len(), MIN_INPUT_ROWS, MAX_INPUT_ROWS)?;
+        let mut schema = vec![json!(["ts", "TIMESTAMP", 8])];
+        let mut data = vec![json!(g.ts)];
+        for (i, c) in columns.iter().enumerate() {
+            let name = if i == 0 {
+                "val".to_owned()
+            } else {
+                format!("val{i}")
+            };
+            schema.push(json!([name, c.ty.name(), c.ty.len()]));
+            data.push(Json::from(json_values(&g.cols[i])));
+        }
         let body = json!({
-            "schema": [["ts", "TIMESTAMP", 8], ["val", first.ty.name(), first.ty.len()]],
-            "data": [g.ts, json_values(&g.cols[0])],
+            "schema": schema,
+            "data": data,
             "option": opts.raw,
             "algo": algo,
             "prec": shape.precision.as_str(),

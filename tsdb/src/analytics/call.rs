@@ -1,5 +1,5 @@
 //! What the row-producing analysis functions (FORECAST, IMPUTATION, DTW,
-//! DTW_PATH, TLCC) share: where they may be called, their column
+//! DTW_PATH, TLCC, PEARSONR) share: where they may be called, their column
 //! arguments, and the projection of their results with their
 //! pseudo-columns, the PARTITION BY keys and constants (analytics-sql §5.2,
 //! §7).
@@ -18,12 +18,13 @@ use crate::types::{DataType, Precision, Value};
 
 /// The functions whose result rows come from an anode, with their
 /// pseudo-columns.
-pub const FUNCTIONS: [(&str, &[&str]); 5] = [
+pub const FUNCTIONS: [(&str, &[&str]); 6] = [
     ("forecast", &["_frowts", "_flow", "_fhigh", "_fmodel"]),
     ("imputation", &["_improwts", "_impmark"]),
     ("dtw", &[]),
     ("dtw_path", &[]),
     ("tlcc", &[]),
+    ("pearsonr", &[]),
 ];
 
 fn pseudo_columns(func: &str) -> &'static [&'static str] {

@@ -5,7 +5,13 @@
 //! - DTW: one DOUBLE row, the distance;
 //! - DTW_PATH: one VARCHAR row `(i, j)` per step of the warping path;
 //! - TLCC: one VARCHAR row `(lag, 0.1234)` per lag; a lag whose slice is
-//!   constant has no correlation and shows `(lag, NULL)`.
+//!   constant has no correlation and shows `(lag, NULL)`;
+//! - PEARSONR(a, b [, 'options']): one DOUBLE row, Pearson's coefficient,
+//!   from TDgpt 3.4's `/api/v1/analysis/pearsonr` (a constant column gives
+//!   0, as upstream answers). That route is not in `/list`, so every anode
+//!   listing a correlation algorithm is asked; white-noise checking is off
+//!   unless the options say `wncheck=1` (correlating noise is a fair
+//!   question).
 //!
 //! taosd appends `,algo=dtw` / `,algo=tlcc` to the user's option text; here
 //! too, and an `algo=` naming anything else is refused. `radius` and the
@@ -46,6 +52,7 @@ struct Lags {
 fn options(func: &str, text: Option<&str>) -> Result<(AnalysisOptions, &'static str, Lags)> {
     let (algo, default) = match func {
         "tlcc" => ("tlcc", "algo=tlcc,lag_start=-1,lag_end=1"),
+        "pearsonr" => ("pearsonr", "algo=pearsonr,wncheck=0"),
         _ => ("dtw", "algo=dtw,radius=1"),
     };
     let text = text.map(|t| {
@@ -65,6 +72,9 @@ fn options(func: &str, text: Option<&str>) -> Result<(AnalysisOptions, &'static 
         )));
     }
     let mut lags = Lags { start: -1, end: 1 };
+    if algo == "pearsonr" {
+        return Ok((opts, algo, lags));
+    }
     if algo == "dtw" {
         if let Some(r) = opts.int("radius")? {
             if !(1..=10).contains(&r) {
@@ -97,14 +107,25 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>, func: &str) -> 
     let a = call::value_column(&shape, func, a)?.clone();
     let b = call::value_column(&shape, func, b)?.clone();
     let (opts, algo, lags) = options(func, text)?;
-    let wncheck = opts.wncheck()?;
+    let wncheck = match func {
+        "pearsonr" => opts.int("wncheck")?.unwrap_or(0),
+        _ => opts.wncheck()?,
+    };
     let timeout = opts.timeout()?;
     let ty = match func {
-        "dtw" => DataType::Double,
+        "dtw" | "pearsonr" => DataType::Double,
         _ => DataType::Binary(TEXT_WIDTH),
     };
     let mut projection = Projection::new(sel, func, &[ty], shape.precision)?;
-    let candidates = super::candidates(engine.read().catalog.anodes.values(), "correlation", algo)?;
+    let candidates = if algo == "pearsonr" {
+        correlation_anodes(engine)?
+    } else {
+        super::candidates(engine.read().catalog.anodes.values(), "correlation", algo)?
+    };
+    let route = match algo {
+        "pearsonr" => "api/v1/analysis/pearsonr",
+        _ => "correlation",
+    };
     let names = [a.name.clone(), b.name.clone()];
     let (groups, key_meta) = read_series(engine, sel, current, &shape, &names)?;
     projection.key_types(&key_meta);
@@ -130,14 +151,33 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>, func: &str) -> 
             "rows": n,
             "protocol": 1.0,
         });
-        let answer = engine
-            .analytics
-            .call(&candidates, "correlation", &body, timeout)?;
+        let answer = engine.analytics.call(&candidates, route, &body, timeout)?;
         for value in values(func, &answer)? {
             out_rows.push(projection.row(g, &[value]));
         }
     }
     Ok(projection.output(out_rows, sel, shape.precision))
+}
+
+/// Every anode listing a correlation algorithm, highest id first (the
+/// anodes that can answer `/api/v1/analysis/pearsonr`).
+fn correlation_anodes(engine: &Engine) -> Result<Vec<(u32, String)>> {
+    let state = engine.read();
+    let mut found: Vec<(u32, String)> = state
+        .catalog
+        .anodes
+        .values()
+        .filter(|a| a.algos.iter().any(|x| x.kind == "correlation"))
+        .map(|a| (a.id, a.url.clone()))
+        .collect();
+    found.sort_by_key(|a| std::cmp::Reverse(a.0));
+    if found.is_empty() {
+        fail!(
+            code::ANA_ALGO_NOT_LOAD,
+            "Analysis algorithm not loaded: no anode offers correlation (PEARSONR needs one)"
+        );
+    }
+    Ok(found)
 }
 
 /// The function's rows from the anode's answer.
@@ -150,6 +190,15 @@ fn values(func: &str, answer: &Json) -> Result<Vec<Value>> {
     };
     let rows = answer.get("rows").and_then(Json::as_u64).unwrap_or(0) as usize;
     Ok(match func {
+        "pearsonr" => {
+            let r = answer.get("correlation_coefficient").and_then(Json::as_f64);
+            if r.is_none() {
+                return Err(call::bad_answer(
+                    "the pearsonr answer has no correlation_coefficient",
+                ));
+            }
+            vec![call::num(r)]
+        }
         "dtw" => {
             let d = answer.get("distance").and_then(Json::as_f64);
             if d.is_none() {
