@@ -95,6 +95,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/imputation", post(imputation))
         .route("/correlation", post(correlation))
         .route("/api/v1/analysis/pearsonr", post(pearsonr))
+        .route("/api/v1/analysis/profile-search", post(profile_search))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
@@ -169,6 +170,10 @@ async fn correlation(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> R
 
 async fn pearsonr(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
     analysis(s, Endpoint::Pearsonr, h, b).await
+}
+
+async fn profile_search(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    analysis(s, Endpoint::ProfileSearch, h, b).await
 }
 
 /// `application/json` or any `*/*+json`, parameters ignored (Flask's

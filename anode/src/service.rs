@@ -706,6 +706,28 @@ pub fn pearsonr(body: &[u8]) -> Step {
     })
 }
 
+/// `POST /api/v1/analysis/profile-search` (TDgpt 3.4): a request of its
+/// own shape (see `algo::tool::profile_search`).
+pub fn profile_search(body: &[u8]) -> Step {
+    let answer = serde_json::from_slice::<serde_json::Value>(body)
+        .map_err(|e| {
+            AnodeError::new(format!(
+                "400 Bad Request: Failed to decode JSON object: {e}"
+            ))
+        })
+        .and_then(|req| crate::algo::tool::profile_search::search(&req));
+    let rows = answer
+        .as_ref()
+        .ok()
+        .and_then(|a| a["rows"].as_u64())
+        .unwrap_or(0) as usize;
+    Step::Done(Outcome {
+        algo: Some("profile-search".to_owned()),
+        rows,
+        body: answer.map(|a| to_json(&a)),
+    })
+}
+
 /// Which analysis an endpoint runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -714,6 +736,7 @@ pub enum Endpoint {
     Imputation,
     Correlation,
     Pearsonr,
+    ProfileSearch,
 }
 
 impl Endpoint {
@@ -726,6 +749,7 @@ impl Endpoint {
             Endpoint::Imputation => imputation(reg, body),
             Endpoint::Correlation => correlation(reg, body),
             Endpoint::Pearsonr => pearsonr(body),
+            Endpoint::ProfileSearch => profile_search(body),
         }
     }
 
@@ -747,6 +771,7 @@ impl Endpoint {
             Endpoint::Imputation => "/imputation",
             Endpoint::Correlation => "/correlation",
             Endpoint::Pearsonr => "/api/v1/analysis/pearsonr",
+            Endpoint::ProfileSearch => "/api/v1/analysis/profile-search",
         }
     }
 }

@@ -1368,3 +1368,41 @@ async fn pearsonr_as_tdgpt_3_4() {
         "a second data column is required for pearsonr"
     );
 }
+
+#[tokio::test]
+async fn profile_search_route() {
+    let data: Vec<f64> = (0..50)
+        .map(|i| {
+            if (20..25).contains(&i) {
+                (i - 20) as f64
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let ts: Vec<i64> = (0..50).map(|i| 1000 * i).collect();
+    let v = post(
+        "/api/v1/analysis/profile-search",
+        json!({
+            "normalization": "none",
+            "algo": {"type": "dtw", "params": {"radius": 1}},
+            "result": {"num": 2},
+            "source_data": [0.0, 1.0, 2.0, 3.0, 4.0],
+            "target_data": {"ts": ts, "data": data},
+        }),
+    )
+    .await
+    .json();
+    assert_eq!(v["rows"], 2);
+    assert_eq!(v["metric_type"], "dtw_distance");
+    assert_eq!(
+        v["matches"][0],
+        json!({"criteria": 0.0, "ts_window": [20_000, 24_000], "num": 5})
+    );
+    let bad = post(
+        "/api/v1/analysis/profile-search",
+        json!({"algo": {"type": "dtw"}, "result": {"num": 0}, "source_data": [1], "target_data": {"ts": [1], "data": [1]}}),
+    )
+    .await;
+    assert_eq!(bad.error(), "\"result.num\" must be in range [1, 500]");
+}
