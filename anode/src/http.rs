@@ -96,6 +96,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/correlation", post(correlation))
         .route("/api/v1/analysis/pearsonr", post(pearsonr))
         .route("/api/v1/analysis/profile-search", post(profile_search))
+        .route("/api/v1/analysis/batch", post(batch))
+        .route("/tool/batch", post(batch))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
@@ -174,6 +176,10 @@ async fn pearsonr(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Resp
 
 async fn profile_search(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
     analysis(s, Endpoint::ProfileSearch, h, b).await
+}
+
+async fn batch(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    analysis(s, Endpoint::Batch, h, b).await
 }
 
 /// `application/json` or any `*/*+json`, parameters ignored (Flask's

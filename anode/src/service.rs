@@ -706,26 +706,43 @@ pub fn pearsonr(body: &[u8]) -> Step {
     })
 }
 
-/// `POST /api/v1/analysis/profile-search` (TDgpt 3.4): a request of its
-/// own shape (see `algo::tool::profile_search`).
-pub fn profile_search(body: &[u8]) -> Step {
+/// A TDgpt 3.4 tool: a JSON request of its own shape, answered by `tool`.
+fn tool(
+    name: &str,
+    body: &[u8],
+    tool: fn(&serde_json::Value) -> Result<serde_json::Value>,
+) -> Step {
     let answer = serde_json::from_slice::<serde_json::Value>(body)
         .map_err(|e| {
             AnodeError::new(format!(
                 "400 Bad Request: Failed to decode JSON object: {e}"
             ))
         })
-        .and_then(|req| crate::algo::tool::profile_search::search(&req));
+        .and_then(|req| tool(&req));
     let rows = answer
         .as_ref()
         .ok()
         .and_then(|a| a["rows"].as_u64())
         .unwrap_or(0) as usize;
     Step::Done(Outcome {
-        algo: Some("profile-search".to_owned()),
+        algo: Some(name.to_owned()),
         rows,
         body: answer.map(|a| to_json(&a)),
     })
+}
+
+/// `POST /api/v1/analysis/profile-search` (see `algo::tool::profile_search`).
+pub fn profile_search(body: &[u8]) -> Step {
+    tool(
+        "profile-search",
+        body,
+        crate::algo::tool::profile_search::search,
+    )
+}
+
+/// `POST /api/v1/analysis/batch` and `/tool/batch` (see `algo::tool::batch`).
+pub fn batch(body: &[u8]) -> Step {
+    tool("batch", body, crate::algo::tool::batch::golden_batch)
 }
 
 /// Which analysis an endpoint runs.
@@ -737,6 +754,7 @@ pub enum Endpoint {
     Correlation,
     Pearsonr,
     ProfileSearch,
+    Batch,
 }
 
 impl Endpoint {
@@ -750,6 +768,7 @@ impl Endpoint {
             Endpoint::Correlation => correlation(reg, body),
             Endpoint::Pearsonr => pearsonr(body),
             Endpoint::ProfileSearch => profile_search(body),
+            Endpoint::Batch => batch(body),
         }
     }
 
@@ -772,6 +791,7 @@ impl Endpoint {
             Endpoint::Correlation => "/correlation",
             Endpoint::Pearsonr => "/api/v1/analysis/pearsonr",
             Endpoint::ProfileSearch => "/api/v1/analysis/profile-search",
+            Endpoint::Batch => "/api/v1/analysis/batch",
         }
     }
 }

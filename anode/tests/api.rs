@@ -1406,3 +1406,33 @@ async fn profile_search_route() {
     .await;
     assert_eq!(bad.error(), "\"result.num\" must be in range [1, 500]");
 }
+
+#[tokio::test]
+async fn golden_batch_routes() {
+    let mut ts = Vec::new();
+    let mut data = Vec::new();
+    for run in 0..3 {
+        for i in 0..20 {
+            ts.push(run * 1000 + i * 10);
+            data.push(f64::from(i));
+        }
+    }
+    let body = json!({
+        "ts": ts, "data": data,
+        "window": [[0, 190], [1000, 1190], [2000, 2190]],
+        "config": {"normalize": {"target_len": 5}, "savgol": {"active": false}}
+    });
+    for path in ["/api/v1/analysis/batch", "/tool/batch"] {
+        let v = post(path, body.clone()).await.json();
+        // three identical ramps 0..19: every line is the ramp at 5 points
+        let ramp = json!([0.0, 4.75, 9.5, 14.25, 19.0]);
+        assert_eq!(v["rows"], 5, "{path}");
+        assert_eq!(v["center"], ramp);
+        assert_eq!(v["lower"], ramp);
+        assert_eq!(v["upper"], ramp);
+    }
+    assert_eq!(
+        post("/tool/batch", json!({"ts": [1]})).await.error(),
+        "'data', 'ts', and 'window' are required fields in the payload."
+    );
+}
