@@ -35,14 +35,29 @@ pub fn numpy_quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let h = (n - 1) as f64 * q;
     let lo = (h.floor() as usize).min(n - 1);
     let hi = (lo + 1).min(n - 1);
-    let t = h - lo as f64;
-    let (a, b) = (sorted[lo], sorted[hi]);
+    numpy_lerp(sorted[lo], sorted[hi], h - lo as f64)
+}
+
+/// numpy's `_lerp(a, b, t)`: from `b` backwards when `t ≥ ½`.
+fn numpy_lerp(a: f64, b: f64, t: f64) -> f64 {
     let d = b - a;
     if t >= 0.5 {
         b - d * (1.0 - t)
     } else {
         a + d * t
     }
+}
+
+/// [`numpy_quantile_sorted`] by selection in O(n); reorders `x`.
+pub fn numpy_quantile_mut(x: &mut [f64], q: f64) -> f64 {
+    let n = x.len();
+    let h = (n - 1) as f64 * q;
+    let lo = (h.floor() as usize).min(n - 1);
+    let (_, a, right) = x.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *a;
+    let b = right.iter().copied().fold(f64::INFINITY, f64::min);
+    let b = if right.is_empty() { a } else { b };
+    numpy_lerp(a, b, h - lo as f64)
 }
 
 /// numpy `quantile(x, q)` by selection in O(n); reorders `x`.

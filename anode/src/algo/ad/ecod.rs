@@ -80,8 +80,7 @@ fn scores(columns: &[&[f64]], rule: Rule) -> Vec<f64> {
     let n = columns.first().map_or(0, |c| c.len());
     let mut total = vec![0.0; n];
     for col in columns {
-        let left = ecdf(col, false);
-        let right = ecdf(col, true);
+        let (left, right) = tails(col);
         let sign = skew_sign(col);
         for i in 0..n {
             let (ul, ur) = (-left[i].ln(), -right[i].ln());
@@ -100,19 +99,19 @@ fn scores(columns: &[&[f64]], rule: Rule) -> Vec<f64> {
     total
 }
 
-/// PyOD's `column_ecdf` of `x` (of `−x` when `negate`): the probabilities
-/// of numpy's `linspace(1/n, 1, n)` by rank, equal values sharing the
-/// probability of the last of their run.
-fn ecdf(x: &[f64], negate: bool) -> Vec<f64> {
+/// PyOD's `column_ecdf` of `x` and of `−x` — the left and right tail
+/// probabilities — from one sort: numpy's `linspace(1/n, 1, n)` by rank,
+/// equal values sharing the probability of the last of their run (in
+/// ascending order for the left tail, descending for the right).
+fn tails(x: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let n = x.len();
     if n == 0 {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    let key = |i: usize| if negate { -x[i] } else { x[i] };
-    let mut order: Vec<usize> = (0..n).collect();
     // numpy's argsort is a quicksort, unstable; ties get one probability,
     // so the order among equal values does not matter
-    order.sort_by(|&a, &b| key(a).total_cmp(&key(b)));
+    let mut order: Vec<(f64, u32)> = x.iter().enumerate().map(|(i, v)| (*v, i as u32)).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let start = 1.0 / n as f64;
     let step = if n > 1 {
         (1.0 - start) / (n - 1) as f64
@@ -126,22 +125,22 @@ fn ecdf(x: &[f64], negate: bool) -> Vec<f64> {
             rank as f64 * step + start
         }
     };
-    let mut out = vec![0.0; n];
-    let mut rank = n;
-    while rank > 0 {
-        // the run of equal values ending at `rank - 1`
-        let last = rank - 1;
-        let p = prob(last);
-        let mut first = last;
-        while first > 0 && key(order[first - 1]) == key(order[last]) {
-            first -= 1;
+    let (mut left, mut right) = (vec![0.0; n], vec![0.0; n]);
+    let mut first = 0;
+    while first < n {
+        let mut last = first;
+        while last + 1 < n && order[last + 1].0 == order[first].0 {
+            last += 1;
         }
-        for &i in &order[first..=last] {
-            out[i] = p;
+        // ascending: the run ends at `last`; descending: at `n − 1 − first`
+        let (pl, pr) = (prob(last), prob(n - 1 - first));
+        for &(_, i) in &order[first..=last] {
+            left[i as usize] = pl;
+            right[i as usize] = pr;
         }
-        rank = first;
+        first = last + 1;
     }
-    out
+    (left, right)
 }
 
 /// `np.finfo(float64).resolution`, scipy's yardstick for a constant column.
@@ -175,9 +174,8 @@ mod tests {
 
     #[test]
     fn ecdf_ties_share_the_last_probability() {
-        let p = ecdf(&[3.0, 1.0, 3.0, 2.0], false);
+        let (p, q) = tails(&[3.0, 1.0, 3.0, 2.0]);
         assert_eq!(p, vec![1.0, 0.25, 1.0, 0.5]);
-        let q = ecdf(&[3.0, 1.0, 3.0, 2.0], true);
         assert_eq!(q, vec![0.5, 1.0, 0.5, 0.75]);
     }
 

@@ -68,13 +68,12 @@ pub fn int_at_least(o: &Options, key: &str, default: i64, min: i64) -> Result<i6
 /// `percentile(scores, 100·(1 − c))` (linear), and a row is anomalous iff
 /// its score is strictly above it. NaN scores are never flagged.
 pub fn flag_top(scores: &[f64], contamination: f64) -> Vec<i64> {
-    let mut sorted: Vec<f64> = scores.iter().copied().filter(|v| !v.is_nan()).collect();
-    if sorted.is_empty() {
+    let mut finite: Vec<f64> = scores.iter().copied().filter(|v| !v.is_nan()).collect();
+    if finite.is_empty() {
         return vec![NORMAL; scores.len()];
     }
-    sorted.sort_by(f64::total_cmp);
     let q = 100.0 * (1.0 - contamination) / 100.0;
-    let threshold = crate::stats::numpy_quantile_sorted(&sorted, q);
+    let threshold = crate::stats::numpy_quantile_mut(&mut finite, q);
     scores
         .iter()
         .map(|s| if *s > threshold { ANOMALY } else { NORMAL })
