@@ -17,10 +17,10 @@
 //! all. Options: `contamination` (0.1), `n_components`, `standardization`
 //! (1), `valid_code`.
 //!
-//! Eigen-decomposition: cyclic Jacobi on an `ndarray` matrix. A request has
-//! at most [`MAX_COLUMNS`](crate::algo::ad::MAX_COLUMNS) columns, where
-//! Jacobi converges in a few sweeps and is accurate to the last digits;
-//! `ndarray-linalg` would bring LAPACK and a system BLAS for this one call.
+//! Eigen-decomposition: cyclic Jacobi on an `ndarray` matrix, for at most
+//! [`MAX_PCA_COLUMNS`] columns, where it converges in a few sweeps and is
+//! accurate to the last digits; `ndarray-linalg` would bring LAPACK and a
+//! system BLAS for this one call.
 //!
 //! May import: `error`, `options`, its parent's `check_columns`,
 //! `contamination`, `flag_top`.
@@ -33,6 +33,11 @@ use crate::algo::{AdInput, AnomalyDetector, Describe};
 use crate::bail;
 use crate::error::Result;
 use crate::options::Options;
+
+/// Most columns PCA takes: Jacobi costs about 10·d³ operations, a second at
+/// 256 columns on these machines; the request limit (1,024 columns) would
+/// make it a minute.
+pub const MAX_PCA_COLUMNS: usize = 256;
 
 pub struct Pca;
 
@@ -104,6 +109,9 @@ impl AnomalyDetector for Pca {
         let standardize = standardization(options)?;
         let n = check_columns(columns)?;
         let d = columns.len();
+        if d > MAX_PCA_COLUMNS {
+            bail!("pca takes at most {MAX_PCA_COLUMNS} columns, input: {d}");
+        }
         if n == 0 || d == 0 {
             return Ok(Vec::new());
         }

@@ -46,6 +46,16 @@ const MIN_WINDOW_POINTS: usize = 10;
 pub const MAX_TARGET_LEN: i64 = 100_000;
 /// Most windows per request.
 pub const MAX_WINDOWS: usize = 10_000;
+/// Most resampled values held at once (windows × `target_len`): 80 MB.
+/// Upstream has no bound (10,000 windows × 100,000 points would be 8 GB).
+pub const MAX_BATCH_VALUES: usize = 10_000_000;
+/// Most Hampel work (points × neighbourhood) per request: each point sorts
+/// its neighbourhood, so an unbounded `window_size` is quadratic.
+pub const MAX_HAMPEL_WORK: usize = 100_000_000;
+/// Longest Savitzky–Golay window and highest order: the weights come from a
+/// least-squares fit per window position, and high orders are ill-posed.
+pub const MAX_SAVGOL_WINDOW: i64 = 1001;
+pub const MAX_SAVGOL_ORDER: i64 = 10;
 /// The MAD-to-σ factor of a normal distribution.
 const MAD_SCALE: f64 = 1.4826;
 
@@ -86,6 +96,21 @@ pub fn golden_batch(req: &Value) -> Result<Value> {
     };
     if windows.len() > MAX_WINDOWS {
         bail!("too many windows: {}, at most {MAX_WINDOWS}", windows.len());
+    }
+    if windows.len().saturating_mul(config.target_len) > MAX_BATCH_VALUES {
+        bail!(
+            "{} windows of {} points each would hold more than {MAX_BATCH_VALUES} values; lower normalize.target_len or send fewer windows",
+            windows.len(),
+            config.target_len
+        );
+    }
+    if let Some((w, _)) = config.hampel
+        && values.len().saturating_mul(2 * w + 1) > MAX_HAMPEL_WORK
+    {
+        bail!(
+            "hampel window_size {w} over {} points is more than {MAX_HAMPEL_WORK} neighbourhood values; lower hampel.window_size",
+            values.len()
+        );
     }
     if config.max_rate.is_some_and(|r| r <= 0.0) {
         return Ok(answer(&[], &[], &[]));
@@ -189,6 +214,11 @@ fn config(given: Option<&Value>) -> Result<Config> {
         }
         if sp < 0 || sp >= sw {
             bail!("polyorder must be less than window_length.");
+        }
+        if sw > MAX_SAVGOL_WINDOW || sp > MAX_SAVGOL_ORDER {
+            bail!(
+                "Savitzky-Golay window at most {MAX_SAVGOL_WINDOW} and polyorder at most {MAX_SAVGOL_ORDER}, input: {sw}, {sp}"
+            );
         }
         if sw > target_len {
             bail!(
@@ -577,6 +607,12 @@ mod tests {
         assert_eq!(
             err(json!({"ts": [1], "data": [1], "window": [], "config": {"savgol": {"window": 8}}})),
             "Savitzky-Golay window must be a positive odd integer, input size: 8"
+        );
+        assert_eq!(
+            err(
+                json!({"ts": [1], "data": [1], "window": vec![json!([0, 1]); 101], "config": {"normalize": {"target_len": 100_000}, "savgol": {"active": false}}})
+            ),
+            "101 windows of 100000 points each would hold more than 10000000 values; lower normalize.target_len or send fewer windows"
         );
         assert_eq!(
             err(json!({"ts": [1], "data": [1], "window": [], "config": {"hampel": {"sigma": 4}}})),

@@ -44,6 +44,12 @@ pub const MAX_SOURCE_LEN: usize = 10_000;
 pub const MAX_TARGET_LEN: usize = 100_000;
 pub const MAX_PROFILES: usize = 10_000;
 pub const MAX_WINDOW_CANDIDATES: usize = 10_000;
+/// Most DTW work one request may ask for, in cells of the warping band
+/// (`Σ max(source, window) · (2·radius + 1)` over the candidates; FastDTW's
+/// coarser levels add about as much again). Ours, not upstream's: within
+/// upstream's other limits a request could ask for 2·10⁹ cells, 90 s of one
+/// core here (and hours in Python); 3·10⁸ is about 15 s.
+pub const MAX_DTW_CELLS: u64 = 300_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Norm {
@@ -292,6 +298,31 @@ pub fn search(req: &Value) -> Result<Value> {
         Metric::Cosine
     };
 
+    if let Metric::Dtw { radius } = metric {
+        let band = 2 * radius as u64 + 1;
+        let m = source.len() as u64;
+        let cells: u64 = match &target {
+            Target::Series {
+                data,
+                min_w,
+                max_w,
+                size_step,
+                slide,
+                ..
+            } => (*min_w..=*max_w)
+                .step_by(*size_step)
+                .map(|w| ((data.len() - w) / slide + 1) as u64 * m.max(w as u64) * band)
+                .sum(),
+            Target::Profiles { profiles, .. } => {
+                profiles.iter().map(|p| m.max(p.len() as u64) * band).sum()
+            }
+        };
+        if cells > MAX_DTW_CELLS {
+            bail!(
+                "profile search would cost {cells} DTW cells (candidates × window × (2·radius + 1)), more than {MAX_DTW_CELLS}; narrow the windows, raise window_sliding_step or lower radius"
+            );
+        }
+    }
     let src = normalize(&source, norm);
     let limit = top_n.unwrap_or(MAX_RESULTS as usize);
     let keep_all = is_dtw && exclude_contained;
@@ -767,6 +798,17 @@ mod tests {
                 json!({"normalization": "l2", "algo": {"type": "dtw"}, "result": {"num": 1}, "source_data": [1], "target_data": ok_target})
             ),
             "unsupported normalization: l2"
+        );
+        // within upstream's limits, but about 90 s of DTW: refused up front
+        let walk: Vec<f64> = (0..100_000).map(|i| (i % 7) as f64).collect();
+        let ts: Vec<i64> = (0..100_000).collect();
+        assert_eq!(
+            err(
+                json!({"algo": {"type": "dtw", "params": {"radius": 10, "window_sliding_step": 10}},
+                "result": {"num": 5}, "source_data": &walk[..10_000],
+                "target_data": {"ts": ts, "data": walk}})
+            ),
+            "profile search would cost 1890210000 DTW cells (candidates × window × (2·radius + 1)), more than 300000000; narrow the windows, raise window_sliding_step or lower radius"
         );
         let long: Vec<f64> = vec![1.0; 100_000];
         let ts: Vec<i64> = (0..100_000).collect();
