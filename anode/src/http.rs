@@ -19,7 +19,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use crate::algo::Registry;
 use crate::config::Config;
@@ -90,14 +90,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.status.clone()) }))
         .route("/list", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.list.clone()) }))
         .route("/models", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.models.clone()) }))
-        .route("/anomaly-detect", post(anomaly_detect))
-        .route("/forecast", post(forecast))
-        .route("/imputation", post(imputation))
-        .route("/correlation", post(correlation))
-        .route("/api/v1/analysis/pearsonr", post(pearsonr))
-        .route("/api/v1/analysis/profile-search", post(profile_search))
-        .route("/api/v1/analysis/batch", post(batch))
-        .route("/tool/batch", post(batch))
+        .route("/anomaly-detect", analysis_route(Endpoint::AnomalyDetect))
+        .route("/forecast", analysis_route(Endpoint::Forecast))
+        .route("/imputation", analysis_route(Endpoint::Imputation))
+        .route("/correlation", analysis_route(Endpoint::Correlation))
+        .route("/api/v1/analysis/pearsonr", analysis_route(Endpoint::Pearsonr))
+        .route("/api/v1/analysis/profile-search", analysis_route(Endpoint::ProfileSearch))
+        .route("/api/v1/analysis/batch", analysis_route(Endpoint::Batch))
+        .route("/tool/batch", analysis_route(Endpoint::Batch))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
@@ -154,32 +154,9 @@ fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     )
 }
 
-async fn anomaly_detect(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
-    analysis(s, Endpoint::AnomalyDetect, h, b).await
-}
-
-async fn forecast(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
-    analysis(s, Endpoint::Forecast, h, b).await
-}
-
-async fn imputation(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
-    analysis(s, Endpoint::Imputation, h, b).await
-}
-
-async fn correlation(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
-    analysis(s, Endpoint::Correlation, h, b).await
-}
-
-async fn pearsonr(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
-    analysis(s, Endpoint::Pearsonr, h, b).await
-}
-
-async fn profile_search(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
-    analysis(s, Endpoint::ProfileSearch, h, b).await
-}
-
-async fn batch(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
-    analysis(s, Endpoint::Batch, h, b).await
+/// `POST` of one analysis endpoint.
+fn analysis_route(endpoint: Endpoint) -> MethodRouter<Arc<AppState>> {
+    post(move |State(s): State<Arc<AppState>>, h: HeaderMap, b: Body| analysis(s, endpoint, h, b))
 }
 
 /// `application/json` or any `*/*+json`, parameters ignored (Flask's

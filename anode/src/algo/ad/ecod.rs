@@ -170,7 +170,7 @@ fn skew_sign(x: &[f64]) -> i8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::algo::ad::testdata::{X17, anomalies, ts};
+    use crate::algo::ad::testdata::{X17, anomalies, flagged_x17, refusal_x17, ts};
 
     #[test]
     fn ecdf_ties_share_the_last_probability() {
@@ -181,49 +181,19 @@ mod tests {
 
     #[test]
     fn the_upstream_series() {
-        // PyOD 2.0.5 on X17, contamination 0.1: the 40 and the 5 (ECOD),
-        // the 40 and the 29 (COPOD)
-        let t = ts(17);
-        let run = |d: &dyn AnomalyDetector| {
-            anomalies(
-                &d.detect(
-                    AdInput {
-                        values: &X17,
-                        ts: &t,
-                    },
-                    &Options::default(),
-                )
-                .unwrap(),
-            )
-        };
-        assert_eq!(run(&ECOD), vec![0, 16]);
-        assert_eq!(run(&COPOD), vec![15, 16]);
+        // PyOD 2.0.5 on X17, contamination 0.1: the 5 and the 40 (ECOD),
+        // the 29 and the 40 (COPOD)
+        assert_eq!(flagged_x17(&ECOD, ""), vec![0, 16]);
+        assert_eq!(flagged_x17(&COPOD, ""), vec![15, 16]);
     }
 
     #[test]
     fn options_are_checked() {
-        let t = ts(17);
-        let err = |o: &str| {
-            ECOD.detect(
-                AdInput {
-                    values: &X17,
-                    ts: &t,
-                },
-                &Options::parse(Some(o)),
-            )
-            .unwrap_err()
-            .to_string()
-        };
+        let range = "contamination value out of range, valid range (0, 0.5]";
+        assert_eq!(refusal_x17(&ECOD, "contamination=0.6"), range);
+        assert_eq!(refusal_x17(&ECOD, "contamination=0"), range);
         assert_eq!(
-            err("contamination=0.6"),
-            "contamination value out of range, valid range (0, 0.5]"
-        );
-        assert_eq!(
-            err("contamination=0"),
-            "contamination value out of range, valid range (0, 0.5]"
-        );
-        assert_eq!(
-            err("contamination=a"),
+            refusal_x17(&COPOD, "contamination=a"),
             "contamination must be a number, got: 'a'"
         );
     }

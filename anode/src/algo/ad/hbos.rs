@@ -132,41 +132,25 @@ fn column_scores(x: &[f64], bins: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::algo::ad::testdata::{X17, anomalies, ts};
+    use crate::algo::ad::testdata::{flagged_x17, refusal_x17};
 
     #[test]
     fn the_upstream_series() {
         // PyOD 2.0.5, contamination 0.1: the 40 alone
-        let t = ts(17);
-        let codes = Hbos
-            .detect(
-                AdInput {
-                    values: &X17,
-                    ts: &t,
-                },
-                &Options::default(),
-            )
-            .unwrap();
-        assert_eq!(anomalies(&codes), vec![16]);
+        assert_eq!(flagged_x17(&Hbos, ""), vec![16]);
     }
 
     #[test]
     fn options_are_checked() {
-        let t = ts(17);
-        let err = |o: &str| {
-            Hbos.detect(
-                AdInput {
-                    values: &X17,
-                    ts: &t,
-                },
-                &Options::parse(Some(o)),
-            )
-            .unwrap_err()
-            .to_string()
-        };
-        assert_eq!(err("n_bins=1"), "n_bins should be >= 2");
-        assert_eq!(err("n_bins=2.5"), "n_bins must be an integer, got: '2.5'");
-        assert_eq!(err("n_bins=40001"), "n_bins should be <= 40000");
+        assert_eq!(refusal_x17(&Hbos, "n_bins=1"), "n_bins should be >= 2");
+        assert_eq!(
+            refusal_x17(&Hbos, "n_bins=2.5"),
+            "n_bins must be an integer, got: '2.5'"
+        );
+        assert_eq!(
+            refusal_x17(&Hbos, "n_bins=40001"),
+            "n_bins should be <= 40000"
+        );
     }
 
     #[test]

@@ -126,6 +126,31 @@ pub(crate) mod testdata {
             .collect()
     }
 
+    /// Indexes `d` flags on [`X17`] with the option string `options`.
+    pub fn flagged_x17(d: &dyn crate::algo::AnomalyDetector, options: &str) -> Vec<usize> {
+        let t = ts(17);
+        let input = crate::algo::AdInput {
+            values: &X17,
+            ts: &t,
+        };
+        anomalies(
+            &d.detect(input, &crate::options::Options::parse(Some(options)))
+                .unwrap(),
+        )
+    }
+
+    /// The message `d` refuses [`X17`] with under `options`.
+    pub fn refusal_x17(d: &dyn crate::algo::AnomalyDetector, options: &str) -> String {
+        let t = ts(17);
+        let input = crate::algo::AdInput {
+            values: &X17,
+            ts: &t,
+        };
+        d.detect(input, &crate::options::Options::parse(Some(options)))
+            .unwrap_err()
+            .to_string()
+    }
+
     /// Indexes flagged anomalous.
     pub fn anomalies(codes: &[i64]) -> Vec<usize> {
         codes

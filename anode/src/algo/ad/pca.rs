@@ -261,22 +261,12 @@ fn symmetric_eigen(mut a: Array2<f64>) -> (Vec<f64>, Array2<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::algo::ad::testdata::{X17, anomalies, ts};
+    use crate::algo::ad::testdata::{flagged_x17, refusal_x17};
 
     #[test]
     fn the_upstream_series() {
         // PyOD 2.0.5, contamination 0.1: the two lowest values (|z − 1|)
-        let t = ts(17);
-        let codes = Pca
-            .detect(
-                AdInput {
-                    values: &X17,
-                    ts: &t,
-                },
-                &Options::default(),
-            )
-            .unwrap();
-        assert_eq!(anomalies(&codes), vec![0, 10]);
+        assert_eq!(flagged_x17(&Pca, ""), vec![0, 10]);
     }
 
     #[test]
@@ -301,32 +291,20 @@ mod tests {
 
     #[test]
     fn options_are_checked() {
-        let t = ts(17);
-        let err = |o: &str| {
-            Pca.detect(
-                AdInput {
-                    values: &X17,
-                    ts: &t,
-                },
-                &Options::parse(Some(o)),
-            )
-            .unwrap_err()
-            .to_string()
-        };
         assert_eq!(
-            err("n_components=1.5"),
+            refusal_x17(&Pca, "n_components=1.5"),
             "n_components must be a positive integer or a float in (0, 1) for variance ratio"
         );
         assert_eq!(
-            err("n_components=0"),
+            refusal_x17(&Pca, "n_components=0"),
             "n_components should be greater than 0"
         );
         assert_eq!(
-            err("n_components=2"),
+            refusal_x17(&Pca, "n_components=2"),
             "n_components=2 must be between 0 and min(n_samples, n_features)=1"
         );
         assert_eq!(
-            err("standardization=maybe"),
+            refusal_x17(&Pca, "standardization=maybe"),
             "standardization must be 0/1 or true/false, got: 'maybe'"
         );
     }
