@@ -81,6 +81,7 @@ fn kernels(c: &mut Criterion) {
             conf: 0.95,
             return_conf: true,
             period,
+            covariates: Default::default(),
         };
         g.bench_function(name, |b| {
             b.iter(|| f.forecast(black_box(input), &o).unwrap())

@@ -270,6 +270,7 @@ fn forecast(r: &Registry, c: &Config, train: &[f64], m: usize, h: usize) -> Resu
             conf: 0.95,
             return_conf: true,
             period: if c.with_period && m >= 2 { m } else { 0 },
+            covariates: Default::default(),
         },
         &Options::parse(Some(&c.options)),
     )?;

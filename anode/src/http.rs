@@ -270,6 +270,12 @@ fn human_duration(d: Duration) -> String {
 /// and the tsdb's embedded anode are both built here.
 pub async fn build_state(config: &Config, worker: Option<std::path::PathBuf>) -> Arc<AppState> {
     let mut registry = Registry::native();
+    for model in crate::algo::fc::tsfm::Tsfm::all(
+        |name| config.tsfm_services.get(name).cloned(),
+        config.request_timeout,
+    ) {
+        registry.add_forecaster(Box::new(model));
+    }
     let python = match worker {
         Some(exe) => {
             let native = registry.names().map(|n| n.1.to_owned()).collect();

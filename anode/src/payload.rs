@@ -166,6 +166,15 @@ impl Payload {
             .collect()
     }
 
+    /// The columns whose names pass `pick`, in schema order, as numbers
+    /// (covariates: `past_dynamic_real*`, `dynamic_real*`).
+    pub fn columns_named(&self, pick: impl Fn(&str) -> bool) -> Result<Vec<Vec<f64>>> {
+        (0..self.names.len())
+            .filter(|&i| pick(&self.names[i]))
+            .map(|i| self.numeric_column(i))
+            .collect()
+    }
+
     fn numeric_column(&self, index: usize) -> Result<Vec<f64>> {
         let name = &self.names[index];
         let mut out = Vec::with_capacity(self.data[index].0.len());

@@ -465,7 +465,13 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
         };
         // extreme magnitudes (±1e308, subnormals) are fitted scaled by an
         // exact power of two, and the forecast scaled back
-        let scaled = crate::stats::normalized(&values);
+        let scaled = if forecaster.takes_raw_values() {
+            None
+        } else {
+            crate::stats::normalized(&values)
+        };
+        let past = p.columns_named(|n| n.starts_with("past_dynamic_real"))?;
+        let future = p.columns_named(|n| n.starts_with("dynamic_real"))?;
         let mut out = forecaster.forecast(
             FcInput {
                 values: scaled.as_ref().map_or(&values, |s| &s.0),
@@ -474,6 +480,10 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
                 conf: fp.conf,
                 return_conf: fp.return_conf,
                 period: fp.period,
+                covariates: crate::algo::Covariates {
+                    past: &past,
+                    future: &future,
+                },
             },
             &p.options,
         )?;

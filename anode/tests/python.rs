@@ -146,6 +146,11 @@ fn plugins_models_and_arima() {
             "ces",
             "auto",
             "mstl",
+            "tdtsfm_1",
+            "timemoe-fc",
+            "chronos",
+            "moirai",
+            "timesfm",
             "pmdarima",
             "noop",
             "myfc"

@@ -8,7 +8,7 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::anodes::{Fake, Mode, list_of, real_anode};
+use common::anodes::{Fake, FakeModel, Mode, list_of, real_anode, real_anode_with};
 use serde_json::json;
 use tsdb::engine::Engine;
 use tsdb::error::code;
@@ -756,6 +756,89 @@ fn real_anode_forecasts_and_finds_anomalies() {
         );
         assert_eq!(r[2], Value::Int(filled));
     }
+}
+
+/// Covariate forecasting from SQL through our anode to a moirai model
+/// server: the request the model server receives, field by field.
+#[test]
+fn covariate_forecast_reaches_the_model_server() {
+    let model = FakeModel::start(json!({
+        "output": [20.5, 21.5, 22.5, 23.5],
+        "lower": [19.0, 20.0, 21.0, 22.0],
+        "upper": [22.0, 23.0, 24.0, 25.0],
+    }));
+    let mut config = anode::config::Config::default();
+    config
+        .tsfm_services
+        .insert("moirai".into(), model.url.clone());
+    let (_rt, addr) = real_anode_with(config);
+    let (e, _dir) = open("covariates");
+    ok(&e, &format!("create anode 'http://{addr}'"));
+    ok(&e, "create database d0");
+    ok(
+        &e,
+        "create table m (ts timestamp, val double, past_co double, future_co double)",
+    );
+    let rows: Vec<String> = (0..12)
+        .map(|i| format!("({}, {}, {}, {})", T0 + 1000 * i, 10 + i, 100 + i, 200 + i))
+        .collect();
+    ok(&e, &format!("insert into m values {}", rows.join(" ")));
+    let got = q(
+        &e,
+        "select _frowts, _flow, _fhigh, forecast(val, past_co, future_co, \
+         'algo=moirai,rows=4,dynamic_real_1=[1 1 1 1],dynamic_real_1_col=future_co') from m",
+    );
+    let want: Vec<Vec<Value>> = (0..4)
+        .map(|i| {
+            vec![
+                Value::Int(T0 + 12_000 + 1000 * i),
+                Value::Double(19.0 + i as f64),
+                Value::Double(22.0 + i as f64),
+                Value::Double(20.5 + i as f64),
+            ]
+        })
+        .collect();
+    assert_eq!(got, want);
+    let requests = model.requests.lock().unwrap();
+    assert_eq!(requests.len(), 1);
+    let (path, body) = &requests[0];
+    assert_eq!(path, "/ds_predict");
+    let history = |base: i64| (0..12).map(|i| (base + i) as f64).collect::<Vec<f64>>();
+    assert_eq!(body["input"], json!(history(10)));
+    assert_eq!(
+        body["ts"],
+        json!((0..12).map(|i| T0 + 1000 * i).collect::<Vec<_>>())
+    );
+    assert_eq!(body["next_len"], 4);
+    assert_eq!(body["conf_interval"], 0.95);
+    assert_eq!(body["past_dynamic_real"], json!([history(100)]));
+    let mut future = history(200);
+    future.extend([1.0; 4]);
+    assert_eq!(body["dynamic_real"], json!([future]));
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        6,
+        "input, ts, next_len, past_dynamic_real, dynamic_real, conf_interval: {body}"
+    );
+    drop(requests);
+    // a model without covariates is refused them by the tsdb already (the
+    // anode would say so too: algo::fc::tsfm's tests); a dead server is named
+    let err_text = |sql: &str| match e.execute(sql, Some("d0")) {
+        Err(err) => err.to_string(),
+        Ok(_) => panic!("{sql} ran"),
+    };
+    let msg = err_text("select forecast(val, past_co, 'algo=timemoe-fc,rows=4') from m");
+    assert!(
+        msg.contains(
+            "Not support co-variate/multi-variate forecast: timemoe-fc forecasts one column"
+        ),
+        "{msg}"
+    );
+    let msg = err_text("select forecast(val, 'algo=timesfm,rows=4') from m");
+    assert!(
+        msg.contains("failed to connect the service: http://127.0.0.1:6065/ds_predict"),
+        "{msg}"
+    );
 }
 
 #[test]

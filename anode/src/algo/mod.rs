@@ -93,6 +93,17 @@ pub struct FcInput<'a> {
     pub return_conf: bool,
     /// `period` option; 0 means none.
     pub period: usize,
+    /// Covariate columns, for the models that take them.
+    pub covariates: Covariates<'a>,
+}
+
+/// Covariates of a forecast (TDgpt's covariate forecasting): columns named
+/// `past_dynamic_real*` hold history only, `dynamic_real*` history and the
+/// values of the forecast rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Covariates<'a> {
+    pub past: &'a [Vec<f64>],
+    pub future: &'a [Vec<f64>],
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -114,6 +125,12 @@ pub struct FcOutput {
 
 pub trait Forecaster: Describe {
     fn forecast(&self, input: FcInput<'_>, options: &Options) -> Result<FcOutput>;
+
+    /// Whether the values go out as sent (a model server), rather than
+    /// scaled by a power of two first when their magnitude is extreme.
+    fn takes_raw_values(&self) -> bool {
+        false
+    }
 }
 
 /// Input of an imputation algorithm.

@@ -12,12 +12,17 @@ use serde_json::{Value as Json, json};
 /// Our anode (native algorithms), served in process on a free port until
 /// the runtime is dropped.
 pub fn real_anode() -> (tokio::runtime::Runtime, SocketAddr) {
+    real_anode_with(anode::config::Config::default())
+}
+
+/// Our anode with `config` (e.g. `tsfm_services` pointing at a
+/// [`FakeModel`]).
+pub fn real_anode_with(config: anode::config::Config) -> (tokio::runtime::Runtime, SocketAddr) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = anode::config::Config::default();
     let state = rt.block_on(anode::http::build_state(&config, None));
     rt.spawn(anode::http::serve(listener, state, std::future::pending()));
     (rt, addr)
@@ -102,18 +107,11 @@ impl Fake {
     }
 }
 
-fn serve(
-    mut conn: TcpStream,
-    mode: Mode,
-    list: &Mutex<Json>,
-    hits: &AtomicUsize,
-    last: &Mutex<Json>,
-) {
+/// The path and body of one HTTP/1.1 request on `conn`.
+fn read_request(conn: &TcpStream) -> Option<(String, Vec<u8>)> {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
+    reader.read_line(&mut line).ok()?;
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let mut len = 0usize;
     loop {
@@ -127,11 +125,53 @@ fn serve(
     }
     let mut body = vec![0u8; len];
     let _ = reader.read_exact(&mut body);
-    let answer = |status: &str, text: &str| {
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        )
+    Some((path, body))
+}
+
+/// An HTTP/1.1 answer that closes the connection.
+fn answer(status: &str, text: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    )
+}
+
+/// A foundation-model server (moirai's `/ds_predict`) for tests: records
+/// the path and JSON body of every request and answers `reply`.
+pub struct FakeModel {
+    pub url: String,
+    pub requests: Arc<Mutex<Vec<(String, Json)>>>,
+}
+
+impl FakeModel {
+    pub fn start(reply: Json) -> FakeModel {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/ds_predict", listener.local_addr().unwrap());
+        let requests: Arc<Mutex<Vec<(String, Json)>>> = Arc::default();
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let Some((path, body)) = read_request(&conn) else {
+                    continue;
+                };
+                let body = serde_json::from_slice(&body).unwrap_or(Json::Null);
+                seen.lock().unwrap().push((path, body));
+                let _ = conn.write_all(answer("200 OK", &reply.to_string()).as_bytes());
+            }
+        });
+        FakeModel { url, requests }
+    }
+}
+
+fn serve(
+    mut conn: TcpStream,
+    mode: Mode,
+    list: &Mutex<Json>,
+    hits: &AtomicUsize,
+    last: &Mutex<Json>,
+) {
+    let Some((path, body)) = read_request(&conn) else {
+        return;
     };
     let reply = match path.as_str() {
         "/list" => answer("200 OK", &list.lock().unwrap().to_string()),

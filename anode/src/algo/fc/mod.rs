@@ -16,6 +16,7 @@ pub mod mstl;
 pub mod optimize;
 pub mod season;
 pub mod theta;
+pub mod tsfm;
 
 use serde_json::{Map, Value, json};
 
@@ -123,5 +124,6 @@ pub(crate) fn test_input(values: &[f64], rows: usize, period: usize) -> FcInput<
         conf: 0.95,
         return_conf: true,
         period,
+        covariates: Default::default(),
     }
 }
