@@ -8,7 +8,10 @@
 //! should not stop a restart), bad values are a start-up error that names
 //! the file, section and key.
 //!
-//! May import: `net`.
+//! A gunicorn-era `taosanode.config.py` (TDgpt 3.4.1) is read through
+//! `config_py` into the same ini form first.
+//!
+//! May import: `config_py`, `net`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -164,6 +167,19 @@ impl Config {
             None => SEARCH_PATH.iter().map(PathBuf::from).find(|p| p.is_file()),
         };
         match found {
+            Some(p) if p.extension().is_some_and(|e| e == "py") => {
+                // TDgpt 3.4.1's taosanode.config.py, as the ini it stands for
+                let (text, notes) =
+                    crate::config_py::to_ini(&p).map_err(|reason| ConfigError::Read {
+                        file: p.display().to_string(),
+                        reason,
+                    })?;
+                let mut c = Config::parse(&text, &p.display().to_string())?;
+                c.warnings
+                    .extend(notes.into_iter().map(|n| format!("{}: {n}", p.display())));
+                c.file = Some(p);
+                Ok(c)
+            }
             Some(p) => {
                 let text = std::fs::read_to_string(&p).map_err(|e| ConfigError::Read {
                     file: p.display().to_string(),

@@ -20,7 +20,8 @@
 //!   [`net`]: the accept loop (connection cap, timeouts, JSON for every
 //!   HTTP-layer error), shared with the tsdb; [`sd_notify`]: readiness
 //!   for systemd `Type=notify` units, shared too.
-//! - [`config`], [`logging`], [`models`]: `taosanode.ini`, tracing, `model-dir`.
+//! - [`config`], [`config_py`], [`logging`], [`models`]: `taosanode.ini` (or
+//!   TDgpt 3.4.1's `taosanode.config.py`), tracing, `model-dir`.
 //! - [`backtest`]: `anode backtest`, the forecasters scored on real series
 //!   shipped in `data/series/`.
 //!
@@ -35,6 +36,8 @@ pub mod algo;
 pub mod backtest;
 #[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod config_py;
 pub mod envelope;
 pub mod error;
 #[cfg(feature = "server")]

@@ -17,7 +17,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Configuration file [default: etc/taosanode.ini, then /etc/taos/taosanode.ini]
+    /// Configuration file: taosanode.ini, or TDgpt 3.4's taosanode.config.py
+    /// [default: $TDGPT_CONF, then etc/taosanode.ini, then /etc/taos/taosanode.ini]
     #[arg(short, long, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Listen address, overriding the configuration (e.g. 127.0.0.1:0)
@@ -153,7 +154,11 @@ fn main() -> ExitCode {
         Some(Command::Backtest(b)) => return backtest(b),
         None => {}
     }
-    let mut config = match Config::load(args.config.as_deref()) {
+    let path = args
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("TDGPT_CONF").map(PathBuf::from));
+    let mut config = match Config::load(path.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("anode: {e}");

@@ -491,3 +491,57 @@ fn without_a_venv_only_native_algorithms_are_served() {
     let v = detect(&s, &X17, "pmdarima", "");
     assert_eq!(msg(&v), "failed to load model: pmdarima");
 }
+
+/// TDgpt 3.4.1's gunicorn-era `taosanode.config.py` (ours in `etc/`, in
+/// upstream's shape: paths computed from the file's place, thread counts
+/// from the cores) starts the anode, named by `TDGPT_CONF`; its model ports
+/// become the foundation models' URLs.
+#[test]
+fn gunicorn_config_py_starts_the_anode() {
+    let dir = common::fresh_dir("config-py");
+    std::fs::create_dir_all(dir.join("cfg")).unwrap();
+    std::fs::create_dir_all(dir.join("log")).unwrap();
+    std::fs::create_dir_all(dir.join("model")).unwrap();
+    let text = std::fs::read_to_string(repo().join("etc/taosanode.config.py")).unwrap();
+    assert!(text.contains("bind = \"127.0.0.1:6050\""));
+    // a free port instead of the fixed one; nothing else changes
+    let text = text.replace("bind = \"127.0.0.1:6050\"", "bind = \"127.0.0.1:0\"");
+    let conf = dir.join("cfg/taosanode.config.py");
+    std::fs::write(&conf, text).unwrap();
+    let log = dir.join("log/taosanode.app.log");
+    let server = Server::spawn(dir.clone(), log.clone(), Duration::from_secs(30), |cmd| {
+        // upstream's file puts paths under its own install directory where
+        // GITHUB_ACTIONS is set (and under /var elsewhere)
+        cmd.env("TDGPT_CONF", &conf).env("GITHUB_ACTIONS", "1");
+    });
+    let (status, body) = server.request("GET", "/list", "");
+    assert_eq!(status, 200);
+    let list: Value = serde_json::from_str(&body).unwrap();
+    let moirai = list["details"][0]["algo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "moirai")
+        .unwrap()
+        .clone();
+    assert_eq!(moirai["params"]["host"], "http://127.0.0.1:6064/ds_predict");
+    let logged = server.log_with(&["listening on"]);
+    assert!(
+        logged.contains("listening on http://127.0.0.1:"),
+        "{logged}"
+    );
+    // a config.py that does not run is a start-up error naming it
+    let broken = dir.join("cfg/broken.config.py");
+    std::fs::write(&broken, "bind = undefined_name\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_anode"))
+        .arg("-c")
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.config.py: running it with python3 failed: NameError: name 'undefined_name' is not defined"),
+        "{err}"
+    );
+}

@@ -21,6 +21,14 @@ impl Drop for Server {
     }
 }
 
+/// A fresh directory for one test server.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("anode-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 impl Server {
     /// Starts the binary with a fresh directory holding its ini and log;
     /// `extra` is appended to the ini. Waits up to `ready` for it to listen.
@@ -43,22 +51,29 @@ impl Server {
         cwd: Option<&std::path::Path>,
         ini: impl FnOnce(&std::path::Path) -> String,
     ) -> Server {
-        let dir = std::env::temp_dir().join(format!("anode-e2e-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = dir.join("app.log");
+        let dir = fresh_dir(name);
         let ini_path = dir.join("taosanode.ini");
         std::fs::write(&ini_path, ini(&dir)).unwrap();
+        let log = dir.join("app.log");
+        Server::spawn(dir, log, ready, |cmd| {
+            if let Some(cwd) = cwd {
+                cmd.current_dir(cwd);
+            }
+            cmd.arg("--config").arg(&ini_path);
+        })
+    }
+
+    /// Starts the binary as `configure` sets it up, in `dir` (removed when
+    /// the server is dropped), logging to `log`.
+    pub fn spawn(
+        dir: std::path::PathBuf,
+        log: std::path::PathBuf,
+        ready: Duration,
+        configure: impl FnOnce(&mut Command),
+    ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_anode"));
-        if let Some(cwd) = cwd {
-            cmd.current_dir(cwd);
-        }
-        let mut child = cmd
-            .arg("--config")
-            .arg(&ini_path)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        configure(&mut cmd);
+        let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
