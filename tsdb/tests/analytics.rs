@@ -695,6 +695,10 @@ fn real_anode_forecasts_and_finds_anomalies() {
         starts("select _wstart, count(*) from mv anomaly_window(val, val2, 'algo=ecod')"),
         [Value::Int(1_577_808_000_000)]
     );
+    assert_eq!(
+        starts("select _wstart, count(*) from mv anomaly_window((val, val2), 'algo=ecod')"),
+        [Value::Int(1_577_808_000_000)]
+    );
     // a univariate detector reads the first column only
     assert_eq!(
         starts("select _wstart, count(*) from mv anomaly_window(val, val2, 'algo=iqr')"),

@@ -882,7 +882,17 @@ impl Parser<'_> {
                 self.expect_sym(")")?;
             } else if self.eat_word("anomaly_window") {
                 self.expect_sym("(")?;
-                let mut columns = self.expr_list()?;
+                // `ANOMALY_WINDOW(c1, c2, 'o')` (3.4.1) or `ANOMALY_WINDOW((c1, c2), 'o')`
+                let mut columns = if self.eat_sym("(") {
+                    let mut list = self.expr_list()?;
+                    self.expect_sym(")")?;
+                    if self.eat_sym(",") {
+                        list.extend(self.expr_list()?);
+                    }
+                    list
+                } else {
+                    self.expr_list()?
+                };
                 self.expect_sym(")")?;
                 let options = match columns.last() {
                     Some(Expr::Str(_)) if columns.len() > 1 => match columns.pop() {
