@@ -120,6 +120,11 @@ fn base(rng: &mut Rng) -> (Endpoint, Value) {
         (Endpoint::AnomalyDetect, "grubbs"),
         (Endpoint::AnomalyDetect, "shesd"),
         (Endpoint::AnomalyDetect, "lof"),
+        (Endpoint::AnomalyDetect, "ecod"),
+        (Endpoint::AnomalyDetect, "copod"),
+        (Endpoint::AnomalyDetect, "hbos"),
+        (Endpoint::AnomalyDetect, "iforest"),
+        (Endpoint::AnomalyDetect, "pca"),
         (Endpoint::Forecast, "holtwinters"),
         (Endpoint::Forecast, "ets"),
         (Endpoint::Forecast, "mstl"),
@@ -149,6 +154,14 @@ fn base(rng: &mut Rng) -> (Endpoint, Value) {
         ",k=nan",
         ",k=1e309",
         ",period=4.5",
+        ",contamination=0.5",
+        ",contamination=0",
+        ",n_bins=2",
+        ",n_bins=100000",
+        ",n_estimators=3",
+        ",n_components=0.5",
+        ",n_components=7",
+        ",standardization=0",
     ];
     let option = format!("algo={algo}{}", options[rng.below(options.len())]);
     let mut v = json!({
@@ -169,9 +182,111 @@ fn base(rng: &mut Rng) -> (Endpoint, Value) {
             v["schema"] = json!([["val", "DOUBLE", 8], ["val1", "DOUBLE", 8]]);
             v["data"] = json!([v["data"][1].clone(), other]);
         }
+        Endpoint::AnomalyDetect if rng.below(2) == 0 => {
+            // more data columns (now and then a ragged or constant one)
+            for c in 1..=1 + rng.below(3) {
+                let len = if rng.below(10) == 0 { n / 2 } else { n };
+                let col: Vec<f64> = (0..len)
+                    .map(|i| {
+                        if rng.below(8) == 0 {
+                            1.0
+                        } else {
+                            ((i * c) as f64).cos()
+                        }
+                    })
+                    .collect();
+                v["schema"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!([format!("val{c}"), "DOUBLE", 8]));
+                v["data"].as_array_mut().unwrap().push(json!(col));
+            }
+        }
         _ => {}
     }
     (endpoint, v)
+}
+
+/// A request of a TDgpt 3.4 tool: pearsonr, profile search or the golden
+/// batch, with options across (and past) their ranges.
+fn tool(rng: &mut Rng) -> (Endpoint, Value) {
+    let n = 10 + rng.below(300);
+    let ts: Vec<i64> = (0..n as i64).map(|i| T0 + 1000 * i).collect();
+    let data: Vec<f64> = (0..n)
+        .map(|i| ((i as f64) / 5.0).sin() * 10.0 + (rng.below(100) as f64) / 10.0)
+        .collect();
+    let pick = |rng: &mut Rng, options: &[Value]| options[rng.below(options.len())].clone();
+    match rng.below(3) {
+        0 => {
+            let other: Vec<f64> = data.iter().map(|v| v * 0.5 + 1.0).collect();
+            (
+                Endpoint::Pearsonr,
+                json!({"schema": [["ts", "TIMESTAMP", 8], ["val", "DOUBLE", 8], ["val1", "DOUBLE", 8]],
+                       "data": [ts, data, other], "wncheck": rng.below(2)}),
+            )
+        }
+        1 => {
+            let m = 1 + rng.below(9);
+            let at = rng.below(n - m);
+            let algo = pick(rng, &[json!("dtw"), json!("cosine"), json!("knn")]);
+            let params = pick(
+                rng,
+                &[
+                    json!({}),
+                    json!({"radius": 3, "min_window": 2, "max_window": 40, "window_size_step": 3}),
+                    json!({"radius": 0}),
+                    json!({"window_sliding_step": 0}),
+                    json!({"min_window": 1_000_000}),
+                ],
+            );
+            let result = pick(
+                rng,
+                &[
+                    json!({"num": 5}),
+                    json!({"threshold": 0.5, "exclude_contained": true}),
+                    json!({"num": 501}),
+                    json!({"num": 3, "exclude_source": true}),
+                    json!({}),
+                ],
+            );
+            let target = if rng.below(4) == 0 {
+                json!({"ts": [[ts[0], ts[5]], [ts[6], ts[9]]], "data": [&data[..6], &data[6..10]]})
+            } else {
+                json!({"ts": ts, "data": data})
+            };
+            (
+                Endpoint::ProfileSearch,
+                json!({"normalization": pick(rng, &[json!("z-score"), json!("min-max"), json!("l2")]),
+                       "algo": {"type": algo, "params": params}, "result": result,
+                       "source_data": {"data": &data[at..at + m], "ts": &ts[at..at + m]},
+                       "target_data": target}),
+            )
+        }
+        _ => {
+            let config = pick(
+                rng,
+                &[
+                    json!({}),
+                    json!({"normalize": {"target_len": 50, "method": "cubic"}}),
+                    json!({"savgol": {"window": 8}}),
+                    json!({"savgol": {"window": 3, "polyorder": 5}}),
+                    json!({"derivative": {"max_rate": 0}}),
+                    json!({"golden": {"method": "mean_std"}, "hampel": {"window_size": 0}}),
+                    json!({"normalize": {"target_len": 0}}),
+                ],
+            );
+            let windows: Vec<Value> = (0..1 + rng.below(5))
+                .map(|_| {
+                    let a = ts[rng.below(n)];
+                    json!([a, a + 1000 * rng.below(100) as i64])
+                })
+                .collect();
+            (
+                Endpoint::Batch,
+                json!({"ts": ts, "data": data, "window": windows, "config": config}),
+            )
+        }
+    }
 }
 
 /// A JSON value of a random kind, now and then nested deeply.
@@ -197,7 +312,11 @@ fn junk(rng: &mut Rng) -> Value {
 }
 
 fn request(rng: &mut Rng) -> (Endpoint, Vec<u8>) {
-    let (endpoint, mut v) = base(rng);
+    let (endpoint, mut v) = if rng.below(4) == 0 {
+        tool(rng)
+    } else {
+        base(rng)
+    };
     // structural damage
     for _ in 0..rng.below(3).saturating_sub(1) {
         let keys = [
@@ -213,6 +332,11 @@ fn request(rng: &mut Rng) -> (Endpoint, Vec<u8>) {
             "every",
             "conf",
             "return_conf",
+            "source_data",
+            "target_data",
+            "window",
+            "config",
+            "result",
         ];
         let key = keys[rng.below(keys.len())];
         match rng.below(3) {
@@ -265,7 +389,10 @@ fn endpoint_of(b: u8) -> Endpoint {
         0 => Endpoint::AnomalyDetect,
         1 => Endpoint::Forecast,
         2 => Endpoint::Imputation,
-        _ => Endpoint::Correlation,
+        3 => Endpoint::Correlation,
+        4 => Endpoint::Pearsonr,
+        5 => Endpoint::ProfileSearch,
+        _ => Endpoint::Batch,
     }
 }
 
