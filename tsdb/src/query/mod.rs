@@ -1250,7 +1250,11 @@ mod tests {
         let expected_gone = (0..10)
             .filter(|k| now - 9 * day - day / 2 + k * day < part_start)
             .count();
-        assert!(expected_gone >= 4, "{expected_gone}");
+        // the rows 9.5, 8.5 and 7.5 days back are always in a partition
+        // wholly before the horizon; the 6.5- and 5.5-day ones depend on
+        // where "now" falls in the 2-day partition grid (this assertion
+        // said ≥ 4 and failed a quarter of the day)
+        assert!((3..=5).contains(&expected_gone), "{expected_gone}");
         assert_eq!(e.expire(later), expected_gone);
         let left = rows(e.execute("select count(*) from t", Some("r")).unwrap());
         assert_eq!(left, vec![vec![Value::Int(10 - expected_gone as i64)]]);
