@@ -109,8 +109,11 @@ def start(plugin_dir, model_dir, native_names_json):
                 skipped.append({"file": origin, "error": f"{cls_name}: {why}"})
                 continue
             _services[name] = inst
+            # users' plugin files are not built-in (TDgpt 3.4's `builtins` flag)
+            plugin = os.path.abspath(str(origin)).startswith(os.path.abspath(plugin_dir) + os.sep)
             algorithms.append({"type": kind, "name": name, "desc": _text(inst.get_desc),
-                               "params": _params(inst), "status": _text(inst.get_status) or "READY"})
+                               "params": _params(inst), "status": _text(inst.get_status) or "READY",
+                               "builtins": not plugin})
     try:
         numpy_version = np.__version__
     except AttributeError:

@@ -91,6 +91,9 @@ pub struct Config {
     pub listen: SocketAddr,
     pub app_log: PathBuf,
     pub model_dir: PathBuf,
+    /// Deployed models (TDgpt 3.4's `dynamic_model_dir`); default
+    /// `<model-dir>/dynamic`.
+    pub dynamic_model_dir: Option<PathBuf>,
     pub log_level: tracing::Level,
     pub draw_result: bool,
     /// How many algorithm runs may execute at once (worker-pool threads).
@@ -128,6 +131,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             app_log: PathBuf::from(DEFAULT_APP_LOG),
             model_dir: PathBuf::from(DEFAULT_MODEL_DIR),
+            dynamic_model_dir: None,
             log_level: tracing::Level::INFO,
             draw_result: false,
             workers: default_workers(),
@@ -159,6 +163,14 @@ fn default_io_threads() -> usize {
 }
 
 impl Config {
+    /// Where deployed models live: `dynamic-model-dir`, else
+    /// `<model-dir>/dynamic` (upstream's default).
+    pub fn dynamic_dir(&self) -> PathBuf {
+        self.dynamic_model_dir
+            .clone()
+            .unwrap_or_else(|| self.model_dir.join("dynamic"))
+    }
+
     /// Loads `path`, or the first file of [`SEARCH_PATH`] that exists, or
     /// the defaults when there is none.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
@@ -238,6 +250,9 @@ impl Config {
                     ("uwsgi", k) if UWSGI_IGNORED.contains(&k) => {}
                     ("taosanode", "app-log") => c.app_log = PathBuf::from(value),
                     ("taosanode", "model-dir") => c.model_dir = PathBuf::from(value),
+                    ("taosanode", "dynamic-model-dir") => {
+                        c.dynamic_model_dir = Some(PathBuf::from(value))
+                    }
                     ("taosanode", "log-level") => {
                         c.log_level = log_level(value).map_err(|r| bad(section, key, value, r))?
                     }

@@ -14,12 +14,11 @@
 //! | `workers`, `threads` | `[uwsgi] processes`, `threads` (their product sizes the algorithm pool) |
 //! | `timeout` | `[anode] request-timeout` (seconds) |
 //! | `virtualenv` | `[uwsgi] virtualenv` |
-//! | `app_log`, `model_dir`, `log_level`, `draw_result` | `[taosanode] app-log`, `model-dir`, `log-level`, `draw-result` |
+//! | `app_log`, `model_dir`, `log_level`, `draw_result`, `dynamic_model_dir` | `[taosanode] app-log`, `model-dir`, `log-level`, `draw-result`, `dynamic-model-dir` |
 //! | `models = {key: {port, endpoint, algo_name}}` | `[tsfm-service] <algo> = http://127.0.0.1:<port><endpoint>` |
 //!
 //! gunicorn's own settings (`worker_class`, `keepalive`, `accesslog`,
-//! `pidfile`, ...) mean nothing here and are skipped; `dynamic_model_dir` is
-//! reported as not served yet.
+//! `pidfile`, ...) mean nothing here and are skipped.
 //!
 //! May import: nothing of the crate.
 
@@ -116,6 +115,7 @@ pub fn translate(v: &serde_json::Value) -> (String, Vec<String>) {
             ("model-dir", text("model_dir")),
             ("log-level", text("log_level")),
             ("draw-result", text("draw_result")),
+            ("dynamic-model-dir", text("dynamic_model_dir")),
         ],
         &mut ini,
     );
@@ -145,9 +145,6 @@ pub fn translate(v: &serde_json::Value) -> (String, Vec<String>) {
             .collect();
         section("tsfm-service", &pairs, &mut ini);
     }
-    if text("dynamic_model_dir").is_some() {
-        notes.push("dynamic_model_dir: deployed models are not served yet; ignored".to_owned());
-    }
     (ini, notes)
 }
 
@@ -172,10 +169,11 @@ mod tests {
             "[uwsgi]\nhttp = 0.0.0.0:6035\nprocesses = 2\nthreads = 2\n\
              [taosanode]\napp-log = /var/log/taos/taosanode/taosanode.app.log\n\
              model-dir = /usr/local/taos/taosanode/model/\nlog-level = DEBUG\ndraw-result = 0\n\
+             dynamic-model-dir = /tmp/dyn\n\
              [anode]\nrequest-timeout = 1200\n\
              [tsfm-service]\nmoirai = http://127.0.0.1:6064/ds_predict\n\
              tdtsfm_1 = http://127.0.0.1:6061/tdtsfm\n"
         );
-        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(notes.len(), 1, "{notes:?}");
     }
 }

@@ -8,7 +8,7 @@
 //! `rows: -1` (taosd reads only the body); unknown paths, wrong methods and
 //! oversized bodies keep their HTTP status but still carry a JSON body.
 //!
-//! May import: `algo`, `config`, `models`, `net`, `pool`, `protocol`, `python`,
+//! May import: `algo`, `config`, `dynamic`, `models`, `net`, `pool`, `protocol`, `python`,
 //! `service`.
 
 use std::sync::Arc;
@@ -72,6 +72,21 @@ impl AppState {
 }
 
 impl AppState {
+    /// The `/list` answer, with the deployed models as they are now (upstream
+    /// re-syncs its dynamic models on every `/list`).
+    fn list_now(&self) -> Bytes {
+        let Some(dir) = &self.registry.dynamic_dir else {
+            return self.list.clone();
+        };
+        let deployed = crate::dynamic::list_entries(dir);
+        if deployed.is_empty() {
+            return self.list.clone();
+        }
+        let mut list = self.registry.list();
+        list.details[0].algo.extend(deployed);
+        Bytes::from(to_json(&list))
+    }
+
     /// Algorithms served, native and Python.
     pub fn algorithm_count(&self) -> usize {
         self.registry.names().count() + self.registry.python_count()
@@ -88,7 +103,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(banner))
         .route("/status", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.status.clone()) }))
-        .route("/list", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.list.clone()) }))
+        .route("/list", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.list_now()) }))
         .route("/models", get(|State(s): State<Arc<AppState>>| async move { json(StatusCode::OK, s.models.clone()) }))
         .route("/anomaly-detect", analysis_route(Endpoint::AnomalyDetect))
         .route("/forecast", analysis_route(Endpoint::Forecast))
@@ -98,6 +113,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/analysis/profile-search", analysis_route(Endpoint::ProfileSearch))
         .route("/api/v1/analysis/batch", analysis_route(Endpoint::Batch))
         .route("/tool/batch", analysis_route(Endpoint::Batch))
+        .route("/deploy", post(deploy))
+        .route("/undeploy", post(undeploy))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
@@ -157,6 +174,56 @@ fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// `POST` of one analysis endpoint.
 fn analysis_route(endpoint: Endpoint) -> MethodRouter<Arc<AppState>> {
     post(move |State(s): State<Arc<AppState>>, h: HeaderMap, b: Body| analysis(s, endpoint, h, b))
+}
+
+/// `POST /deploy` and `POST /undeploy` (TDgpt 3.4): their answers and
+/// status codes are upstream's (`{"status", "message" | "error"}`).
+async fn deploy(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    model_admin(s, h, b, true).await
+}
+
+async fn undeploy(State(s): State<Arc<AppState>>, h: HeaderMap, b: Body) -> Response {
+    model_admin(s, h, b, false).await
+}
+
+async fn model_admin(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+    deploying: bool,
+) -> Response {
+    let Some(dir) = state.registry.dynamic_dir.clone() else {
+        return json(
+            StatusCode::NOT_FOUND,
+            r#"{"status":"error","error":"deployed models are not enabled"}"#.to_owned(),
+        );
+    };
+    let bytes = match crate::net::read_body(body, state.max_body, state.net.body_timeout).await {
+        Ok(b) => b,
+        Err(e) => return json_error(e.status(), &e.to_string()),
+    };
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.to_ascii_lowercase().contains("multipart/form-data"));
+    let registry = state.registry.clone();
+    let work = state.pool.run(move || {
+        let builtin = |n: &str| registry.has(n);
+        if deploying {
+            crate::dynamic::deploy(&dir, &bytes, multipart, builtin)
+        } else {
+            crate::dynamic::undeploy(&dir, &bytes, builtin)
+        }
+    });
+    match work.await {
+        Ok((code, answer)) => {
+            let path = if deploying { "/deploy" } else { "/undeploy" };
+            tracing::info!(target: "anode::access", path, code, ok = code == 200);
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            json(status, to_json(&answer))
+        }
+        Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
 }
 
 /// `application/json` or any `*/*+json`, parameters ignored (Flask's
@@ -270,6 +337,7 @@ fn human_duration(d: Duration) -> String {
 /// and the tsdb's embedded anode are both built here.
 pub async fn build_state(config: &Config, worker: Option<std::path::PathBuf>) -> Arc<AppState> {
     let mut registry = Registry::native();
+    registry.dynamic_dir = Some(config.dynamic_dir());
     for model in crate::algo::fc::tsfm::Tsfm::all(
         |name| config.tsfm_services.get(name).cloned(),
         config.request_timeout,

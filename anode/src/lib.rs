@@ -22,6 +22,8 @@
 //!   for systemd `Type=notify` units, shared too.
 //! - [`config`], [`config_py`], [`logging`], [`models`]: `taosanode.ini` (or
 //!   TDgpt 3.4.1's `taosanode.config.py`), tracing, `model-dir`.
+//! - [`dynamic`]: deployed models (`/deploy`, `/undeploy`, the
+//!   `dynamic-model-dir`), TDgpt 3.4's dynamic models.
 //! - [`backtest`]: `anode backtest`, the forecasters scored on real series
 //!   shipped in `data/series/`.
 //!
@@ -38,6 +40,8 @@ pub mod backtest;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod config_py;
+#[cfg(feature = "server")]
+pub mod dynamic;
 pub mod envelope;
 pub mod error;
 #[cfg(feature = "server")]

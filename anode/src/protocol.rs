@@ -111,6 +111,10 @@ pub struct AlgoInfo {
     pub params: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// TDgpt 3.4: whether the algorithm ships with the anode (deployed
+    /// models and users' plugins are not built-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtins: Option<bool>,
 }
 
 /// Every handled error: HTTP 200, `rows: -1`.
@@ -408,6 +412,7 @@ mod tests {
                     name: "n".into(),
                     params: serde_json::json!({}),
                     status: None,
+                    builtins: None,
                 }],
                 algo_type: "forecast".into(),
             }],

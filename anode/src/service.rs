@@ -9,7 +9,7 @@
 //! silently to a default algorithm for unknown names, we refuse; where it
 //! turned errors into `rows: 0` or HTML 500 pages, we answer `rows: -1`.
 //!
-//! May import: `algo`, `envelope`, `error`, `options`, `payload`, `protocol`,
+//! May import: `algo`, `dynamic`, `envelope`, `error`, `options`, `payload`, `protocol`,
 //! `python`, `stats`, `whitenoise`, `windows`.
 
 use serde::Serialize;
@@ -417,7 +417,19 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
             fp.period = crate::algo::fc::season::detect_period(&values);
         }
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_FC_ALGO);
-        let Some(forecaster) = reg.forecaster(algo) else {
+        // a deployed model, read from its directory now (TDgpt 3.4)
+        let deployed = match reg.forecaster(algo) {
+            Some(_) => None,
+            None => reg
+                .dynamic_dir
+                .as_deref()
+                .and_then(|dir| crate::dynamic::find(dir, algo))
+                .map(crate::dynamic::DeployedForecaster),
+        };
+        let Some(forecaster) = reg
+            .forecaster(algo)
+            .or(deployed.as_ref().map(|d| d as &dyn crate::algo::Forecaster))
+        else {
             if !reg.is_python(AlgoType::Forecast, algo) {
                 bail!("failed to load model: {algo}");
             }

@@ -845,6 +845,107 @@ fn covariate_forecast_reaches_the_model_server() {
     );
 }
 
+/// TDgpt 3.4's deployed models: a configuration POSTed to `/deploy` is
+/// listed (and shown by SHOW ANODES FULL after UPDATE ANODE), forecasts
+/// from SQL, and `/undeploy` removes it.
+#[test]
+fn a_deployed_arima_model_from_deploy_to_undeploy() {
+    let models = std::env::temp_dir().join(format!("tsdb-deploy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&models);
+    let config = anode::config::Config {
+        model_dir: models.clone(),
+        ..Default::default()
+    };
+    let (_rt, addr) = real_anode_with(config);
+    let http = reqwest::blocking::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        let r = http
+            .post(format!("http://{addr}{path}"))
+            .json(&body)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<serde_json::Value>().unwrap())
+    };
+    let deploy = json!({"model_name": "monthly", "config": {
+        "algo": "arima", "best_params": {"p": 1, "d": 1, "q": 0, "P": 0, "D": 1, "Q": 0},
+        "seasonal_order_s": 12, "freq": "MS"}});
+    let (code, answer) = post("/deploy", deploy.clone());
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["message"], "Model monthly deployed successfully");
+    let (code, answer) = post("/deploy", deploy);
+    assert_eq!(
+        (code, answer["error"].clone()),
+        (400, json!("Model with name monthly already exists"))
+    );
+    let (code, answer) = post(
+        "/deploy",
+        json!({"model_name": "../x", "config": {"algo": "arima"}}),
+    );
+    assert_eq!(
+        (code, answer["error"].clone()),
+        (400, json!("Invalid model_name in request payload"))
+    );
+    assert!(models.join("dynamic/monthly.json").is_file());
+
+    let (e, _dir) = open("deployed");
+    ok(&e, &format!("create anode 'http://{addr}'"));
+    let listed: Vec<Value> = q(&e, "show anodes full")
+        .into_iter()
+        .filter(|r| r[2] == Value::Str("monthly".into()))
+        .map(|r| r[1].clone())
+        .collect();
+    assert_eq!(listed, [Value::Str("forecast".into())]);
+    ok(&e, "create database d0");
+    ok(&e, "create table air (ts timestamp, val double)");
+    // a seasonal series of 48 months
+    let rows: Vec<String> = (0..48)
+        .map(|i| {
+            let season = [
+                0.0, 2.0, 5.0, 9.0, 12.0, 15.0, 14.0, 11.0, 7.0, 4.0, 1.0, -1.0,
+            ][i % 12];
+            format!(
+                "({}, {})",
+                T0 - 86_400_000 * 30 * (48 - i as i64),
+                100.0 + i as f64 + season
+            )
+        })
+        .collect();
+    ok(&e, &format!("insert into air values {}", rows.join(" ")));
+    let got = q(
+        &e,
+        "select _fmodel, forecast(val, 'algo=monthly,rows=12') from air",
+    );
+    assert_eq!(got.len(), 12);
+    assert_eq!(
+        got[0][0],
+        Value::Str("SARIMAX(1, 1, 0)x(0, 1, 0, 12)".into())
+    );
+    // the season carried on: month 5 (index 53 → 53 % 12 = 5) is the peak
+    let values: Vec<f64> = got.iter().map(|r| r[1].as_f64().unwrap()).collect();
+    let peak = values.iter().cloned().fold(f64::MIN, f64::max);
+    assert_eq!(values[5], peak, "{values:?}");
+
+    let (code, answer) = post("/undeploy", json!({"model_name": "monthly"}));
+    assert_eq!(code, 200, "{answer}");
+    let (code, _) = post("/undeploy", json!({"model_name": "monthly"}));
+    assert_eq!(code, 404);
+    let (code, answer) = post("/undeploy", json!({"model_name": "arima"}));
+    assert_eq!(
+        (code, answer["error"].clone()),
+        (
+            400,
+            json!("try to unregister built-in model:'arima', operation not allowed")
+        )
+    );
+    ok(&e, "update all anodes");
+    assert!(
+        q(&e, "show anodes full")
+            .iter()
+            .all(|r| r[2] != Value::Str("monthly".into()))
+    );
+    let _ = std::fs::remove_dir_all(&models);
+}
+
 #[test]
 fn corr_is_computed_locally() {
     let (e, _dir) = open("corr");

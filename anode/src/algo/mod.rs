@@ -179,6 +179,9 @@ pub struct Registry {
     corr: Vec<Box<dyn Correlator>>,
     /// Algorithms served by the Python workers, as they announced them.
     python: Vec<(AlgoType, AlgoInfo)>,
+    /// Where deployed models live (`dynamic-model-dir`); the service reads
+    /// them from there on every request (see `dynamic`).
+    pub dynamic_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -266,6 +269,11 @@ impl Registry {
             .any(|(k, i)| *k == kind && i.name == name)
     }
 
+    /// Whether `name` is taken by a native or Python algorithm.
+    pub fn has(&self, name: &str) -> bool {
+        self.names().any(|n| n.1 == name) || self.python.iter().any(|(_, i)| i.name == name)
+    }
+
     pub fn python_count(&self) -> usize {
         self.python.len()
     }
@@ -309,6 +317,7 @@ impl Registry {
                     name: a.name().to_owned(),
                     params: a.params(),
                     status: Some("READY".to_owned()),
+                    builtins: Some(true),
                 })
                 .collect()
         }

@@ -70,6 +70,9 @@ pub struct PyAlgorithm {
     pub params: Value,
     #[serde(default)]
     pub status: String,
+    /// False for users' plugin files.
+    #[serde(default)]
+    pub builtins: bool,
 }
 
 impl PyAlgorithm {
@@ -141,6 +144,7 @@ pub async fn start(
                     } else {
                         a.status
                     }),
+                    builtins: Some(a.builtins),
                 };
                 if registry.add_python(kind, info) {
                     names.push(a.name);
