@@ -216,7 +216,8 @@ pub fn deploy(
             format!("Model with name {name} already exists (a built-in algorithm)"),
         );
     }
-    if find(dir, name).is_some() {
+    // any file of that name counts, readable or not
+    if dir.join(format!("{name}.json")).exists() || dir.join(name).exists() {
         return error(400, format!("Model with name {name} already exists"));
     }
     if let Err(e) = check_config(config) {
