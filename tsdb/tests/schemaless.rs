@@ -162,6 +162,12 @@ fn refusals_name_the_line_and_write_nothing() {
             "m,t=a v=18446744073709551615u 1700000001000000000",
             json!({"code": 0x2617, "desc": "line 1: field 'v' = 18446744073709551615u does not fit BIGINT"}),
         ),
+        // a name the catalog refuses is refused with the line it came from
+        (
+            "db=d",
+            "m,t=a v=2i 1700000001000000000\ncpu.load v=1 1700000001000000000",
+            json!({"code": 0x2617, "desc": "line 2: invalid table name 'cpu.load': letters, digits and '_' only, not starting with a digit, at most 192 characters"}),
+        ),
     ];
     for (query, body, want) in cases {
         let (st, answer) = write(&s, query, body, true);

@@ -199,7 +199,14 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
     // is made and parsed again
     let mut tables: Vec<InsertTable> = Vec::new();
     for (m, pts) in &by_measurement {
-        let (ts_name, tag_order) = reconcile(engine, db, m, pts)?;
+        // a refused schema change names the measurement's first line
+        let (ts_name, tag_order) = reconcile(engine, db, m, pts).map_err(|e| {
+            if e.msg.starts_with("line ") {
+                return e;
+            }
+            let line = pts.first().map_or(0, |p| p.line);
+            DbError::new(e.code, format!("line {line}: {}", e.msg))
+        })?;
         // clauses by child table and field set, in first-seen order
         let mut index: HashMap<(String, Vec<&str>), usize> = HashMap::new();
         for p in pts {
