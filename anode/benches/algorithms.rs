@@ -71,6 +71,8 @@ fn kernels(c: &mut Criterion) {
         ),
         ("ets", "ets", "", 0),
         ("mstl", "mstl", "", 24),
+        // the load test's request: AutoARIMA with no period
+        ("arima", "arima", "", 0),
     ] {
         let f = reg.forecaster(algo).unwrap();
         let o = Options::parse(Some(opt));
