@@ -60,6 +60,9 @@ impl Precision {
     }
 }
 
+/// upstream's `SINGLE_COLUMN_ERROR_MSG`: a request of one column.
+pub const SINGLE_COLUMN_MSG: &str = "only one column, primary timestamp column should be provided";
+
 /// A request that passed the common checks.
 #[derive(Debug)]
 pub struct Payload {
@@ -84,7 +87,7 @@ impl Payload {
             bail!("data attr does not exist in json");
         };
         if data.len() <= 1 {
-            bail!("only one column, primary timestamp column should be provided");
+            bail!("{SINGLE_COLUMN_MSG}");
         }
         let rows = data[0].0.len();
         if rows != data[1].0.len() {

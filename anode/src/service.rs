@@ -206,13 +206,16 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
             );
         }
         let values = p.values()?;
-        if p.column_count() > 2 {
-            // upstream's base class checks every column's length, whichever
-            // detector runs
+        // every data column, read once: upstream's base class checks their
+        // lengths whichever detector runs; the multivariate ones use them
+        let columns = if p.column_count() > 2 {
             let columns = p.data_columns()?;
             let slices: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
             crate::algo::ad::check_columns(&slices)?;
-        }
+            Some(columns)
+        } else {
+            None
+        };
         white_noise_check(p, &values)?;
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_AD_ALGO);
         let ts = p.timestamps()?;
@@ -249,9 +252,8 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
             crate::algo::ad::NORMAL
         };
         // extreme magnitudes (±1e308, subnormals) are scaled exactly first
-        let codes = if detector.multivariate() && p.column_count() > 2 {
-            let columns: Vec<Vec<f64>> = p
-                .data_columns()?
+        let codes = if let Some(columns) = columns.filter(|_| detector.multivariate()) {
+            let columns: Vec<Vec<f64>> = columns
                 .into_iter()
                 .map(|c| crate::stats::normalized(&c).map_or(c, |s| s.0))
                 .collect();
@@ -417,18 +419,16 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
             fp.period = crate::algo::fc::season::detect_period(&values);
         }
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_FC_ALGO);
-        // a deployed model, read from its directory now (TDgpt 3.4)
-        let deployed = match reg.forecaster(algo) {
-            Some(_) => None,
-            None => reg
-                .dynamic_dir
-                .as_deref()
-                .and_then(|dir| crate::dynamic::find(dir, algo))
-                .map(crate::dynamic::DeployedForecaster),
+        let native = reg.forecaster(algo);
+        // else a deployed model, read from its directory now (TDgpt 3.4)
+        let deployed = match (native, reg.dynamic_dir.as_deref()) {
+            (None, Some(dir)) => {
+                crate::dynamic::find(dir, algo).map(crate::dynamic::DeployedForecaster)
+            }
+            _ => None,
         };
-        let Some(forecaster) = reg
-            .forecaster(algo)
-            .or(deployed.as_ref().map(|d| d as &dyn crate::algo::Forecaster))
+        let Some(forecaster) =
+            native.or(deployed.as_ref().map(|d| d as &dyn crate::algo::Forecaster))
         else {
             if !reg.is_python(AlgoType::Forecast, algo) {
                 bail!("failed to load model: {algo}");
@@ -700,23 +700,11 @@ pub fn correlation(reg: &Registry, body: &[u8]) -> Step {
 /// `/correlation` (white-noise check of `val` on unless `wncheck` is 0, as
 /// upstream), `val1` the second series.
 pub fn pearsonr(body: &[u8]) -> Step {
-    let checked = decode(body).and_then(|req| Payload::validate(req, false));
-    if let Err(e) = &checked
-        && e.to_string() == "only one column, primary timestamp column should be provided"
-    {
-        return Step::Done(Outcome {
-            algo: None,
-            rows: 0,
-            body: Err(AnodeError::new(
-                "a second data column is required for pearsonr",
-            )),
-        });
-    }
-    run(body, false, |p| {
+    let step = run(body, false, |p| {
         let x = p.values()?;
         white_noise_check(p, &x)?;
         let Some(y) = p.values_of("val1")? else {
-            bail!("a second data column is required for pearsonr");
+            bail!("{PEARSONR_SECOND_COLUMN}");
         };
         let (r, pv) = crate::algo::correlation::pearson::pearsonr(&x, &y)?;
         Ok(Reply::Body(to_json(&PearsonResponse {
@@ -725,8 +713,24 @@ pub fn pearsonr(body: &[u8]) -> Step {
             p_value: pv,
             rows: 1,
         })))
-    })
+    });
+    // upstream words the common one-column refusal for this endpoint
+    match step {
+        Step::Done(Outcome {
+            body: Err(e),
+            algo,
+            rows,
+        }) if e.to_string() == crate::payload::SINGLE_COLUMN_MSG => Step::Done(Outcome {
+            algo,
+            rows,
+            body: Err(AnodeError::new(PEARSONR_SECOND_COLUMN)),
+        }),
+        other => other,
+    }
 }
+
+/// upstream's refusal of a pearsonr request without `val1`.
+const PEARSONR_SECOND_COLUMN: &str = "a second data column is required for pearsonr";
 
 /// A TDgpt 3.4 tool: a JSON request of its own shape, answered by `tool`.
 fn tool(

@@ -11,56 +11,26 @@
 //! through scikit-learn's `svd_flip`; ours is fixed (first entry positive).
 //! They are reported, not required to agree.
 
-use std::io::BufRead;
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use anode::algo::Registry;
 use anode::options::Options;
-use serde_json::Value;
 
 /// Share of cases that must agree exactly (issue 22's target).
 const MIN_AGREEMENT: f64 = 0.99;
 /// Cases per detector.
 const CASES: usize = 150;
 
-fn python() -> Option<std::path::PathBuf> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let venv = std::env::var_os("ANODE_VENV").map_or_else(|| repo.join(".venv"), Into::into);
-    let py = venv.join("bin/python");
-    py.exists().then_some(py)
-}
-
 #[test]
 fn native_detectors_flag_what_pyod_flags() {
-    let Some(py) = python() else {
-        eprintln!("SKIP pyod differential test: no venv at .venv (run `make venv`)");
+    let Some(cases) = common::oracle("pyod_oracle.py", CASES, 20261207) else {
         return;
     };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyod_oracle.py");
-    let out = Command::new(&py)
-        .arg(&script)
-        .args([CASES.to_string(), "20261207".into()])
-        .output()
-        .expect("the venv's python runs");
-    if out.status.code() == Some(3) {
-        eprintln!(
-            "SKIP pyod differential test: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        return;
-    }
-    assert!(
-        out.status.success(),
-        "pyod_oracle.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let registry = Registry::native();
     let mut per_algo: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let mut mismatches = Vec::new();
     let (mut ties, mut tie_same) = (0, 0);
-    for line in out.stdout.lines() {
-        let case: Value = serde_json::from_str(&line.unwrap()).unwrap();
+    for case in &cases {
         let algo = case["algo"].as_str().unwrap();
         let option = case["option"].as_str().unwrap();
         let columns: Vec<Vec<f64>> = serde_json::from_value(case["columns"].clone()).unwrap();

@@ -10,9 +10,7 @@
 //!
 //! Skipped, saying so, where the venv or its packages are missing.
 
-use std::io::BufRead;
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use anode::algo::tool::batch::golden_batch;
 use anode::algo::tool::profile_search::search;
@@ -21,47 +19,9 @@ use serde_json::Value;
 const CASES: usize = 300;
 const BATCH_CASES: usize = 150;
 
-/// The oracle's lines, or `None` (with the reason printed) when it cannot run.
-fn oracle(script: &str, cases: usize, seed: u32) -> Option<Vec<Value>> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let venv = std::env::var_os("ANODE_VENV").map_or_else(|| repo.join(".venv"), Into::into);
-    let py = venv.join("bin/python");
-    if !py.exists() {
-        eprintln!("SKIP {script}: no venv at .venv (run `make venv`)");
-        return None;
-    }
-    let out = Command::new(&py)
-        .arg(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests")
-                .join(script),
-        )
-        .args([cases.to_string(), seed.to_string()])
-        .output()
-        .expect("the venv's python runs");
-    if out.status.code() == Some(3) {
-        eprintln!(
-            "SKIP {script}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        return None;
-    }
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(
-        out.stdout
-            .lines()
-            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-            .collect(),
-    )
-}
-
 #[test]
 fn golden_batch_matches_numpy_and_scipy() {
-    let Some(cases) = oracle("batch_oracle.py", BATCH_CASES, 11) else {
+    let Some(cases) = common::oracle("batch_oracle.py", BATCH_CASES, 11) else {
         return;
     };
     let near = |x: f64, y: f64| (x - y).abs() <= 1e-8 * (1.0 + y.abs());
@@ -90,7 +50,7 @@ fn golden_batch_matches_numpy_and_scipy() {
 
 #[test]
 fn profile_search_matches_the_oracle() {
-    let Some(cases) = oracle("profile_oracle.py", CASES, 7) else {
+    let Some(cases) = common::oracle("profile_oracle.py", CASES, 7) else {
         return;
     };
     let mut checked = 0;

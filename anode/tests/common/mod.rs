@@ -156,3 +156,46 @@ pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String
         .unwrap_or_default();
     (status, body)
 }
+
+/// The JSON lines an oracle script in `anode/tests/` prints when run by
+/// the venv's Python with `cases` and `seed`, or `None` (with the reason
+/// printed) when there is no venv or the script exits 3 (its packages are
+/// missing).
+pub fn oracle(script: &str, cases: usize, seed: u32) -> Option<Vec<serde_json::Value>> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let venv = std::env::var_os("ANODE_VENV").map_or_else(|| repo.join(".venv"), Into::into);
+    let py = venv.join("bin/python");
+    if !py.exists() {
+        eprintln!("SKIP {script}: no venv at .venv (run `make venv`)");
+        return None;
+    }
+    let out = Command::new(&py)
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(script),
+        )
+        .args([cases.to_string(), seed.to_string()])
+        .output()
+        .expect("the venv's python runs");
+    if out.status.code() == Some(3) {
+        eprintln!(
+            "SKIP {script}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return None;
+    }
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        out.stdout
+            .lines()
+            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+            .collect(),
+    )
+}

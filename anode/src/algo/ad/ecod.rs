@@ -7,7 +7,7 @@
 //! share the last one's) and `F̄(x) = #(v ≥ x)/n`; the skewness sign picks
 //! the tail (`U_skew`). ECOD scores a row by `Σ max(U_l, U_r, U_skew)`,
 //! COPOD by `Σ max(U_skew, (U_l + U_r)/2)`. The top `contamination` share
-//! of scores is flagged ([`flag_top`]). Both are O(n log n) per column.
+//! of scores is flagged ([`flag_top`](super::flag_top)). Both are O(n log n) per column.
 //!
 //! One deliberate difference: PyOD's skewness of a constant column is NaN,
 //! which makes every score NaN and flags nothing; here a constant column has
@@ -16,13 +16,12 @@
 //!
 //! Options: `contamination` (0.1, in (0, 0.5]), `valid_code`.
 //!
-//! May import: `error`, `options`, its parent's `check_columns`,
-//! `contamination`, `flag_top`.
+//! May import: `error`, `options`, its parent's `RowScorer`.
 
 use serde_json::{Value, json};
 
-use super::{check_columns, contamination, flag_top};
-use crate::algo::{AdInput, AnomalyDetector, Describe};
+use super::RowScorer;
+use crate::algo::Describe;
 use crate::error::Result;
 use crate::options::Options;
 
@@ -61,17 +60,9 @@ pub enum Rule {
     Copod,
 }
 
-impl AnomalyDetector for Tails {
-    fn detect(&self, input: AdInput<'_>, options: &Options) -> Result<Vec<i64>> {
-        self.detect_columns(&[input.values], input.ts, options)
-    }
-    fn multivariate(&self) -> bool {
-        true
-    }
-    fn detect_columns(&self, columns: &[&[f64]], _: &[i64], options: &Options) -> Result<Vec<i64>> {
-        let c = contamination(options)?;
-        check_columns(columns)?;
-        Ok(flag_top(&scores(columns, self.0), c))
+impl RowScorer for Tails {
+    fn scores(&self, columns: &[&[f64]], _: &Options) -> Result<Vec<f64>> {
+        Ok(scores(columns, self.0))
     }
 }
 
@@ -170,6 +161,7 @@ fn skew_sign(x: &[f64]) -> i8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::algo::AnomalyDetector;
     use crate::algo::ad::testdata::{X17, anomalies, flagged_x17, refusal_x17, ts};
 
     #[test]

@@ -14,12 +14,12 @@
 //! [`MAX_BINS`]), `valid_code`.
 //!
 //! May import: `error`, `options`, `payload` (its row limit), its parent's
-//! `check_columns`, `contamination`, `flag_top`, `int_at_least`.
+//! `RowScorer`, `int_at_least`.
 
 use serde_json::{Value, json};
 
-use super::{check_columns, contamination, flag_top, int_at_least};
-use crate::algo::{AdInput, AnomalyDetector, Describe};
+use super::{RowScorer, int_at_least};
+use crate::algo::Describe;
 use crate::bail;
 use crate::error::Result;
 use crate::options::Options;
@@ -46,27 +46,20 @@ impl Describe for Hbos {
     }
 }
 
-impl AnomalyDetector for Hbos {
-    fn detect(&self, input: AdInput<'_>, options: &Options) -> Result<Vec<i64>> {
-        self.detect_columns(&[input.values], input.ts, options)
-    }
-    fn multivariate(&self) -> bool {
-        true
-    }
-    fn detect_columns(&self, columns: &[&[f64]], _: &[i64], options: &Options) -> Result<Vec<i64>> {
-        let c = contamination(options)?;
+impl RowScorer for Hbos {
+    fn scores(&self, columns: &[&[f64]], options: &Options) -> Result<Vec<f64>> {
         let bins = int_at_least(options, "n_bins", DEFAULT_BINS, 2)?;
         if bins > MAX_BINS {
             bail!("n_bins should be <= {MAX_BINS}");
         }
-        let n = check_columns(columns)?;
+        let n = columns.first().map_or(0, |c| c.len());
         let mut scores = vec![0.0; n];
         for col in columns {
             for (s, v) in scores.iter_mut().zip(column_scores(col, bins as usize)) {
                 *s -= v;
             }
         }
-        Ok(flag_top(&scores, c))
+        Ok(scores)
     }
 }
 

@@ -18,13 +18,12 @@
 //! Options: `contamination` (0.1), `n_estimators` (100, at most
 //! [`MAX_ESTIMATORS`]), `random_state` (42), `valid_code`.
 //!
-//! May import: `error`, `options`, its parent's `check_columns`,
-//! `contamination`, `flag_top`, `int_at_least`.
+//! May import: `error`, `options`, its parent's `RowScorer`, `int_at_least`.
 
 use serde_json::{Value, json};
 
-use super::{check_columns, contamination, flag_top, int_at_least};
-use crate::algo::{AdInput, AnomalyDetector, Describe};
+use super::{RowScorer, int_at_least};
+use crate::algo::Describe;
 use crate::bail;
 use crate::error::Result;
 use crate::options::Options;
@@ -56,25 +55,17 @@ impl Describe for IForest {
     }
 }
 
-impl AnomalyDetector for IForest {
-    fn detect(&self, input: AdInput<'_>, options: &Options) -> Result<Vec<i64>> {
-        self.detect_columns(&[input.values], input.ts, options)
-    }
-    fn multivariate(&self) -> bool {
-        true
-    }
-    fn detect_columns(&self, columns: &[&[f64]], _: &[i64], options: &Options) -> Result<Vec<i64>> {
-        let c = contamination(options)?;
+impl RowScorer for IForest {
+    fn scores(&self, columns: &[&[f64]], options: &Options) -> Result<Vec<f64>> {
         let trees = int_at_least(options, "n_estimators", DEFAULT_ESTIMATORS, 1)?;
         if trees > MAX_ESTIMATORS {
             bail!("n_estimators should be <= {MAX_ESTIMATORS}");
         }
         let seed = int_at_least(options, "random_state", DEFAULT_RANDOM_STATE, 0)? as u64;
-        let n = check_columns(columns)?;
-        if n == 0 {
+        if columns.first().is_none_or(|c| c.is_empty()) {
             return Ok(Vec::new());
         }
-        Ok(flag_top(&scores(columns, trees as usize, seed), c))
+        Ok(scores(columns, trees as usize, seed))
     }
 }
 
@@ -231,6 +222,7 @@ fn path_length(columns: &[&[f64]], nodes: &[Node], row: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::algo::ad::testdata::{anomalies, ts};
+    use crate::algo::{AdInput, AnomalyDetector};
 
     /// 1,000 rows of two correlated noisy columns with 10 injected points
     /// off the relation (in range on each column alone for half of them).

@@ -1,9 +1,10 @@
 //! Anomaly detection (`type: "anomaly-detection"`, spec §5.1).
 //!
 //! The univariate detectors (ksigma, iqr, grubbs, shesd, lof) analyse `val`;
-//! the PyOD family of TDgpt 3.4 (ecod, copod, hbos, iforest, pca) scores
-//! rows of every data column and flags the top `contamination` share of
-//! scores, as PyOD's `labels_` do ([`flag_top`]).
+//! the PyOD family of TDgpt 3.4 (ecod, copod, hbos, iforest, pca) are
+//! [`RowScorer`]s: each scores rows of every data column, and one blanket
+//! implementation flags the top `contamination` share of scores, as PyOD's
+//! `labels_` do ([`flag_top`]).
 //!
 //! May import: `error`, `options`, `stats`.
 
@@ -17,6 +18,7 @@ pub mod lof;
 pub mod pca;
 pub mod shesd;
 
+use crate::algo::{AdInput, AnomalyDetector, Describe};
 use crate::bail;
 use crate::error::Result;
 use crate::options::Options;
@@ -78,6 +80,30 @@ pub fn flag_top(scores: &[f64], contamination: f64) -> Vec<i64> {
         .iter()
         .map(|s| if *s > threshold { ANOMALY } else { NORMAL })
         .collect()
+}
+
+/// The PyOD family: a detector that scores every row over all the data
+/// columns (higher is more anomalous). PyOD's labelling turns the scores
+/// into codes — the same for every member — so a scorer is an
+/// [`AnomalyDetector`] through the blanket implementation below, which
+/// reads `contamination`, checks the columns and flags the top share.
+pub trait RowScorer: Describe {
+    /// The row scores; the member's own options are checked here.
+    fn scores(&self, columns: &[&[f64]], options: &Options) -> Result<Vec<f64>>;
+}
+
+impl<T: RowScorer> AnomalyDetector for T {
+    fn detect(&self, input: AdInput<'_>, options: &Options) -> Result<Vec<i64>> {
+        self.detect_columns(&[input.values], input.ts, options)
+    }
+    fn multivariate(&self) -> bool {
+        true
+    }
+    fn detect_columns(&self, columns: &[&[f64]], _: &[i64], options: &Options) -> Result<Vec<i64>> {
+        let c = contamination(options)?;
+        check_columns(columns)?;
+        Ok(flag_top(&self.scores(columns, options)?, c))
+    }
 }
 
 /// The columns of a request as equally long slices; upstream's message

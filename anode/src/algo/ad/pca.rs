@@ -22,14 +22,13 @@
 //! accurate to the last digits; `ndarray-linalg` would bring LAPACK and a
 //! system BLAS for this one call.
 //!
-//! May import: `error`, `options`, its parent's `check_columns`,
-//! `contamination`, `flag_top`.
+//! May import: `error`, `options`, its parent's `RowScorer`.
 
 use ndarray::{Array1, Array2, Axis};
 use serde_json::{Value, json};
 
-use super::{check_columns, contamination, flag_top};
-use crate::algo::{AdInput, AnomalyDetector, Describe};
+use super::RowScorer;
+use crate::algo::Describe;
 use crate::bail;
 use crate::error::Result;
 use crate::options::Options;
@@ -96,18 +95,11 @@ fn standardization(o: &Options) -> Result<bool> {
     }
 }
 
-impl AnomalyDetector for Pca {
-    fn detect(&self, input: AdInput<'_>, options: &Options) -> Result<Vec<i64>> {
-        self.detect_columns(&[input.values], input.ts, options)
-    }
-    fn multivariate(&self) -> bool {
-        true
-    }
-    fn detect_columns(&self, columns: &[&[f64]], _: &[i64], options: &Options) -> Result<Vec<i64>> {
-        let c = contamination(options)?;
+impl RowScorer for Pca {
+    fn scores(&self, columns: &[&[f64]], options: &Options) -> Result<Vec<f64>> {
         let keep = keep(options)?;
         let standardize = standardization(options)?;
-        let n = check_columns(columns)?;
+        let n = columns.first().map_or(0, |c| c.len());
         let d = columns.len();
         if d > MAX_PCA_COLUMNS {
             bail!("pca takes at most {MAX_PCA_COLUMNS} columns, input: {d}");
@@ -168,7 +160,7 @@ impl AnomalyDetector for Pca {
                     .sum()
             })
             .collect();
-        Ok(flag_top(&scores, c))
+        Ok(scores)
     }
 }
 

@@ -299,6 +299,17 @@ mod tests {
     use super::*;
     use crate::algo::fc::holtwinters::tests::AIR;
 
+    /// Uniform noise in [−½, ½) from a seeded 64-bit LCG (Knuth's MMIX).
+    fn noise(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed;
+        move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        }
+    }
+
     #[test]
     fn airline_season_is_twelve() {
         assert_eq!(detect_period(&AIR), 12);
@@ -309,14 +320,10 @@ mod tests {
 
     #[test]
     fn sine_with_noise_and_trend() {
-        let mut s: u64 = 11;
+        let mut noise = noise(11);
         let y: Vec<f64> = (0..500)
             .map(|i| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let noise = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-                0.05 * i as f64 + (i as f64 * std::f64::consts::TAU / 24.0).sin() * 5.0 + noise
+                0.05 * i as f64 + (i as f64 * std::f64::consts::TAU / 24.0).sin() * 5.0 + noise()
             })
             .collect();
         assert_eq!(detect_period(&y), 24);
@@ -348,17 +355,13 @@ mod tests {
         let nile = series(include_str!("../../../data/series/nile.csv"));
         assert!(detect_periods(&nile).is_empty());
         // a synthetic daily + weekly pattern of hourly values: quieter weekends
-        let mut s: u64 = 5;
+        let mut noise = noise(5);
         let y: Vec<f64> = (0..2000)
             .map(|i| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let noise = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
                 let day = (i as f64 * std::f64::consts::TAU / 24.0).sin() * 5.0;
                 let weekend = (i / 24) % 7 >= 5;
                 let level = if weekend { 0.4 * day - 2.0 } else { day };
-                level + noise
+                level + noise()
             })
             .collect();
         assert_eq!(detect_periods(&y), [24, 168]);
