@@ -280,6 +280,44 @@ fn forecast_builds_taosd_requests_and_rows() {
         (&json!(1), &json!(1.0))
     );
 
+    // a scalar expression over the columns (TDengine 3.3.6.4+): its values,
+    // evaluated row by row, go to the anode as DOUBLE
+    let got = q(
+        &e,
+        "select forecast(c1 * 2 + abs(c2) - c2, 'algo=holtwinters,rows=3') from ct1",
+    );
+    assert_eq!(got.len(), 3);
+    let body = fake.last_body.lock().unwrap().clone();
+    assert_eq!(body["schema"][1], json!(["val", "DOUBLE", 8]));
+    let sent: Vec<f64> = body["data"][1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let c1: Vec<f64> = X17.iter().map(|&x| x as f64).collect();
+    let c2: Vec<f64> = q(&e, "select c2 from ct1")
+        .iter()
+        .map(|r| r[0].as_f64().unwrap())
+        .collect();
+    let want: Vec<f64> = c1
+        .iter()
+        .zip(&c2)
+        .map(|(a, b)| a * 2.0 + b.abs() - b)
+        .collect();
+    assert_eq!(sent, want);
+    for (sql, code) in [
+        (
+            "select forecast(sum(c1)) from ct1",
+            code::PAR_AGG_FUNC_NESTING,
+        ),
+        ("select forecast(1 + 2) from ct1", code::INVALID_VALUE),
+        ("select forecast(c6 + 1) from ct1", code::INVALID_VALUE),
+        ("select forecast(nosuch * 2) from ct1", code::INVALID_COLUMN),
+    ] {
+        assert_eq!(err(&e, sql), code, "{sql}");
+    }
+
     // defaults: rows 10, every = mean spacing, start = last + every, no bounds asked
     let got = q(&e, "select _frowts, forecast(c2, 'rows=5') from ct1");
     assert_eq!(got.len(), 5);

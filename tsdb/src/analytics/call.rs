@@ -159,6 +159,73 @@ pub fn value_column<'s>(shape: &'s Shape, func: &str, arg: &Expr) -> Result<&'s 
     }
 }
 
+/// A value argument of FORECAST: a column, or (TDengine 3.3.6.4+) a scalar
+/// expression over the table's columns, such as `val * 1.8 + 32`.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The column's name; an expression's is its parsed form (it only
+    /// tells arguments apart).
+    pub name: String,
+    pub expr: Expr,
+    /// The column's type; an expression's values are sent as DOUBLE.
+    pub ty: DataType,
+}
+
+/// [`value_column`] for a column; for an expression, its columns pass the
+/// same checks and it holds no aggregate and at least one column.
+pub fn value_input(shape: &Shape, func: &str, arg: &Expr) -> Result<Input> {
+    if let Expr::Column(_) = arg {
+        let col = value_column(shape, func, arg)?;
+        return Ok(Input {
+            name: col.name.clone(),
+            expr: arg.clone(),
+            ty: col.ty,
+        });
+    }
+    let upper = func.to_uppercase();
+    let (mut err, mut columns) = (None, 0);
+    arg.walk(&mut |x| {
+        if err.is_some() {
+            return;
+        }
+        match x {
+            Expr::Func { name, .. } if agg::is_aggregate(name) => {
+                err = Some(DbError::new(
+                    code::PAR_AGG_FUNC_NESTING,
+                    format!("Aggregate functions do not support nesting: {name} inside {upper}"),
+                ))
+            }
+            Expr::Star => {
+                err = Some(DbError::new(
+                    code::INVALID_VALUE,
+                    format!("{upper} takes columns of the table (and the option string last)"),
+                ))
+            }
+            Expr::Column(_) => {
+                columns += 1;
+                if let Err(e) = value_column(shape, func, x) {
+                    err = Some(e);
+                }
+            }
+            _ => {}
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if columns == 0 {
+        fail!(
+            code::INVALID_VALUE,
+            "{upper} needs a column of the table in each value argument"
+        );
+    }
+    Ok(Input {
+        name: format!("{arg:?}"),
+        expr: arg.clone(),
+        ty: DataType::Double,
+    })
+}
+
 /// What an output column is made of.
 enum Out {
     /// The function's value (0) or one of its pseudo-columns (1..).

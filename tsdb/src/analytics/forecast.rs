@@ -1,6 +1,7 @@
-//! `SELECT [_frowts,] [_flow,] [_fhigh,] FORECAST(col [, covariate ...]
+//! `SELECT [_frowts,] [_flow,] [_fhigh,] FORECAST(expr [, covariate ...]
 //! [, 'options']) FROM ... [WHERE ...] [PARTITION BY ...]`
-//! (analytics-sql §5).
+//! (analytics-sql §5). Each value argument is a column or, as TDengine
+//! 3.3.6.4 allows, a scalar expression over the columns (`call::Input`).
 //!
 //! Choices where taosd's behaviour is a quirk (§11.7): a `conf` outside
 //! (0, 1] is an error rather than silently 0.95 (a value in (1, 100] is
@@ -11,13 +12,13 @@
 //! row of a series, empty when the anode sends none.
 //!
 //! May import: `error`, `result`, `sql`, `state`, `types`, its parent's `call`,
-//! `candidates`, `check_rows`, `json_values`, `options`, `read_series`.
+//! `candidates`, `check_rows`, `json_values`, `options`, `read_series_of`.
 
 use serde_json::{Value as Json, json};
 
 use super::call::{self, Projection};
 use super::options::AnalysisOptions;
-use super::{Shape, check_rows, json_values, read_series};
+use super::{Shape, check_rows, json_values, read_series_of};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::Output;
@@ -47,7 +48,7 @@ fn takes_covariates(algo: &str) -> bool {
 
 /// A covariate column and its future values (`dynamic_real_N`).
 struct Covariate {
-    column: String,
+    input: call::Input,
     future: Option<Vec<f64>>,
 }
 
@@ -57,12 +58,12 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
     if cols.is_empty() {
         return Err(DbError::invalid("FORECAST needs a column to forecast"));
     }
-    let mut names: Vec<String> = Vec::new();
+    let mut inputs: Vec<call::Input> = Vec::new();
     for c in cols {
-        let col = call::value_column(&shape, "forecast", c)?;
+        let input = call::value_input(&shape, "forecast", c)?;
         // a repeated column is dropped (taosd's system test)
-        if !names.contains(&col.name) {
-            names.push(col.name.clone());
+        if !inputs.iter().any(|i| i.name == input.name) {
+            inputs.push(input);
         }
     }
     let default_algo = engine
@@ -104,8 +105,8 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
     let start = opts.int("start")?;
     let wncheck = opts.wncheck()?;
     let timeout = opts.timeout()?;
-    let target = names.remove(0);
-    let covariates = covariates(&opts, &target, names, rows)?;
+    let target = inputs.remove(0);
+    let covariates = covariates(&opts, &target.name, inputs, rows)?;
     if !covariates.is_empty() && !takes_covariates(&algo) {
         fail!(
             code::ANA_NO_COVARIATE,
@@ -133,16 +134,16 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
 
     // the algorithm must be known before any data is read
     let candidates = super::candidates(engine.read().catalog.anodes.values(), "forecast", &algo)?;
-    let mut read_cols = vec![target.clone()];
-    read_cols.extend(covariates.iter().map(|c| c.column.clone()));
-    let (groups, key_meta) = read_series(engine, sel, current, &shape, &read_cols)?;
+    let mut read_cols = vec![target.expr.clone()];
+    read_cols.extend(covariates.iter().map(|c| c.input.expr.clone()));
+    let (groups, key_meta) = read_series_of(engine, sel, current, &shape, &read_cols)?;
     projection.key_types(&key_meta);
     let min_rows = if algo == "tdtsfm_1" {
         TDTSFM_MIN_ROWS
     } else {
         MIN_INPUT_ROWS
     };
-    let value_ty = shape.column(&target).expect("checked").ty;
+    let value_ty = target.ty;
     let mut out_rows: Vec<Vec<Value>> = Vec::new();
     for g in &groups {
         check_rows("FORECAST", g.ts.len(), min_rows, MAX_INPUT_ROWS)?;
@@ -155,7 +156,7 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         let mut data = vec![json!(g.ts), Json::from(json_values(&g.cols[0]))];
         let (mut past, mut future) = (0, 0);
         for (i, c) in covariates.iter().enumerate() {
-            let ty = shape.column(&c.column).expect("checked").ty;
+            let ty = c.input.ty;
             let mut vals = json_values(&g.cols[i + 1]);
             let name = match &c.future {
                 Some(f) => {
@@ -270,14 +271,14 @@ fn forecast_rows(answer: &Json, rows: usize) -> Result<Res> {
 fn covariates(
     opts: &AnalysisOptions,
     target: &str,
-    columns: Vec<String>,
+    columns: Vec<call::Input>,
     rows: i64,
 ) -> Result<Vec<Covariate>> {
     let bad = |m: String| DbError::new(code::INVALID_PARA, format!("Invalid parameters: {m}"));
     let mut out: Vec<Covariate> = columns
         .into_iter()
-        .map(|column| Covariate {
-            column,
+        .map(|input| Covariate {
+            input,
             future: None,
         })
         .collect();
@@ -317,7 +318,7 @@ fn covariates(
         if col == target {
             return Err(bad(format!("{col_key}={col} is the forecast column")));
         }
-        let Some(c) = out.iter_mut().find(|c| c.column == col) else {
+        let Some(c) = out.iter_mut().find(|c| c.input.name == col) else {
             return Err(bad(format!(
                 "{col_key}={col} is not a covariate argument of FORECAST"
             )));

@@ -102,6 +102,22 @@ pub(crate) fn read_series(
     shape: &Shape,
     columns: &[String],
 ) -> Result<(Vec<Series>, Vec<crate::result::ColMeta>)> {
+    let exprs: Vec<crate::sql::ast::Expr> = columns
+        .iter()
+        .map(|c| crate::sql::ast::Expr::Column(c.clone()))
+        .collect();
+    read_series_of(engine, sel, current, shape, &exprs)
+}
+
+/// [`read_series`] of expressions over the table's columns (FORECAST's
+/// scalar arguments), evaluated row by row by the query engine.
+pub(crate) fn read_series_of(
+    engine: &crate::state::Engine,
+    sel: &crate::sql::ast::Select,
+    current: Option<&str>,
+    shape: &Shape,
+    columns: &[crate::sql::ast::Expr],
+) -> Result<(Vec<Series>, Vec<crate::result::ColMeta>)> {
     use crate::result::Output;
     use crate::sql::ast::{Expr, Select, SelectItem};
     let item = |e: Expr| SelectItem {
@@ -110,7 +126,7 @@ pub(crate) fn read_series(
         alias: None,
     };
     let mut items = vec![item(Expr::Column(shape.columns[0].name.clone()))];
-    items.extend(columns.iter().map(|c| item(Expr::Column(c.clone()))));
+    items.extend(columns.iter().cloned().map(item));
     items.extend(sel.partition_by.iter().cloned().map(item));
     let inner = Select {
         items,
