@@ -159,6 +159,8 @@ def run(header_json, buffers):
 
 
 def _run(header, buffers):
+    if header.get("dynamic") is not None:
+        return _run_dynamic(header, buffers)
     name = header["algo"]
     proto = _services.get(name)
     if proto is None:
@@ -192,3 +194,210 @@ def _run(header, buffers):
     if result.get("model_info") is not None:
         out["model_info"] = str(result["model_info"])
     return json.dumps(out), [a.tobytes() for a in arrays]
+
+
+# --- deployed models (TDgpt 3.4's dynamic models) --------------------------
+#
+# The Rust side has read and checked the configuration; it sends it with
+# the resolved model_path, and the data columns as one row-major matrix.
+# Deviations from upstream's algo/dynamic/*, each an upstream bug:
+# - a pkl estimator is used as trained (predict); upstream refits a bare
+#   pkl estimator on the request's data (fit_predict) when it has no
+#   pipeline dict, discarding the training;
+# - center/scale are applied only when the pipeline has them; upstream
+#   applies np.array(None) and fails for any pipeline without them.
+
+# the estimator class each algorithm's pkl must hold
+_PKL_TYPES = {
+    "iforest": ("sklearn.ensemble", "IsolationForest"),
+    "svm": ("sklearn.svm", "OneClassSVM"),
+    "linear": ("sklearn.linear_model", "LinearRegression"),
+    "lasso": ("sklearn.linear_model", "Lasso"),
+    "ridge": ("sklearn.linear_model", "Ridge"),
+    "elasticnet": ("sklearn.linear_model", "ElasticNet"),
+    "polynomial": ("sklearn.pipeline", "Pipeline"),
+    "svr": ("sklearn.svm", "SVR"),
+    "logistic_regression": ("sklearn.linear_model", "LogisticRegression"),
+    "decision_tree": ("sklearn.tree", "DecisionTreeClassifier"),
+}
+# IsolationForest arguments a best_params-only configuration may set
+_IFOREST_ARGS = ("n_estimators", "max_samples", "max_features", "contamination", "bootstrap",
+                 "random_state")
+_FEATURES = ("mean", "std", "slope")
+_pkl_cache = {}  # path -> ((mtime_ns, size), model, pipeline)
+
+
+def _load_pkl(path, algo):
+    """(model, pipeline dict) of a pkl, checked as upstream's deploy and loader check it."""
+    import importlib
+
+    import joblib
+
+    st = os.stat(path)
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _pkl_cache.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1], hit[2]
+    try:
+        data = joblib.load(path)
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - pickle's errors say little on their own
+        raise ValueError(f"not a joblib pickle ({type(e).__name__}: {e})") from None
+    if isinstance(data, dict) and "model" in data:
+        model, pipeline = data["model"], data.get("pipeline") or {}
+        if not hasattr(model, "predict"):
+            raise ValueError(f"pkl file contains non-model object of type: {type(model).__name__}")
+    elif hasattr(data, "predict"):
+        model, pipeline = data, {}
+    else:
+        raise ValueError(f"pkl file must contain a model or dict with 'model' key, got: {type(data).__name__}")
+    module, cls = _PKL_TYPES[algo]
+    expected = getattr(importlib.import_module(module), cls)
+    if not isinstance(model, expected):
+        raise ValueError(f"{algo} needs a {cls} model, the pkl holds a {type(model).__name__}")
+    if not isinstance(pipeline, dict):
+        raise ValueError(f"the pkl's pipeline must be a dict, got: {type(pipeline).__name__}")
+    _pkl_cache[path] = (stamp, model, pipeline)
+    return model, pipeline
+
+
+def _preprocess(X, pipeline):
+    """upstream's apply_pipeline_preprocessing: fill NaN per column, then standardise."""
+    X = np.array(X, dtype=float, copy=True)
+    for col, value in (pipeline.get("fill_values") or {}).items():
+        col = int(col)
+        if 0 <= col < X.shape[1]:
+            X[np.isnan(X[:, col]), col] = value
+    center, scale = pipeline.get("center"), pipeline.get("scale")
+    if center is not None and scale is not None:
+        X = (X - np.asarray(center, dtype=float)) / (np.asarray(scale, dtype=float) + 1e-8)
+    return X
+
+
+def _positive_int(params, key, default):
+    try:
+        v = int(params.get(key, default))
+    except (TypeError, ValueError) as e:
+        raise ValueError("best_params.window_size and best_params.stride must be integers") from e
+    if v <= 0:
+        raise ValueError("best_params.window_size and best_params.stride must be positive integers; "
+                         f"got {key}={v}")
+    return v
+
+
+def _window_features(X, window, stride, feature_fns):
+    """(window starts, feature rows): per window and column, the features or the raw values."""
+    n = X.shape[0]
+    starts = list(range(0, n - window + 1, stride))
+    if starts[-1] != n - window:
+        starts.append(n - window)
+    steps = np.arange(window, dtype=float)
+    rows = []
+    for i in starts:
+        row = []
+        for c in range(X.shape[1]):
+            w = X[i:i + window, c]
+            if not feature_fns:
+                row.extend(w.tolist())
+            for fn in feature_fns:
+                if fn == "mean":
+                    row.append(float(np.mean(w)))
+                elif fn == "std":
+                    row.append(float(np.std(w)))
+                elif fn == "slope":
+                    row.append(float(np.polyfit(steps, w, 1)[0]))
+        rows.append(row)
+    return starts, np.array(rows, dtype=float)
+
+
+def _detect(d, X):
+    """Per-point codes of a deployed iforest or svm: 1 normal, -1 anomalous."""
+    algo, config = d["algo"], d["config"]
+    params = config.get("best_params") or {}
+    if d.get("model_path"):
+        model, pipeline = _load_pkl(d["model_path"], algo)
+        trained = True
+    elif algo == "iforest":
+        from sklearn.ensemble import IsolationForest
+
+        args = {k: params[k] for k in _IFOREST_ARGS if k in params}
+        args.setdefault("random_state", 0)  # identical requests, identical answers
+        model, pipeline, trained = IsolationForest(**args), {}, False
+    else:
+        raise ValueError(f"{algo} models require model_path (pkl file); best_params not supported")
+    settings = pipeline if pipeline else params
+    mode = settings.get("mode", "window") if algo == "iforest" else "point"
+    if mode not in ("window", "point"):
+        raise ValueError(f"unknown inference mode '{mode}', expected window or point")
+    n = X.shape[0]
+    if mode == "point":
+        X = _preprocess(X, pipeline)
+        preds = model.predict(X) if trained else model.fit_predict(X)
+        return np.where(np.asarray(preds) == 1, 1, -1)
+    window = _positive_int(settings, "window_size", 100)
+    stride = _positive_int(settings, "stride", 1)
+    feature_fns = list(settings.get("feature_fns") or [])
+    unknown = [f for f in feature_fns if f not in _FEATURES]
+    if unknown:
+        raise ValueError(f"unknown feature function {unknown[0]!r}, expected one of {', '.join(_FEATURES)}")
+    codes = np.ones(n, dtype=np.int64)
+    if n < window:
+        return codes  # upstream: shorter than one window, every point normal
+    starts, F = _window_features(X, window, stride, feature_fns)
+    preds = model.predict(F) if trained else model.fit_predict(F)
+    for start, p in zip(starts, preds):
+        if p == -1:
+            codes[start:start + window] = -1
+    return codes
+
+
+def _forecast_prophet(d, header, values, ts):
+    try:
+        from prophet import Prophet
+    except ImportError as e:
+        raise ValueError(f"deployed model {d['name']} runs prophet, which is not installed in the "
+                         f"anode's venv (pip install prophet): {e}") from None
+    import pandas as pd
+
+    p = header["params"]
+    unit = {"ms": "ms", "us": "us", "ns": "ns"}.get(p.get("precision"), "ms")
+    rows, start, step = int(p["rows"]), int(p["start_ts"]), int(p["time_step"])
+    args = dict(d["config"].get("best_params") or {})
+    args["interval_width"] = float(p.get("conf", 0.95))
+    model = Prophet(**args)
+    model.fit(pd.DataFrame({"ds": pd.to_datetime(ts, unit=unit), "y": values}))
+    future = pd.DataFrame({"ds": pd.to_datetime([start + i * step for i in range(rows)], unit=unit)})
+    out = model.predict(future)
+    arrays = [out[c].to_numpy(dtype="<f8") for c in ("yhat", "yhat_lower", "yhat_upper")]
+    return json.dumps({"ok": True, "model_info": f"prophet {args}"}), [a.tobytes() for a in arrays]
+
+
+def _finite_list(preds):
+    out = np.asarray(preds).tolist()
+    return [None if isinstance(v, float) and not np.isfinite(v) else v for v in out]
+
+
+def _run_dynamic(header, buffers):
+    d = header["dynamic"]
+    algo = d["algo"]
+    if d["op"] == "check":
+        _pkl_cache.pop(d["model_path"], None)  # a staged file: never serve a stale load
+        _load_pkl(d["model_path"], algo)
+        return json.dumps({"ok": True}), []
+    values = np.frombuffer(buffers[0], dtype="<f8")
+    ts = np.frombuffer(buffers[1], dtype="<i8")
+    if algo == "prophet":
+        return _forecast_prophet(d, header, values, ts)
+    cols = int(d["columns"])
+    X = values.reshape(-1, cols)
+    if algo in ("iforest", "svm"):
+        codes = _detect(d, X)
+        valid = int(d.get("valid_code", 1))
+        codes = np.where(codes == 1, valid, -1).astype("<i8")
+        if len(codes) != X.shape[0]:
+            raise ValueError(f"dynamic anomaly detector returned {len(codes)} codes for {X.shape[0]} input points")
+        return json.dumps({"ok": True}), [codes.tobytes()]
+    model, pipeline = _load_pkl(d["model_path"], algo)
+    preds = model.predict(_preprocess(X, pipeline))
+    return json.dumps({"ok": True, "res": _finite_list(preds)}), []

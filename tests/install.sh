@@ -196,6 +196,42 @@ py="$(http POST "http://127.0.0.1:$AP/forecast" '{"schema":[["ts","TIMESTAMP",8]
 contains "$py" '"rows":3' "a Python algorithm through the installed venv"
 ok "installed anode + tsdb: FORECAST (native, default) and pmdarima (Python venv)"
 
+# a scikit-learn model deployed by upload (TDgpt 3.4's multipart /deploy),
+# then called from SQL over two columns
+VPY="$P/var/lib/taos/taosanode/venv/bin/python"
+dep="$("$VPY" - "http://127.0.0.1:$AP/deploy" <<'EOF'
+import io, json, sys, urllib.request, uuid
+import joblib, numpy as np
+from sklearn.svm import OneClassSVM
+model = OneClassSVM(nu=0.05, gamma=0.5).fit(np.random.default_rng(1).normal(size=(300, 2)))
+pkl = io.BytesIO(); joblib.dump(model, pkl)
+b = uuid.uuid4().hex
+body = (f'--{b}\r\nContent-Disposition: form-data; name="config"\r\n\r\n'
+        + json.dumps({"model_name": "pair_svm", "algo": "svm"})
+        + f'\r\n--{b}\r\nContent-Disposition: form-data; name="model_binary"; filename="m.pkl"\r\n\r\n').encode()
+body += pkl.getvalue() + f"\r\n--{b}--\r\n".encode()
+req = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": f"multipart/form-data; boundary={b}"})
+print(urllib.request.urlopen(req, timeout=120).read().decode())
+EOF
+)"
+contains "$dep" "Model pair_svm deployed successfully" "multipart /deploy of a pkl"
+"${SH[@]}" -s "update all anodes" > /dev/null
+full="$("${SH[@]}" -s "show anodes full")"
+contains "$full" "pair_svm" "SHOW ANODES FULL lists the deployed model"
+pts=""
+for i in $(seq 0 39); do
+  a="0.$(( (i * 37) % 9 ))"; c="-0.$(( (i * 53) % 9 ))"
+  [ "$i" = 20 ] && { a=6; c=6; }
+  pts="$pts ($(( 1700000000000 + i * 1000 )), $a, $c)"
+done
+"${SH[@]}" -s "create table shop.pts (ts timestamp, val double, val1 double); insert into shop.pts values$pts" > /dev/null
+aw="$("${SH[@]}" -s "select _wstart, _wend from shop.pts anomaly_window(val, val1, 'algo=pair_svm,wncheck=0')")"
+contains "$aw" ":40.000 |" "ANOMALY_WINDOW over a deployed pkl model finds the outlier (row 20)"
+contains "$aw" "Query OK, 1 row(s) in set" "ANOMALY_WINDOW over a deployed pkl model: one window"
+und="$(http POST "http://127.0.0.1:$AP/undeploy" '{"model_name": "pair_svm"}')"
+contains "$und" "Model pair_svm undeployed successfully" "undeploy"
+ok "a deployed scikit-learn model: multipart /deploy, SHOW ANODES FULL, ANOMALY_WINDOW, /undeploy"
+
 # graceful stop: both exit 0 on SIGTERM, the tsdb flushes
 kill -TERM "$APID" "$TPID"
 wait "$APID" || fail "the anode exited $? on SIGTERM"

@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use serde_json::{Value, json};
 
 use crate::algo::Registry;
 use crate::config::Config;
@@ -75,15 +76,26 @@ impl AppState {
     /// The `/list` answer, with the deployed models as they are now (upstream
     /// re-syncs its dynamic models on every `/list`).
     fn list_now(&self) -> Bytes {
-        let Some(dir) = &self.registry.dynamic_dir else {
+        let Some(dirs) = crate::dynamic::Dirs::of(&self.registry) else {
             return self.list.clone();
         };
-        let deployed = crate::dynamic::list_entries(dir);
+        let deployed = crate::dynamic::list_entries(&dirs);
         if deployed.is_empty() {
             return self.list.clone();
         }
         let mut list = self.registry.list();
-        list.details[0].algo.extend(deployed);
+        for (kind, info) in deployed {
+            // `regression` and `classification` appear only with a model of
+            // theirs: taosd refuses a /list with a type it does not know
+            let kind = kind.list_type();
+            match list.details.iter_mut().find(|g| g.algo_type == kind) {
+                Some(group) => group.algo.push(info),
+                None => list.details.push(crate::protocol::AlgoGroup {
+                    algo: vec![info],
+                    algo_type: kind.to_owned(),
+                }),
+            }
+        }
         Bytes::from(to_json(&list))
     }
 
@@ -113,6 +125,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/analysis/profile-search", analysis_route(Endpoint::ProfileSearch))
         .route("/api/v1/analysis/batch", analysis_route(Endpoint::Batch))
         .route("/tool/batch", analysis_route(Endpoint::Batch))
+        .route("/regression", analysis_route(Endpoint::Regression))
+        .route("/classification", analysis_route(Endpoint::Classification))
         .route("/deploy", post(deploy))
         .route("/undeploy", post(undeploy))
         .fallback(not_found)
@@ -192,37 +206,77 @@ async fn model_admin(
     body: Body,
     deploying: bool,
 ) -> Response {
-    let Some(dir) = state.registry.dynamic_dir.clone() else {
-        return json(
-            StatusCode::NOT_FOUND,
-            r#"{"status":"error","error":"deployed models are not enabled"}"#.to_owned(),
-        );
+    let path = if deploying { "/deploy" } else { "/undeploy" };
+    let answer = |code: u16, body: Value| {
+        tracing::info!(target: "anode::access", path, code, ok = code == 200);
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        json(status, to_json(&body))
+    };
+    let refuse = |code: u16, msg: &str| answer(code, json!({"status": "error", "error": msg}));
+    let Some(dirs) = crate::dynamic::Dirs::of(&state.registry) else {
+        return refuse(404, "deployed models are not enabled");
     };
     let bytes = match crate::net::read_body(body, state.max_body, state.net.body_timeout).await {
         Ok(b) => b,
-        Err(e) => return json_error(e.status(), &e.to_string()),
+        Err(e) => return refuse(e.status().as_u16(), &e.to_string()),
     };
-    let multipart = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.to_ascii_lowercase().contains("multipart/form-data"));
+        .unwrap_or("")
+        .to_owned();
     let registry = state.registry.clone();
-    let work = state.pool.run(move || {
-        let builtin = |n: &str| registry.has(n);
-        if deploying {
-            crate::dynamic::deploy(&dir, &bytes, multipart, builtin)
-        } else {
-            crate::dynamic::undeploy(&dir, &bytes, builtin)
+    let builtin = move |n: &str| registry.has(n);
+    if !deploying {
+        let work = state
+            .pool
+            .run(move || crate::dynamic::undeploy(&dirs, &bytes, builtin));
+        return match work.await {
+            Ok((code, body)) => answer(code, body),
+            Err(_) => refuse(500, "internal error"),
+        };
+    }
+    let plan_dirs = dirs.clone();
+    let plan = state
+        .pool
+        .run(move || crate::dynamic::plan(&plan_dirs, &bytes, &content_type, builtin))
+        .await;
+    let plan = match plan {
+        Ok(Ok(plan)) => plan,
+        Ok(Err((code, body))) => return answer(code, body),
+        Err(_) => return refuse(500, "internal error"),
+    };
+    if plan.needs_check() {
+        // a Python worker loads the pkl and checks it before it is kept
+        let verdict = match &state.python {
+            None => Err(
+                "model files are loaded by the Python workers, which are not running".to_owned(),
+            ),
+            Some(py) => {
+                let call = crate::python::PyCall {
+                    algo: plan.name.clone(),
+                    dynamic: Some(plan.deployed.python_header("check")),
+                    ..Default::default()
+                };
+                let deadline = tokio::time::Instant::now() + state.timeout;
+                py.call(call, deadline).await.map(|_| ())
+            }
+        };
+        if let Err(why) = verdict {
+            let work = state.pool.run(move || crate::dynamic::refuse(plan, &why));
+            return match work.await {
+                Ok((code, body)) => answer(code, body),
+                Err(_) => refuse(500, "internal error"),
+            };
         }
-    });
-    match work.await {
-        Ok((code, answer)) => {
-            let path = if deploying { "/deploy" } else { "/undeploy" };
-            tracing::info!(target: "anode::access", path, code, ok = code == 200);
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            json(status, to_json(&answer))
-        }
-        Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+    match state
+        .pool
+        .run(move || crate::dynamic::commit(&dirs, plan))
+        .await
+    {
+        Ok((code, body)) => answer(code, body),
+        Err(_) => refuse(500, "internal error"),
     }
 }
 
@@ -338,6 +392,7 @@ fn human_duration(d: Duration) -> String {
 pub async fn build_state(config: &Config, worker: Option<std::path::PathBuf>) -> Arc<AppState> {
     let mut registry = Registry::native();
     registry.dynamic_dir = Some(config.dynamic_dir());
+    registry.model_dir = Some(config.model_dir.clone());
     for model in crate::algo::fc::tsfm::Tsfm::all(
         |name| config.tsfm_services.get(name).cloned(),
         config.request_timeout,

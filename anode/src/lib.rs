@@ -23,7 +23,8 @@
 //! - [`config`], [`config_py`], [`logging`], [`models`]: `taosanode.ini` (or
 //!   TDgpt 3.4.1's `taosanode.config.py`), tracing, `model-dir`.
 //! - [`dynamic`]: deployed models (`/deploy`, `/undeploy`, the
-//!   `dynamic-model-dir`), TDgpt 3.4's dynamic models.
+//!   `dynamic-model-dir`), TDgpt 3.4's dynamic models; [`multipart`]: the
+//!   form bodies that upload their model files.
 //! - [`backtest`]: `anode backtest`, the forecasters scored on real series
 //!   shipped in `data/series/`.
 //!
@@ -50,6 +51,8 @@ pub mod http;
 pub mod logging;
 #[cfg(feature = "server")]
 pub mod models;
+#[cfg(feature = "server")]
+pub mod multipart;
 #[cfg(feature = "server")]
 pub mod net;
 pub mod options;

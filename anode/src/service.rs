@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::algo::{AdInput, CorrOutput, FcInput, FcOutput, ImpInput, Registry};
 use crate::bail;
+use crate::dynamic::{Deployed, Dirs, Kind, Runs};
 use crate::error::{AnodeError, Result};
 use crate::options::parse_int;
 use crate::payload::{Payload, json_f64, json_int, truthy, value_text};
@@ -220,15 +221,30 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_AD_ALGO);
         let ts = p.timestamps()?;
         let Some(detector) = reg.detector(algo) else {
-            if !reg.is_python(AlgoType::AnomalyDetection, algo) {
-                bail!("failed to load model: {algo}");
-            }
             let valid_code = p.options.int("valid_code", crate::algo::ad::NORMAL)?;
-            let call = PyCall {
-                algo: algo.to_owned(),
-                params: python_params(p)?,
-                values,
-                ts: ts.clone(),
+            let call = if let Some(d) = deployed(reg, algo, Kind::Anomaly)? {
+                // every data column, row by row (upstream's input_data_lists)
+                let columns = columns.unwrap_or_else(|| vec![values]);
+                let mut header = d.python_header("run");
+                header["columns"] = columns.len().into();
+                header["valid_code"] = valid_code.into();
+                PyCall {
+                    algo: algo.to_owned(),
+                    params: python_params(p)?,
+                    values: row_major(&columns),
+                    ts: ts.clone(),
+                    dynamic: Some(header),
+                }
+            } else if reg.is_python(AlgoType::AnomalyDetection, algo) {
+                PyCall {
+                    algo: algo.to_owned(),
+                    params: python_params(p)?,
+                    values,
+                    ts: ts.clone(),
+                    dynamic: None,
+                }
+            } else {
+                bail!("failed to load model: {algo}");
             };
             let (algo, option) = (algo.to_owned(), p.option.clone());
             return Ok(Reply::Python(
@@ -284,6 +300,162 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
             valid_code,
         )))
     })
+}
+
+/// The deployed model `name` of `kind`, if one is deployed; a model of
+/// another kind, or one whose packages this anode lacks, is an error that
+/// says so.
+fn deployed(reg: &Registry, name: &str, kind: Kind) -> Result<Option<Deployed>> {
+    let Some(d) = Dirs::of(reg).and_then(|dirs| crate::dynamic::find(&dirs, name)) else {
+        return Ok(None);
+    };
+    if d.algo.kind != kind {
+        bail!(
+            "model {name} is a {} model ({}), not a {} one",
+            d.algo.kind.list_type(),
+            d.algo.name,
+            kind.list_type()
+        );
+    }
+    if let Runs::Absent(needs) = d.algo.runs {
+        bail!(
+            "deployed model {name} runs {}, which needs {needs}; this anode does not ship it",
+            d.algo.name
+        );
+    }
+    Ok(Some(d))
+}
+
+/// Columns as one row-major matrix (what the Python bridge reshapes).
+fn row_major(columns: &[Vec<f64>]) -> Vec<f64> {
+    let rows = columns.first().map_or(0, Vec::len);
+    let mut out = Vec::with_capacity(rows * columns.len());
+    for r in 0..rows {
+        out.extend(columns.iter().map(|c| c[r]));
+    }
+    out
+}
+
+/// Most feature columns of a `/regression` or `/classification` request.
+pub const MAX_FEATURES: usize = 1024;
+/// Most rows of one: the matrix goes to a worker in one frame.
+pub const MAX_PREDICT_ROWS: usize = 1_000_000;
+
+/// `POST /regression` and `POST /classification` (TDgpt 3.4): the data
+/// columns become rows of features for a deployed scikit-learn model; the
+/// answer is `{algo, option, res, rows}`. Upstream fed every column to the
+/// model, the timestamp too; a column typed TIMESTAMP (9) or named `ts` is
+/// left out here, since no model was trained on it.
+pub fn predict(reg: &Registry, body: &[u8], kind: Kind) -> Step {
+    let done = |algo: Option<String>, rows: usize, body: Result<Vec<u8>>| {
+        Step::Done(Outcome { algo, rows, body })
+    };
+    let req = match decode(body) {
+        Ok(r) => r,
+        Err(e) => return done(None, 0, Err(e)),
+    };
+    match predict_call(reg, req, kind) {
+        Err(e) => done(None, 0, Err(e)),
+        Ok((call, rows, option)) => {
+            let algo = call.algo.clone();
+            let name = algo.clone();
+            Step::Python(PyJob {
+                algo: algo.clone(),
+                rows,
+                call,
+                finish: Box::new(move |reply| {
+                    let res = reply.header.get("res").cloned().unwrap_or(Value::Null);
+                    let n = res.as_array().map_or(0, Vec::len);
+                    if n != rows {
+                        bail!(
+                            "dynamic {} model {name} returned {n} predictions for {rows} input samples",
+                            kind.list_type()
+                        );
+                    }
+                    Ok(to_json(&serde_json::json!({
+                        "algo": algo, "option": option, "res": res, "rows": rows,
+                    })))
+                }),
+            })
+        }
+    }
+}
+
+fn predict_call(
+    reg: &Registry,
+    req: AnalysisRequest,
+    kind: Kind,
+) -> Result<(PyCall, usize, Value)> {
+    let algo = match &req.algo {
+        Some(Value::String(a)) if !a.trim().is_empty() => a.trim().to_owned(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            bail!("missing required field: algo")
+        }
+        Some(other) => bail!("invalid algo, a string is expected, actual {other}"),
+    };
+    let Some(schema) = req.schema.as_ref().and_then(Value::as_array) else {
+        bail!("missing required field: schema");
+    };
+    let Some(data) = req.data.as_ref().filter(|d| !d.is_empty()) else {
+        bail!("missing required field: data");
+    };
+    if schema.len() != data.len() {
+        bail!(
+            "invalid schema info, schema has {} columns but data has {}",
+            schema.len(),
+            data.len()
+        );
+    }
+    let is_ts = |e: &Value| {
+        e.get(0).and_then(Value::as_str) == Some("ts")
+            || e.get(1).and_then(Value::as_i64) == Some(9)
+    };
+    let features: Vec<usize> = (0..schema.len()).filter(|&i| !is_ts(&schema[i])).collect();
+    if features.is_empty() {
+        bail!("invalid data format: no feature column besides the timestamp");
+    }
+    if features.len() > MAX_FEATURES {
+        bail!(
+            "invalid data format: {} feature columns, at most {MAX_FEATURES}",
+            features.len()
+        );
+    }
+    let rows = data[0].0.len();
+    if rows == 0 || rows > MAX_PREDICT_ROWS {
+        bail!("invalid data format: {rows} rows, 1 to {MAX_PREDICT_ROWS} are accepted");
+    }
+    let mut columns = Vec::with_capacity(features.len());
+    for &i in &features {
+        let col = &data[i].0;
+        if col.len() != rows {
+            bail!("data inconsistent, number of rows are not identical");
+        }
+        let name = schema[i].get(0).and_then(Value::as_str).unwrap_or("?");
+        let mut out = Vec::with_capacity(rows);
+        for (row, cell) in col.iter().enumerate() {
+            match (cell, cell.as_f64()) {
+                // a NULL is NaN: the model's pipeline may fill it
+                (crate::protocol::Cell::Null, _) => out.push(f64::NAN),
+                (_, Some(v)) => out.push(v),
+                (_, None) => bail!("invalid value in column {name} at row {row}"),
+            }
+        }
+        columns.push(out);
+    }
+    let Some(d) = deployed(reg, &algo, kind)? else {
+        bail!("failed to load model: {algo}");
+    };
+    let option = req.option.clone().unwrap_or(Value::Null);
+    let mut header = d.python_header("run");
+    header["columns"] = columns.len().into();
+    let call = PyCall {
+        algo: algo.clone(),
+        params: Map::new(),
+        values: row_major(&columns),
+        ts: Vec::new(),
+        dynamic: Some(header),
+    };
+    Ok((call, rows, option))
 }
 
 /// The anomaly windows of `codes` as the response body.
@@ -420,17 +592,22 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
         }
         let algo = p.algo.as_deref().unwrap_or(DEFAULT_FC_ALGO);
         let native = reg.forecaster(algo);
-        // else a deployed model, read from its directory now (TDgpt 3.4)
-        let deployed = match (native, reg.dynamic_dir.as_deref()) {
-            (None, Some(dir)) => {
-                crate::dynamic::find(dir, algo).map(crate::dynamic::DeployedForecaster)
-            }
-            _ => None,
+        // else a deployed model, read from its directory now (TDgpt 3.4):
+        // native ones run here, the others in a Python worker
+        let (deployed, dynamic) = match native {
+            Some(_) => (None, None),
+            None => match deployed(reg, algo, Kind::Forecast)? {
+                Some(d) if d.algo.runs == Runs::Native => {
+                    (Some(crate::dynamic::DeployedForecaster(d)), None)
+                }
+                Some(d) => (None, Some(d.python_header("run"))),
+                None => (None, None),
+            },
         };
         let Some(forecaster) =
             native.or(deployed.as_ref().map(|d| d as &dyn crate::algo::Forecaster))
         else {
-            if !reg.is_python(AlgoType::Forecast, algo) {
+            if dynamic.is_none() && !reg.is_python(AlgoType::Forecast, algo) {
                 bail!("failed to load model: {algo}");
             }
             // The keys upstream's framework added to the option dict.
@@ -449,6 +626,7 @@ pub fn forecast(reg: &Registry, body: &[u8]) -> Step {
                 params,
                 values,
                 ts,
+                dynamic,
             };
             let (algo, option) = (algo.to_owned(), p.option.clone());
             return Ok(Reply::Python(
@@ -781,6 +959,8 @@ pub enum Endpoint {
     Pearsonr,
     ProfileSearch,
     Batch,
+    Regression,
+    Classification,
 }
 
 impl Endpoint {
@@ -795,6 +975,8 @@ impl Endpoint {
             Endpoint::Pearsonr => pearsonr(body),
             Endpoint::ProfileSearch => profile_search(body),
             Endpoint::Batch => batch(body),
+            Endpoint::Regression => predict(reg, body, Kind::Regression),
+            Endpoint::Classification => predict(reg, body, Kind::Classification),
         }
     }
 
@@ -818,6 +1000,8 @@ impl Endpoint {
             Endpoint::Pearsonr => "/api/v1/analysis/pearsonr",
             Endpoint::ProfileSearch => "/api/v1/analysis/profile-search",
             Endpoint::Batch => "/api/v1/analysis/batch",
+            Endpoint::Regression => "/regression",
+            Endpoint::Classification => "/classification",
         }
     }
 }

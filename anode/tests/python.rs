@@ -545,3 +545,372 @@ fn gunicorn_config_py_starts_the_anode() {
         "{err}"
     );
 }
+
+/// A POST with any content type and a binary body.
+fn post_raw(addr: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // a refused body may close the connection before all of it is sent
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let status = raw[9..12].parse().unwrap();
+    let text = raw.split_once("\r\n\r\n").map_or("", |x| x.1);
+    (status, serde_json::from_str(text).unwrap_or(Value::Null))
+}
+
+/// upstream's multipart `/deploy`: `config` holds the payload, model_name
+/// inside, and `model_binary` the pkl.
+fn deploy_form(addr: &str, config: &str, pkl: &[u8]) -> (u16, Value) {
+    let mut body = format!(
+        "--XbX\r\nContent-Disposition: form-data; name=\"config\"\r\n\r\n{config}\r\n--XbX\r\nContent-Disposition: form-data; name=\"model_binary\"; filename=\"m.pkl\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(pkl);
+    body.extend_from_slice(b"\r\n--XbX--\r\n");
+    post_raw(addr, "/deploy", "multipart/form-data; boundary=XbX", &body)
+}
+
+/// The `[start, end]` windows of a run of -1 codes, as the anode answers.
+fn windows_of(codes: &[i64], ts: impl Fn(usize) -> i64) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, &c) in codes.iter().chain([1].iter()).enumerate() {
+        match (c == -1, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push(json!([ts(s), ts(i - 1)]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn deployed_scikit_learn_models_end_to_end() {
+    let models = common::fresh_dir("deploy-models");
+    let out = Command::new(venv().join("bin/python"))
+        .arg(repo().join("anode/tests/deploy_models.py"))
+        .arg(&models)
+        .arg("7")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let oracle: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cases = &oracle["cases"];
+    let pkl = |name: &str| std::fs::read(models.join(format!("{name}.pkl"))).unwrap();
+    let s = server("deploy", Some(&models), "max-body-size = 4MB\n");
+    let addr = s.addr.clone();
+    let dynamic = models.join("dynamic");
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(&dynamic)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+
+    // deployed by upload, each with its kind's algo name (upstream's spellings)
+    for (name, algo) in [
+        ("lin", "linear_regression"),
+        ("ridge", "ridge"),
+        ("poly", "polynomial"),
+        ("logit", "logistic_regression"),
+        ("tree", "decision_tree"),
+        ("svm", "svm"),
+        ("ifw", "iforest"),
+    ] {
+        let (code, answer) = deploy_form(
+            &addr,
+            &format!(r#"{{"model_name": "{name}", "algo": "{algo}"}}"#),
+            &pkl(name),
+        );
+        assert_eq!(
+            (code, answer["message"].as_str()),
+            (
+                200,
+                Some(format!("Model {name} deployed successfully").as_str())
+            ),
+            "{answer}"
+        );
+    }
+    // and by a configuration whose model_path points into model-dir
+    let (code, answer) = post_raw(
+        &addr,
+        "/deploy",
+        "application/json",
+        json!({"model_name": "lin2", "config": {"algo": "linear", "model_path": "../lin.pkl"}})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(code, 200, "{answer}");
+
+    // every failure is a JSON error and leaves nothing behind
+    let before = listing();
+    let forms: [(&str, Vec<u8>, &str); 7] = [
+        (
+            r#"{"model_name": "lin", "algo": "linear"}"#,
+            pkl("lin"),
+            "Model with name lin already exists",
+        ),
+        (
+            r#"{"model_name": "../x", "algo": "linear"}"#,
+            b"x".to_vec(),
+            "Invalid model_name in request payload",
+        ),
+        (
+            r#"{"model_name": "np", "algo": "linear"}"#,
+            pkl("nopredict"),
+            "Invalid model pkl file: pkl file contains non-model object of type: int",
+        ),
+        (
+            r#"{"model_name": "ls", "algo": "svr"}"#,
+            pkl("list"),
+            "Invalid model pkl file: pkl file must contain a model or dict with 'model' key, got: list",
+        ),
+        (
+            r#"{"model_name": "wrong", "algo": "svm"}"#,
+            pkl("lin"),
+            "Invalid model pkl file: svm needs a OneClassSVM model, the pkl holds a LinearRegression",
+        ),
+        (
+            r#"{"model_name": "bad", "algo": "svr"}"#,
+            pkl("garbage"),
+            "Invalid model pkl file: not a joblib pickle (KeyError: 110)",
+        ),
+        (
+            r#"{"model_name": "j", "algo": "#,
+            b"x".to_vec(),
+            "Invalid config JSON in multipart request",
+        ),
+    ];
+    for (config, file, want) in forms {
+        let (code, answer) = deploy_form(&addr, config, &file);
+        assert_eq!(
+            (code, answer["error"].as_str()),
+            (400, Some(want)),
+            "{config}"
+        );
+    }
+    let (code, answer) = post_raw(
+        &addr,
+        "/deploy",
+        "application/json",
+        br#"{"model_name": "gone", "config": {"algo": "svr", "model_path": "gone.pkl"}}"#,
+    );
+    let want = format!(
+        "Error deploying model gone: model pkl file not found at {}",
+        dynamic.join("gone.pkl").display()
+    );
+    assert_eq!((code, answer["error"].as_str()), (400, Some(want.as_str())));
+    // over max-body-size: 413, still upstream's JSON shape
+    let (code, answer) = deploy_form(
+        &addr,
+        r#"{"model_name": "huge", "algo": "svr"}"#,
+        &vec![0u8; 5 << 20],
+    );
+    assert_eq!(
+        (code, &answer["status"]),
+        (413, &json!("error")),
+        "{answer}"
+    );
+    assert_eq!(listing(), before, "a refused deploy left files");
+
+    // /list: each model under its type, not built-in
+    let list: Value = serde_json::from_str(&s.request("GET", "/list", "").1).unwrap();
+    let group = |kind: &str| -> Vec<String> {
+        list["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["type"] == kind)
+            .flat_map(|g| g["algo"].as_array().unwrap().clone())
+            .filter(|a| {
+                a["builtins"] == false
+                    && a["desc"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("dynamic generated model"))
+            })
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(group("regression"), ["lin", "lin2", "poly", "ridge"]);
+    assert_eq!(group("classification"), ["logit", "tree"]);
+    assert_eq!(group("anomaly-detection"), ["ifw", "svm"]);
+
+    // /regression and /classification answer as scikit-learn does
+    let predict = |path: &str, algo: &str, x: &Value| {
+        let cols = x.as_array().unwrap();
+        let mut schema = vec![json!(["ts", "TIMESTAMP", 8])];
+        schema.extend((0..cols.len()).map(|i| json!([format!("x{i}"), "DOUBLE", 8])));
+        let n = cols[0].as_array().unwrap().len();
+        let mut data = vec![json!((0..n).map(t).collect::<Vec<_>>())];
+        data.extend(cols.iter().cloned());
+        post(
+            &s,
+            path,
+            &json!({"algo": algo, "schema": schema, "data": data, "option": null}).to_string(),
+        )
+    };
+    for (algo, case) in [
+        ("lin", "lin"),
+        ("lin2", "lin"),
+        ("ridge", "ridge"),
+        ("poly", "poly"),
+    ] {
+        let got = predict("/regression", algo, &cases[case]["x"]);
+        let want = f64s(&cases[case]["want"]);
+        assert_eq!(got["rows"], want.len(), "{got}");
+        assert_eq!(got["algo"], algo);
+        for (g, w) in f64s(&got["res"]).iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                "{algo}: {g} vs {w}"
+            );
+        }
+    }
+    for algo in ["logit", "tree"] {
+        let got = predict("/classification", algo, &cases[algo]["x"]);
+        assert_eq!(got["res"], cases[algo]["want"], "{algo}");
+    }
+    assert_eq!(
+        msg(&predict("/regression", "tree", &cases["lin"]["x"])),
+        "model tree is a classification model (decision_tree), not a regression one"
+    );
+    assert_eq!(
+        msg(&predict("/regression", "nosuch", &cases["lin"]["x"])),
+        "failed to load model: nosuch"
+    );
+    assert_eq!(
+        msg(&post(
+            &s,
+            "/regression",
+            r#"{"schema": [["x", "DOUBLE", 8]], "data": [[1]]}"#
+        )),
+        "missing required field: algo"
+    );
+    // two features where the model was trained on one
+    assert!(
+        msg(&predict("/regression", "poly", &cases["lin"]["x"])).contains("features"),
+        "a shape mismatch names the features"
+    );
+
+    // anomaly detection: a one-class SVM over (val, val1), an isolation
+    // forest over windows of val
+    let svm_x = cases["svm"]["x"].as_array().unwrap();
+    let n = svm_x[0].as_array().unwrap().len();
+    let body_svm = json!({
+        "schema": [["ts", "TIMESTAMP", 8], ["val", "DOUBLE", 8], ["val1", "DOUBLE", 8]],
+        "data": [(0..n).map(t).collect::<Vec<_>>(), svm_x[0], svm_x[1]],
+        "algo": "svm", "option": "algo=svm", "prec": "ms", "wncheck": 0, "rows": n,
+    });
+    let got = post(&s, "/anomaly-detect", &body_svm.to_string());
+    let want: Vec<i64> = cases["svm"]["want"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(got["res"], json!(windows_of(&want, t)), "{got}");
+    assert!(!windows_of(&want, t).is_empty());
+    let series = f64s(&cases["ifw"]["x"][0]);
+    let got = detect(&s, &series, "ifw", "");
+    let want: Vec<i64> = cases["ifw"]["want"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let want_windows = windows_of(&want, t);
+    assert_eq!(got["res"], json!(want_windows), "{got}");
+    assert!(want_windows.iter().any(|w| w[0].as_i64() <= Some(t(100))));
+    // a regression model is not a detector
+    assert_eq!(
+        msg(&detect(&s, &series, "lin", "")),
+        "model lin is a regression model (linear), not a anomaly-detection one"
+    );
+
+    // forecasters whose packages the venv lacks say which
+    for (name, algo, want) in [
+        (
+            "ph",
+            "prophet",
+            "deployed model ph runs prophet, which is not installed in the anode's venv (pip install prophet)",
+        ),
+        (
+            "dar",
+            "deepar",
+            "deployed model dar runs deepar, which needs gluonts and PyTorch; this anode does not ship it",
+        ),
+    ] {
+        let (code, _) = post_raw(
+            &addr,
+            "/deploy",
+            "application/json",
+            json!({"model_name": name, "config": {"algo": algo, "best_params": {}}})
+                .to_string()
+                .as_bytes(),
+        );
+        assert_eq!(code, 200);
+        let got = post(
+            &s,
+            "/forecast",
+            &body(&AIRLINE, name, "", json!({"forecast_rows": 3})),
+        );
+        assert!(msg(&got).starts_with(want), "{got}");
+    }
+
+    // undeploy: the configuration and the uploaded pkl go; model-dir's stays
+    let (code, answer) = post_raw(
+        &addr,
+        "/undeploy",
+        "application/json",
+        br#"{"model_name": "lin"}"#,
+    );
+    assert_eq!(
+        (code, answer["message"].as_str()),
+        (200, Some("Model lin undeployed successfully"))
+    );
+    let (code, _) = post_raw(
+        &addr,
+        "/undeploy",
+        "application/json",
+        br#"{"model_name": "lin2"}"#,
+    );
+    assert_eq!(code, 200);
+    assert!(!dynamic.join("lin.pkl").exists() && !dynamic.join("lin.json").exists());
+    assert!(
+        models.join("lin.pkl").exists(),
+        "a model_path outside the dynamic dir is the user's"
+    );
+    assert_eq!(
+        msg(&predict("/regression", "lin", &cases["lin"]["x"])),
+        "failed to load model: lin"
+    );
+    let _ = std::fs::remove_dir_all(&models);
+}

@@ -182,6 +182,8 @@ pub struct Registry {
     /// Where deployed models live (`dynamic-model-dir`); the service reads
     /// them from there on every request (see `dynamic`).
     pub dynamic_dir: Option<std::path::PathBuf>,
+    /// `model-dir`: a deployed model's `model_path` may point in here too.
+    pub model_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Registry {

@@ -39,6 +39,10 @@ pub struct PyCall {
     pub params: Map<String, Value>,
     pub values: Vec<f64>,
     pub ts: Vec<i64>,
+    /// A deployed model's run or check (`dynamic::Deployed::python_header`
+    /// plus the input's shape): `values` then holds the data columns row by
+    /// row.
+    pub dynamic: Option<Value>,
 }
 
 /// A worker's answer: its header fields and its buffers.

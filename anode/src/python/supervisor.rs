@@ -392,8 +392,11 @@ impl Worker {
         budget: Duration,
         spec: &Spec,
     ) -> Result<PyReply, RunError> {
-        let header = serde_json::to_vec(&json!({"algo": call.algo, "params": call.params}))
-            .expect("JSON values serialise");
+        let mut header = json!({"algo": call.algo, "params": call.params});
+        if let Some(d) = &call.dynamic {
+            header["dynamic"] = d.clone();
+        }
+        let header = serde_json::to_vec(&header).expect("JSON values serialise");
         let values = f64_bytes(&call.values);
         let ts = i64_bytes(&call.ts);
         enum Ended {

@@ -38,12 +38,17 @@ pub const LIST_TIMEOUT: Duration = Duration::from_secs(5);
 pub const STATUS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Algorithm families in taosd's enum order, which is the order of
-/// `SHOW ANODES FULL`: (type string of `/list`, POST route).
-pub const ALGO_TYPES: [(&str, &str); 4] = [
+/// `SHOW ANODES FULL`: (type string of `/list`, POST route). The last two
+/// are TDgpt 3.4's deployed scikit-learn models: an anode lists them only
+/// while such a model is deployed; no SQL function calls them, but CREATE
+/// ANODE must not refuse the anode for them and SHOW ANODES FULL shows them.
+pub const ALGO_TYPES: [(&str, &str); 6] = [
     ("anomaly-detection", "anomaly-detect"),
     ("forecast", "forecast"),
     ("imputation", "imputation"),
     ("correlation", "correlation"),
+    ("regression", "regression"),
+    ("classification", "classification"),
 ];
 
 /// The route that serves an algorithm type.
@@ -329,6 +334,7 @@ mod tests {
     fn list_checks() {
         let ok = json!({"protocol": 1.0, "version": 0.1, "details": [
             {"type": "forecast", "algo": [{"name": "holtwinters", "desc": "HW"}]},
+            {"type": "classification", "algo": [{"name": "tree"}]},
             {"type": "anomaly-detection", "algo": [{"name": "iqr"}, {"name": "ksigma"}]}]});
         let algos = parse_list(&ok).unwrap();
         let names: Vec<_> = algos
@@ -340,7 +346,8 @@ mod tests {
             [
                 ("anomaly-detection", "iqr"),
                 ("anomaly-detection", "ksigma"),
-                ("forecast", "holtwinters")
+                ("forecast", "holtwinters"),
+                ("classification", "tree")
             ]
         );
         assert_eq!(algos[2].note, "HW");
