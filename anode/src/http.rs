@@ -399,6 +399,14 @@ pub async fn build_state(config: &Config, worker: Option<std::path::PathBuf>) ->
     ) {
         registry.add_forecaster(Box::new(model));
     }
+    // `moment` only with a configured server: it would otherwise become
+    // IMPUTATION's default (taosd's) and fail where `linear` works
+    if let Some(url) = config.tsfm_services.get("moment") {
+        registry.add_imputer(Box::new(crate::algo::imputation::moment::Moment {
+            url: url.clone(),
+            timeout: config.request_timeout,
+        }));
+    }
     let python = match worker {
         Some(exe) => {
             let native = registry.names().map(|n| n.1.to_owned()).collect();

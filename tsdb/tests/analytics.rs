@@ -883,6 +883,61 @@ fn covariate_forecast_reaches_the_model_server() {
     );
 }
 
+/// IMPUTATION by `moment` (TDgpt's MOMENT proxy): the anode asks the model
+/// server, as upstream does, and the filled grid comes back to SQL; `moment`
+/// becomes the default once an anode offers it, as in taosd.
+#[test]
+fn moment_imputation_reaches_the_model_server() {
+    // eleven seconds with the sixth missing; the server fills it
+    let grid: Vec<i64> = (0..11).map(|i| T0 + 1000 * i).collect();
+    let have: Vec<i64> = grid.iter().copied().filter(|&t| t != T0 + 5000).collect();
+    let value = |t: i64| ((t - T0) / 1000) as f64;
+    let model = FakeModel::start(json!({
+        "target": grid.iter().map(|&t| value(t)).collect::<Vec<_>>(),
+        "mask": grid.iter().map(|&t| i64::from(t == T0 + 5000)).collect::<Vec<_>>(),
+        "ts": grid,
+    }));
+    let mut config = anode::config::Config::default();
+    config.tsfm_services.insert(
+        "moment".into(),
+        model.url.replace("/ds_predict", "/imputation"),
+    );
+    let (_rt, addr) = real_anode_with(config);
+    let (e, _dir) = open("moment");
+    ok(&e, &format!("create anode 'http://{addr}'"));
+    ok(&e, "create database d0");
+    ok(&e, "create table g (ts timestamp, v double)");
+    let rows: Vec<String> = have
+        .iter()
+        .map(|&t| format!("({t}, {})", value(t)))
+        .collect();
+    ok(&e, &format!("insert into g values {}", rows.join(" ")));
+    let got = q(
+        &e,
+        "select _improwts, imputation(v, 'freq=1s,wncheck=0'), _impmark from g",
+    );
+    let want: Vec<Vec<Value>> = grid
+        .iter()
+        .map(|&t| {
+            vec![
+                Value::Int(t),
+                Value::Double(value(t)),
+                Value::Int(i64::from(t == T0 + 5000)),
+            ]
+        })
+        .collect();
+    assert_eq!(got, want);
+    let requests = model.requests.lock().unwrap();
+    assert_eq!(requests.len(), 1);
+    let (path, body) = &requests[0];
+    assert_eq!(path, "/imputation");
+    assert_eq!(
+        body,
+        &json!({"input": have.iter().map(|&t| value(t)).collect::<Vec<_>>(), "ts": have,
+                "precision": "ms", "freq": "1S"})
+    );
+}
+
 /// TDgpt 3.4's deployed models: a configuration POSTed to `/deploy` is
 /// listed (and shown by SHOW ANODES FULL after UPDATE ANODE), forecasts
 /// from SQL, and `/undeploy` removes it.

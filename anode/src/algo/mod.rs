@@ -19,6 +19,7 @@ pub mod ad;
 pub mod correlation;
 pub mod fc;
 pub mod imputation;
+pub mod model_server;
 pub mod tool;
 
 use serde_json::{Map, Value};

@@ -21,16 +21,17 @@
 //! timeout); a server that cannot be reached, answers 404 or another status,
 //! or sends no usable `output` gets an error naming the URL.
 //!
-//! May import: `error`, `options`, its parent's `base_params`.
+//! May import: `error`, `options`, its parent's `base_params`, `algo::model_server`.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::base_params;
+use crate::algo::model_server::{clip, host_url, post};
 use crate::algo::{Describe, FcInput, FcOutput, Forecaster};
 use crate::bail;
-use crate::error::{AnodeError, Result};
+use crate::error::Result;
 use crate::options::Options;
 
 /// The models: name, upstream's default URL (TDgpt 3.4's
@@ -68,9 +69,6 @@ pub const MODELS: [(&str, &str, &str, bool); 5] = [
     ),
 ];
 
-/// Most bytes of a model server's answer read.
-const MAX_ANSWER_BYTES: u64 = 64 * 1024 * 1024;
-
 /// One model behind its server.
 pub struct Tsfm {
     name: &'static str,
@@ -107,17 +105,6 @@ impl Describe for Tsfm {
         let mut p = base_params();
         p.insert("host".into(), json!(self.url));
         Value::Object(p)
-    }
-}
-
-/// Upstream's normalisation of a `host=` option.
-fn host_url(host: &str) -> String {
-    if let Some(rest) = host.strip_prefix("https://") {
-        format!("http://{rest}")
-    } else if host.contains("http://") {
-        host.to_owned()
-    } else {
-        format!("http://{host}")
     }
 }
 
@@ -190,56 +177,9 @@ impl Forecaster for Tsfm {
     }
 }
 
-fn clip(text: &str) -> String {
-    text.chars().take(200).collect()
-}
-
-/// POSTs `body` as JSON; the answer's JSON, or an error naming `url`.
-fn post(url: &str, body: &Value, timeout: Duration) -> Result<Value> {
-    // A client per call: it lives and dies on this compute thread (a
-    // blocking client must not be dropped inside the async runtime), and
-    // without TLS it is cheap to build.
-    let client = reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .no_proxy()
-        .build()
-        .map_err(|e| AnodeError::new(format!("failed to connect the service: {url}: {e}")))?;
-    let response = client
-        .post(url)
-        .json(body)
-        .send()
-        .map_err(|e| AnodeError::new(format!("failed to connect the service: {url}: {e}")))?;
-    let status = response.status();
-    let mut text = String::new();
-    use std::io::Read;
-    response
-        .take(MAX_ANSWER_BYTES)
-        .read_to_string(&mut text)
-        .map_err(|e| AnodeError::new(format!("failed to read the answer of {url}: {e}")))?;
-    if status.as_u16() == 404 {
-        bail!("invalid host url: {url}");
-    }
-    if !status.is_success() {
-        bail!("failed to request the service, {}", clip(&text));
-    }
-    serde_json::from_str(&text).map_err(|e| {
-        AnodeError::new(format!(
-            "the model server {url} sent no JSON ({e}): {}",
-            clip(&text)
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_option_as_upstream() {
-        assert_eq!(host_url("https://a:1/p"), "http://a:1/p");
-        assert_eq!(host_url("a:1/p"), "http://a:1/p");
-        assert_eq!(host_url("http://a:1/p"), "http://a:1/p");
-    }
 
     #[test]
     fn covariates_only_for_moirai_and_a_dead_server_is_named() {
