@@ -741,6 +741,14 @@ fn deployed_scikit_learn_models_end_to_end() {
     );
     assert_eq!(listing(), before, "a refused deploy left files");
 
+    // a configuration dropped into the directory by hand is served too
+    std::fs::create_dir_all(dynamic.join("dropped")).unwrap();
+    std::fs::write(
+        dynamic.join("dropped/dropped.json"),
+        r#"{"algo": "svm", "model_path": "../svm.pkl"}"#,
+    )
+    .unwrap();
+
     // /list: each model under its type, not built-in
     let list: Value = serde_json::from_str(&s.request("GET", "/list", "").1).unwrap();
     let group = |kind: &str| -> Vec<String> {
@@ -761,7 +769,7 @@ fn deployed_scikit_learn_models_end_to_end() {
     };
     assert_eq!(group("regression"), ["lin", "lin2", "poly", "ridge"]);
     assert_eq!(group("classification"), ["logit", "tree"]);
-    assert_eq!(group("anomaly-detection"), ["ifw", "svm"]);
+    assert_eq!(group("anomaly-detection"), ["dropped", "ifw", "svm"]);
 
     // /regression and /classification answer as scikit-learn does
     let predict = |path: &str, algo: &str, x: &Value| {
@@ -838,6 +846,8 @@ fn deployed_scikit_learn_models_end_to_end() {
         .collect();
     assert_eq!(got["res"], json!(windows_of(&want, t)), "{got}");
     assert!(!windows_of(&want, t).is_empty());
+    let dropped = body_svm.to_string().replace("svm", "dropped");
+    assert_eq!(post(&s, "/anomaly-detect", &dropped)["res"], got["res"]);
     let series = f64s(&cases["ifw"]["x"][0]);
     let got = detect(&s, &series, "ifw", "");
     let want: Vec<i64> = cases["ifw"]["want"]
