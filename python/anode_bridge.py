@@ -373,6 +373,63 @@ def _forecast_prophet(d, header, values, ts):
     return json.dumps({"ok": True, "model_info": f"prophet {args}"}), [a.tobytes() for a in arrays]
 
 
+def _forecast_deepar(d, header, values, ts):
+    """upstream's DeepARModelForecaster: a gluonts DeepAREstimator rebuilt from
+    pytorch/config.json (or the configuration), its weights loaded, the median
+    and the conf quantiles of its samples."""
+    try:
+        import torch
+        from gluonts.dataset.pandas import PandasDataset
+        from gluonts.torch import DeepAREstimator
+    except ImportError as e:
+        raise ValueError(f"deployed model {d['name']} runs deepar, which needs gluonts and PyTorch "
+                         f"in the anode's venv (pip install gluonts torch): {e}") from None
+    import pandas as pd
+
+    config, p = d["config"], header["params"]
+    pytorch = os.path.join(d.get("config_dir") or "", "pytorch")
+    weights = d.get("model_path") or os.path.join(pytorch, "weights.pt")
+    if not os.path.isfile(weights):
+        raise ValueError("DeepAR requires model_path (PyTorch .pth/.pt file). Either set model_path "
+                         "in config or place weights.pt in pytorch/ subdirectory")
+    cfg = {}
+    cfg_path = config.get("config_path") or os.path.join(pytorch, "config.json")
+    if os.path.isfile(cfg_path):
+        with open(cfg_path, encoding="utf-8") as f:
+            cfg = json.load(f)
+    if cfg.get("freq") and config.get("freq") and cfg["freq"] != config["freq"]:
+        raise ValueError(f"freq mismatch: pytorch/config.json has {cfg['freq']!r} but main config "
+                         f"has {config['freq']!r}")
+    freq = cfg.get("freq") or config.get("freq") or "D"
+    horizon = int(p["rows"])
+    length = int(cfg.get("prediction_length") or config.get("prediction_length", 12))
+    if horizon > length:
+        raise ValueError(f"requested forecast rows ({horizon}) exceeds DeepAR model's "
+                         f"prediction_length ({length})")
+
+    def opt(key, default):
+        return cfg.get(key, config.get(key, default))
+
+    estimator = DeepAREstimator(
+        freq=freq, prediction_length=length, context_length=opt("context_length", 2 * length),
+        num_layers=opt("num_layers", 2), hidden_size=opt("hidden_size", 128),
+        dropout_rate=opt("dropout_rate", 0.1), batch_size=opt("batch_size", 32),
+        num_feat_dynamic_real=cfg.get("num_feat_dynamic_real", 0),
+        num_parallel_samples=cfg.get("num_parallel_samples", 100),
+        lr=opt("learning_rate", 0.001))
+    module = estimator.create_lightning_module()
+    module.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    module.eval()
+    predictor = estimator.create_predictor(estimator.create_transformation(), module)
+    unit = {"ms": "ms", "us": "us", "ns": "ns"}.get(p.get("precision"), "ms")
+    series = pd.Series(values, index=pd.to_datetime(ts, unit=unit))
+    series.index.freq = pd.tseries.frequencies.to_offset(freq)
+    samples = next(iter(predictor.predict(PandasDataset({"target": series})))).samples[:, :horizon]
+    alpha = 1.0 - float(p.get("conf", 0.95))
+    arrays = [np.quantile(samples, q, axis=0).astype("<f8") for q in (0.5, alpha / 2, 1 - alpha / 2)]
+    return json.dumps({"ok": True, "model_info": f"deepar {freq} x{length}"}), [a.tobytes() for a in arrays]
+
+
 def _finite_list(preds):
     out = np.asarray(preds).tolist()
     return [None if isinstance(v, float) and not np.isfinite(v) else v for v in out]
@@ -389,6 +446,8 @@ def _run_dynamic(header, buffers):
     ts = np.frombuffer(buffers[1], dtype="<i8")
     if algo == "prophet":
         return _forecast_prophet(d, header, values, ts)
+    if algo == "deepar":
+        return _forecast_deepar(d, header, values, ts)
     cols = int(d["columns"])
     X = values.reshape(-1, cols)
     if algo in ("iforest", "svm"):

@@ -11,9 +11,10 @@
 //!   with `seasonal_order_s`, `P D Q`; the native ARIMA's exact-likelihood
 //!   fit and intervals), `holtwinters` and `theta` (`best_params` as their
 //!   options; upstream raises "not implemented yet" for these two);
-//! - forecast in the Python workers: `prophet` (when the venv has the
-//!   package; else a clear message); `deepar` needs gluonts and PyTorch,
-//!   which this anode does not ship, and says so;
+//! - forecast in the Python workers: `prophet` and `deepar` (PyTorch
+//!   weights from `model_path` or `pytorch/weights.pt` beside the
+//!   configuration, as upstream finds them) when the venv has prophet, or
+//!   gluonts and torch (not in our requirements); else a clear message;
 //! - anomaly detection in the Python workers: `iforest` (a scikit-learn
 //!   pkl, window or point mode; or built from `best_params` and fitted on the
 //!   request's data) and `svm` (a OneClassSVM pkl);
@@ -92,8 +93,6 @@ pub enum Runs {
     Native,
     /// In a Python worker; `pkl` says whether a model file is needed.
     Python { pkl: Pkl },
-    /// Nowhere here: it needs this package set.
-    Absent(&'static str),
 }
 
 /// Whether an algorithm needs a model file.
@@ -102,6 +101,10 @@ pub enum Pkl {
     Never,
     Optional,
     Required,
+    /// PyTorch weights (`deepar`): `model_path`, or `pytorch/weights.pt`
+    /// beside the configuration; read by the worker when it runs, never
+    /// uploaded or vetted with joblib.
+    Weights,
 }
 
 /// One algorithm a configuration may name.
@@ -126,11 +129,7 @@ pub const ALGOS: [Algo; 15] = [
     algo("holtwinters", Kind::Forecast, Runs::Native),
     algo("theta", Kind::Forecast, Runs::Native),
     algo("prophet", Kind::Forecast, Runs::Python { pkl: Pkl::Never }),
-    algo(
-        "deepar",
-        Kind::Forecast,
-        Runs::Absent("gluonts and PyTorch"),
-    ),
+    algo("deepar", Kind::Forecast, Runs::Python { pkl: Pkl::Weights }),
     algo(
         "iforest",
         Kind::Anomaly,
@@ -223,6 +222,7 @@ impl Deployed {
             "algo": self.algo.name,
             "config": self.config,
             "model_path": self.model_path.as_ref().map(|p| p.display().to_string()),
+            "config_dir": self.path.parent().map(|p| p.display().to_string()),
         })
     }
 }
@@ -283,10 +283,14 @@ fn check_config(
     };
     let pkl = match algo.runs {
         Runs::Python { pkl } => pkl,
-        Runs::Native | Runs::Absent(_) => Pkl::Never,
+        Runs::Native => Pkl::Never,
     };
     let has_file = uploading || raw_path.is_some();
     match pkl {
+        Pkl::Weights if uploading => Err(format!(
+            "{} models take PyTorch weights (model_path, or pytorch/weights.pt beside the configuration), not a model_binary upload",
+            algo.name
+        )),
         Pkl::Never if has_file => Err(format!(
             "{} models are built from best_params; a model file is not used",
             algo.name
@@ -392,7 +396,8 @@ pub struct Plan {
 impl Plan {
     /// Whether a Python worker must vet the model file before the commit.
     pub fn needs_check(&self) -> bool {
-        self.deployed.model_path.is_some()
+        let weights = self.deployed.algo.runs == Runs::Python { pkl: Pkl::Weights };
+        self.deployed.model_path.is_some() && !weights
     }
 }
 
@@ -629,11 +634,6 @@ impl Forecaster for DeployedForecaster {
         let params = d.config.get("best_params").cloned().unwrap_or(json!({}));
         match d.algo.runs {
             Runs::Native => {}
-            Runs::Absent(needs) => bail!(
-                "deployed model {} runs {}, which needs {needs}; this anode does not ship it",
-                d.name,
-                d.algo.name
-            ),
             Runs::Python { .. } => bail!(
                 "deployed model {} runs {} in the Python workers",
                 d.name,
@@ -833,6 +833,15 @@ mod tests {
                 false
             ),
             Ok(("iforest", Kind::Anomaly, false))
+        );
+        assert_eq!(
+            check(json!({"algo": "deepar", "freq": "D"}), false),
+            Ok(("deepar", Kind::Forecast, false))
+        );
+        assert!(
+            check(json!({"algo": "deepar"}), true)
+                .unwrap_err()
+                .starts_with("deepar models take PyTorch weights")
         );
         assert_eq!(
             check(json!({"algo": "svm"}), false).unwrap_err(),

@@ -303,8 +303,7 @@ pub fn anomaly_detect(reg: &Registry, body: &[u8]) -> Step {
 }
 
 /// The deployed model `name` of `kind`, if one is deployed; a model of
-/// another kind, or one whose packages this anode lacks, is an error that
-/// says so.
+/// another kind is an error that says so.
 fn deployed(reg: &Registry, name: &str, kind: Kind) -> Result<Option<Deployed>> {
     let Some(d) = Dirs::of(reg).and_then(|dirs| crate::dynamic::find(&dirs, name)) else {
         return Ok(None);
@@ -315,12 +314,6 @@ fn deployed(reg: &Registry, name: &str, kind: Kind) -> Result<Option<Deployed>> 
             d.algo.kind.list_type(),
             d.algo.name,
             kind.list_type()
-        );
-    }
-    if let Runs::Absent(needs) = d.algo.runs {
-        bail!(
-            "deployed model {name} runs {}, which needs {needs}; this anode does not ship it",
-            d.algo.name
         );
     }
     Ok(Some(d))

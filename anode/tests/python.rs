@@ -875,7 +875,7 @@ fn deployed_scikit_learn_models_end_to_end() {
         (
             "dar",
             "deepar",
-            "deployed model dar runs deepar, which needs gluonts and PyTorch; this anode does not ship it",
+            "deployed model dar runs deepar, which needs gluonts and PyTorch in the anode's venv (pip install gluonts torch)",
         ),
     ] {
         let (code, _) = post_raw(
