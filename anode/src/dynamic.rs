@@ -479,7 +479,12 @@ pub fn plan(
     let (staged, model_path) = match upload {
         None => (None, model_path),
         Some(bytes) => {
-            let staged = dirs.dynamic.join(format!(".{name}.pkl.tmp"));
+            // unique: two uploads of one name must not share a file
+            static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let staged = dirs
+                .dynamic
+                .join(format!(".{name}.{}.{n}.pkl.tmp", std::process::id()));
             let write = std::fs::create_dir_all(&dirs.dynamic)
                 .and_then(|()| std::fs::write(&staged, &bytes));
             if let Err(e) = write {
@@ -519,7 +524,18 @@ pub fn refuse(plan: Plan, why: &str) -> (u16, Value) {
 /// Keeps a vetted plan: the pkl is renamed into place, then the
 /// configuration is written through a temporary file and a rename.
 pub fn commit(dirs: &Dirs, plan: Plan) -> (u16, Value) {
+    // One commit at a time: two deploys of one name both pass `plan`'s
+    // check; the second must find the first's configuration here, before it
+    // renames its pkl over the first's.
+    static COMMIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = COMMIT.lock().unwrap_or_else(|e| e.into_inner());
     let name = &plan.name;
+    if dirs.dynamic.join(format!("{name}.json")).exists() {
+        if let Some(staged) = &plan.staged {
+            let _ = std::fs::remove_file(staged);
+        }
+        return error(400, format!("Model with name {name} already exists"));
+    }
     if let Some(staged) = &plan.staged {
         let target = dirs.dynamic.join(format!("{name}.pkl"));
         if let Err(e) = std::fs::rename(staged, &target) {
@@ -901,9 +917,18 @@ mod tests {
             (400, json!("Invalid model pkl file: no predict"))
         );
         assert_eq!(std::fs::read_dir(&dirs.dynamic).unwrap().count(), 0);
-        // accepted: pkl and configuration, then undeploy removes both
+        // accepted: pkl and configuration, then undeploy removes both; a
+        // second upload of the name, planned before the first commits, is
+        // refused at its commit and leaves no file
         let plan = super::plan(&dirs, &body, ct, none).unwrap();
+        let rival = super::plan(&dirs, &body, ct, none).unwrap();
+        assert_ne!(rival.staged, plan.staged);
         assert_eq!(commit(&dirs, plan).0, 200);
+        let (s, a) = commit(&dirs, rival);
+        assert_eq!(
+            (s, a["error"].clone()),
+            (400, json!("Model with name r1 already exists"))
+        );
         let d = find(&dirs, "r1").unwrap();
         assert_eq!(
             d.model_path,
