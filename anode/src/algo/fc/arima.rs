@@ -20,7 +20,7 @@
 
 use ndarray::{Array1, Array2};
 
-use super::optimize::{levenberg_marquardt, nelder_mead};
+use super::optimize::{dot, levenberg_marquardt, nelder_mead};
 
 /// Largest state dimension fitted by exact ML; beyond it CSS is used.
 /// `r = 30` covers every non-seasonal order and monthly seasons with
@@ -255,26 +255,52 @@ fn sparse(c: &[f64]) -> Vec<(usize, f64)> {
 
 /// CSS residuals of `w` (mean already removed); the first `max(ar lag)`
 /// residuals are zero and not counted.
+///
+/// The search spends most of its time here, so the work is ordered for the
+/// processor: first the AR part, lag by lag over all `t` (independent
+/// across `t`, so it is vectorised), then the MA recursion, which is
+/// sequential in `t`, with its longest lags first: only the last
+/// subtraction waits for the residual just computed, instead of a chain of
+/// `q` of them.
 fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (f64, usize) {
-    let (sp, st) = (sparse(phi), sparse(theta));
+    let sp = sparse(phi);
+    let mut st = sparse(theta);
+    st.reverse();
     let start = phi.len();
+    let n = w.len();
     out.clear();
-    out.resize(w.len(), 0.0);
-    let mut ss = 0.0;
-    for t in start..w.len() {
-        let mut e = w[t];
-        for &(l, c) in &sp {
-            e -= c * w[t - l];
+    out.resize(n, 0.0);
+    if start >= n {
+        return (0.0, 0);
+    }
+    out[start..].copy_from_slice(&w[start..]);
+    for &(l, c) in &sp {
+        for (e, x) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
+            *e -= c * x;
         }
+    }
+    // before the longest MA lag some terms reach before the series
+    let longest = st.first().map_or(0, |&(l, _)| l);
+    let split = longest.max(start).min(n);
+    for t in start..split {
+        let mut e = out[t];
         for &(l, c) in &st {
             if l <= t {
                 e -= c * out[t - l];
             }
         }
         out[t] = e;
-        ss += e * e;
     }
-    (ss, w.len().saturating_sub(start))
+    for t in split..n {
+        let mut e = out[t];
+        for &(l, c) in &st {
+            e -= c * out[t - l];
+        }
+        out[t] = e;
+    }
+    // summed apart: inside the loop it would be a second chain of waits
+    let tail = &out[start..];
+    (dot(tail, tail), n - start)
 }
 
 /// Exact Gaussian log-likelihood pieces of a stationary ARMA by the Kalman
