@@ -20,7 +20,7 @@
 
 use ndarray::{Array1, Array2};
 
-use super::optimize::{dot, levenberg_marquardt, nelder_mead};
+use super::optimize::{Residuals, dot, levenberg_marquardt, nelder_mead};
 
 /// Largest state dimension fitted by exact ML; beyond it CSS is used.
 /// `r = 30` covers every non-seasonal order and monthly seasons with
@@ -303,6 +303,94 @@ fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (
     (dot(tail, tail), n - start)
 }
 
+/// The CSS problem of one order, for Levenberg–Marquardt.
+struct Css<'a> {
+    order: &'a Order,
+    w: &'a [f64],
+}
+
+impl Css<'_> {
+    fn polynomials(&self, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let c = coefficients(self.order, x);
+        (
+            expand(&c[0], &c[2], self.order.m, true),
+            expand(&c[1], &c[3], self.order.m, false),
+        )
+    }
+}
+
+impl Residuals for Css<'_> {
+    fn at(&mut self, x: &[f64], out: &mut Vec<f64>) -> f64 {
+        let (phi, theta) = self.polynomials(x);
+        css_residuals(self.w, &phi, &theta, out).0
+    }
+
+    /// The Jacobian's probes in one pass: each probe's MA recursion waits
+    /// on its own last residual, so running them side by side lets the
+    /// processor overlap those waits. Each probe's numbers are those
+    /// [`css_residuals`] computes (a lag another probe has and this one
+    /// lacks subtracts an exact zero).
+    fn at_many(&mut self, xs: &[Vec<f64>], outs: &mut [Vec<f64>]) {
+        let polys: Vec<(Vec<f64>, Vec<f64>)> = xs.iter().map(|x| self.polynomials(x)).collect();
+        let w = self.w;
+        let n = w.len();
+        let start = polys.first().map_or(0, |p| p.0.len());
+        // each probe's AR part, as css_residuals computes it
+        for ((phi, _), out) in polys.iter().zip(outs.iter_mut()) {
+            out.clear();
+            out.resize(n, 0.0);
+            if start >= n {
+                continue;
+            }
+            out[start..].copy_from_slice(&w[start..]);
+            for (l, c) in sparse(phi) {
+                for (e, v) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
+                    *e -= c * v;
+                }
+            }
+        }
+        if start >= n {
+            return;
+        }
+        // the MA lags any probe has, longest first, and each probe's
+        // coefficient at them
+        let mut lags: Vec<usize> = polys
+            .iter()
+            .flat_map(|(_, theta)| sparse(theta).into_iter().map(|(l, _)| l))
+            .collect();
+        lags.sort_unstable_by(|a, b| b.cmp(a));
+        lags.dedup();
+        if lags.is_empty() {
+            return;
+        }
+        let coef: Vec<Vec<f64>> = polys
+            .iter()
+            .map(|(_, theta)| lags.iter().map(|&l| theta[l - 1]).collect())
+            .collect();
+        let split = lags[0].max(start).min(n);
+        for t in start..split {
+            for (out, c) in outs.iter_mut().zip(&coef) {
+                let mut e = out[t];
+                for (&l, &c) in lags.iter().zip(c) {
+                    if l <= t && c != 0.0 {
+                        e -= c * out[t - l];
+                    }
+                }
+                out[t] = e;
+            }
+        }
+        for t in split..n {
+            for (out, c) in outs.iter_mut().zip(&coef) {
+                let mut e = out[t];
+                for (&l, &c) in lags.iter().zip(c) {
+                    e -= c * out[t - l];
+                }
+                out[t] = e;
+            }
+        }
+    }
+}
+
 /// Exact Gaussian log-likelihood pieces of a stationary ARMA by the Kalman
 /// filter: `(Σ v²/F, Σ log F, n)`, or `None` when the state covariance
 /// cannot be found.
@@ -464,11 +552,9 @@ pub fn fit_capped(
     } else {
         // CSS is a sum of squares: Levenberg–Marquardt on the residuals
         let (xc, _) = levenberg_marquardt(
-            |x, out| {
-                let c = coefficients(&order, x);
-                let phi = expand(&c[0], &c[2], order.m, true);
-                let theta = expand(&c[1], &c[3], order.m, false);
-                css_residuals(&w, &phi, &theta, out).0
+            Css {
+                order: &order,
+                w: &w,
             },
             &x0,
             lm_iter,

@@ -172,34 +172,61 @@ pub fn nelder_mead(
 /// far below the differences the ARIMA search compares.
 const LM_RELATIVE_GAIN: f64 = 1e-7;
 
-/// Minimises `Σ r_i(x)²` by Levenberg–Marquardt. `residuals(x, out)` fills
-/// `out` and returns the sum of squares (non-finite: rejected). At most
-/// `max_iter` iterations of `dim + 1` residual evaluations each. Returns
-/// `(x, ss)`.
+/// Residuals of a least-squares problem, for [`levenberg_marquardt`].
+pub trait Residuals {
+    /// Fills `out` with the residuals at `x`; returns their sum of squares.
+    fn at(&mut self, x: &[f64], out: &mut Vec<f64>) -> f64;
+
+    /// The residuals at each of `xs` (the Jacobian's probes, one parameter
+    /// moved each). One by one unless a problem can do better: ARIMA's
+    /// recursions run all probes in one interleaved pass.
+    fn at_many(&mut self, xs: &[Vec<f64>], outs: &mut [Vec<f64>]) {
+        for (x, out) in xs.iter().zip(outs) {
+            self.at(x, out);
+        }
+    }
+}
+
+impl<F: FnMut(&[f64], &mut Vec<f64>) -> f64> Residuals for F {
+    fn at(&mut self, x: &[f64], out: &mut Vec<f64>) -> f64 {
+        self(x, out)
+    }
+}
+
+/// Minimises `Σ r_i(x)²` by Levenberg–Marquardt. `residuals.at(x, out)`
+/// fills `out` and returns the sum of squares (non-finite: rejected). At
+/// most `max_iter` iterations of `dim + 1` residual evaluations each.
+/// Returns `(x, ss)`.
 pub fn levenberg_marquardt(
-    mut residuals: impl FnMut(&[f64], &mut Vec<f64>) -> f64,
+    mut residuals: impl Residuals,
     start: &[f64],
     max_iter: usize,
 ) -> (Vec<f64>, f64) {
     let dim = start.len();
     let mut x = start.to_vec();
     let mut r = Vec::new();
-    let mut ss = residuals(&x, &mut r);
+    let mut ss = residuals.at(&x, &mut r);
     if !ss.is_finite() || dim == 0 {
         return (x, ss);
     }
     let mut jac = vec![Vec::new(); dim];
+    let mut probes = vec![Vec::new(); dim];
     let mut trial = Vec::new();
     let mut lambda = 1e-3;
     for _ in 0..max_iter {
         // forward-difference Jacobian, one column per parameter
-        for (k, col) in jac.iter_mut().enumerate() {
-            let h = 1e-6 * x[k].abs().max(1.0);
-            let mut xh = x.clone();
-            xh[k] += h;
-            residuals(&xh, &mut trial);
+        let steps: Vec<f64> = x.iter().map(|v| 1e-6 * v.abs().max(1.0)).collect();
+        let xs: Vec<Vec<f64>> = (0..dim)
+            .map(|k| {
+                let mut xh = x.clone();
+                xh[k] += steps[k];
+                xh
+            })
+            .collect();
+        residuals.at_many(&xs, &mut probes);
+        for ((col, probe), h) in jac.iter_mut().zip(&probes).zip(&steps) {
             col.clear();
-            col.extend(trial.iter().zip(&r).map(|(a, b)| (a - b) / h));
+            col.extend(probe.iter().zip(&r).map(|(a, b)| (a - b) / h));
         }
         let (a, g) = normal_equations(&jac, &r);
         let mut improved = false;
@@ -213,7 +240,7 @@ pub fn levenberg_marquardt(
                 continue;
             };
             let xn: Vec<f64> = x.iter().zip(&step).map(|(a, b)| a + b).collect();
-            let ssn = residuals(&xn, &mut trial);
+            let ssn = residuals.at(&xn, &mut trial);
             if ssn.is_finite() && ssn < ss {
                 let gain = (ss - ssn) / ss.max(f64::MIN_POSITIVE);
                 x = xn;
@@ -313,7 +340,7 @@ mod tests {
         let t: Vec<f64> = (0..20).map(f64::from).collect();
         let y: Vec<f64> = t.iter().map(|t| 2.0 * (0.3 * t).exp()).collect();
         let (x, ss) = levenberg_marquardt(
-            |p, out| {
+            |p: &[f64], out: &mut Vec<f64>| {
                 out.clear();
                 out.extend(t.iter().zip(&y).map(|(t, y)| p[0] * (p[1] * t).exp() - y));
                 out.iter().map(|e| e * e).sum()
