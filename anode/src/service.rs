@@ -310,7 +310,7 @@ fn deployed(reg: &Registry, name: &str, kind: Kind) -> Result<Option<Deployed>> 
     };
     if d.algo.kind != kind {
         bail!(
-            "model {name} is a {} model ({}); this endpoint serves {} models",
+            "model {name} is of type {} ({}); this endpoint serves {} models",
             d.algo.kind.list_type(),
             d.algo.name,
             kind.list_type()

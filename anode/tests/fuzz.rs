@@ -216,7 +216,46 @@ fn tool(rng: &mut Rng) -> (Endpoint, Value) {
         .map(|i| ((i as f64) / 5.0).sin() * 10.0 + (rng.below(100) as f64) / 10.0)
         .collect();
     let pick = |rng: &mut Rng, options: &[Value]| options[rng.below(options.len())].clone();
-    match rng.below(3) {
+    match rng.below(4) {
+        3 => {
+            // deployed models (see `deployed_registry`): a regression or a
+            // classification over feature columns, or a deployed forecaster
+            // and detector through their usual endpoints
+            let k = 1 + rng.below(4);
+            let mut schema = vec![json!(["ts", "TIMESTAMP", 8])];
+            let mut cols = vec![json!(ts)];
+            for c in 0..k {
+                schema.push(json!([format!("x{c}"), "DOUBLE", 8]));
+                cols.push(json!(
+                    data.iter().map(|v| v * (c + 1) as f64).collect::<Vec<_>>()
+                ));
+            }
+            let model = pick(
+                rng,
+                &[
+                    json!("lin"),
+                    json!("tree"),
+                    json!("air"),
+                    json!("det"),
+                    json!("none"),
+                    json!(""),
+                ],
+            );
+            let endpoint = [
+                Endpoint::Regression,
+                Endpoint::Classification,
+                Endpoint::Forecast,
+                Endpoint::AnomalyDetect,
+            ][rng.below(4)];
+            if matches!(endpoint, Endpoint::Forecast | Endpoint::AnomalyDetect) {
+                schema[1] = json!(["val", "DOUBLE", 8]);
+            }
+            (
+                endpoint,
+                json!({"algo": model, "schema": schema, "data": cols, "option": null,
+                       "prec": "ms", "wncheck": 0, "forecast_rows": 5}),
+            )
+        }
         0 => {
             let other: Vec<f64> = data.iter().map(|v| v * 0.5 + 1.0).collect();
             (
@@ -392,8 +431,41 @@ fn endpoint_of(b: u8) -> Endpoint {
         3 => Endpoint::Correlation,
         4 => Endpoint::Pearsonr,
         5 => Endpoint::ProfileSearch,
-        _ => Endpoint::Batch,
+        6 => Endpoint::Batch,
+        7 => Endpoint::Regression,
+        _ => Endpoint::Classification,
     }
+}
+
+/// The native algorithms plus a dynamic directory with one deployed model
+/// of each kind (their pkl is a stand-in: without Python workers those
+/// requests end in the workers' absence, after every check before it).
+fn deployed_registry() -> Registry {
+    let root = std::env::temp_dir().join(format!("anode-fuzz-dyn-{}", std::process::id()));
+    let dynamic = root.join("dynamic");
+    std::fs::create_dir_all(&dynamic).unwrap();
+    std::fs::write(dynamic.join("m.pkl"), b"stand-in").unwrap();
+    for (name, config) in [
+        ("lin", json!({"algo": "linear", "model_path": "m.pkl"})),
+        (
+            "tree",
+            json!({"algo": "decision_tree", "model_path": "m.pkl"}),
+        ),
+        (
+            "det",
+            json!({"algo": "iforest", "best_params": {"window_size": 5}}),
+        ),
+        (
+            "air",
+            json!({"algo": "arima", "best_params": {"p": 1, "d": 1, "q": 0}}),
+        ),
+    ] {
+        std::fs::write(dynamic.join(format!("{name}.json")), config.to_string()).unwrap();
+    }
+    let mut registry = Registry::native();
+    registry.dynamic_dir = Some(dynamic);
+    registry.model_dir = Some(root);
+    registry
 }
 
 #[test]
@@ -473,7 +545,7 @@ fn fuzz_option_parser() {
 
 #[test]
 fn fuzz_requests_through_every_algorithm() {
-    let registry = Arc::new(Registry::native());
+    let registry = Arc::new(deployed_registry());
     drive("requests", request_bytes, move |input| {
         let endpoint = endpoint_of(input[0]);
         let outcome = endpoint.run(&registry, &input[1..]);

@@ -808,7 +808,7 @@ fn deployed_scikit_learn_models_end_to_end() {
     }
     assert_eq!(
         msg(&predict("/regression", "tree", &cases["lin"]["x"])),
-        "model tree is a classification model (decision_tree); this endpoint serves regression models"
+        "model tree is of type classification (decision_tree); this endpoint serves regression models"
     );
     assert_eq!(
         msg(&predict("/regression", "nosuch", &cases["lin"]["x"])),
@@ -862,7 +862,7 @@ fn deployed_scikit_learn_models_end_to_end() {
     // a regression model is not a detector
     assert_eq!(
         msg(&detect(&s, &series, "lin", "")),
-        "model lin is a regression model (linear); this endpoint serves anomaly-detection models"
+        "model lin is of type regression (linear); this endpoint serves anomaly-detection models"
     );
 
     // forecasters whose packages the venv lacks say which
