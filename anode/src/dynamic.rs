@@ -41,7 +41,8 @@
 //! needs (checked by a Python worker before anything is kept). Files are
 //! written to temporary names and renamed into place, the pkl before the
 //! configuration, so a crash leaves nothing half written and no
-//! configuration without its model. `/undeploy` answers 404 for a name that
+//! configuration without its model (its temporary files are swept at the
+//! next start). `/undeploy` answers 404 for a name that
 //! is not deployed, refuses built-in names and removes the pkl with the
 //! configuration. Answers are upstream's `{"status": "success", "message"}`
 //! / `{"status": "error", "error"}` with its HTTP codes.
@@ -342,6 +343,25 @@ pub fn scan(dirs: &Dirs) -> (Vec<Deployed>, Vec<String>) {
         }
     }
     (found, notes)
+}
+
+/// Removes the temporary files a deploy interrupted by a crash left in the
+/// dynamic directory (`.<name>...pkl.tmp`, `.<name>.json.tmp`): called at
+/// start-up, when no deploy of this process can be in flight. Returns how
+/// many went.
+pub fn sweep_temporaries(dirs: &Dirs) -> usize {
+    let Ok(entries) = std::fs::read_dir(&dirs.dynamic) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with('.') && (name.ends_with(".pkl.tmp") || name.ends_with(".json.tmp"))
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 /// The deployed model `name`, if any.
@@ -774,6 +794,16 @@ mod tests {
 
     const JSON: &str = "application/json";
 
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn deploy_list_serve_undeploy() {
         let dirs = dirs("serve");
@@ -937,6 +967,13 @@ mod tests {
         assert_eq!(std::fs::read(dirs.dynamic.join("r1.pkl")).unwrap(), b"PKL");
         assert_eq!(undeploy(&dirs, br#"{"model_name": "r1"}"#, none).0, 200);
         assert_eq!(std::fs::read_dir(&dirs.dynamic).unwrap().count(), 0);
+        // what a crash mid-deploy leaves is swept at the next start
+        let left = super::plan(&dirs, &body, ct, none).unwrap();
+        std::fs::write(dirs.dynamic.join(".r1.json.tmp"), b"{").unwrap();
+        std::fs::write(dirs.dynamic.join("keep.json"), b"{}").unwrap();
+        assert!(left.staged.as_ref().unwrap().is_file());
+        assert_eq!(sweep_temporaries(&dirs), 2);
+        assert_eq!(listing(&dirs.dynamic), ["keep.json"]);
         let err = |body: &[u8]| super::plan(&dirs, body, ct, none).unwrap_err().1["error"].clone();
         assert_eq!(
             err(&form("{oops", b"P")),

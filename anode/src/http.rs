@@ -393,6 +393,15 @@ pub async fn build_state(config: &Config, worker: Option<std::path::PathBuf>) ->
     let mut registry = Registry::native();
     registry.dynamic_dir = Some(config.dynamic_dir());
     registry.model_dir = Some(config.model_dir.clone());
+    if let Some(dirs) = crate::dynamic::Dirs::of(&registry) {
+        let swept = crate::dynamic::sweep_temporaries(&dirs);
+        if swept > 0 {
+            tracing::warn!(
+                "removed {swept} temporary files of interrupted deploys from {}",
+                dirs.dynamic.display()
+            );
+        }
+    }
     for model in crate::algo::fc::tsfm::Tsfm::all(
         |name| config.tsfm_services.get(name).cloned(),
         config.request_timeout,
