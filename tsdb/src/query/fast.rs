@@ -280,7 +280,81 @@ fn spec(e: &Expr, schema: &Schema<'_>) -> Option<Spec> {
     }
 }
 
-type Windows = BTreeMap<i64, Vec<Acc>>;
+/// One table's (or group's) windows by start, ascending, each with one
+/// accumulator per spec.
+///
+/// A sorted vector, not a tree: a table's segments fold in time order, so
+/// the window a row lands in is nearly always the last one or a new last
+/// one (an append), and a 10 M-row `interval(1m)` makes 166,667 of them. A
+/// segment that starts inside an earlier window (a block boundary, sliding
+/// windows) finds it by binary search; another table's windows join in one
+/// merging pass ([`Windows::absorb`]).
+#[derive(Default)]
+struct Windows {
+    v: Vec<(i64, Vec<Acc>)>,
+}
+
+impl Windows {
+    fn is_empty(&self) -> bool {
+        self.v.is_empty()
+    }
+
+    /// The accumulators of the window at `start`, `specs` of them, created
+    /// empty when new.
+    fn at(&mut self, start: i64, specs: usize) -> &mut Vec<Acc> {
+        let i = match self.v.last() {
+            Some(&(last, _)) if last == start => self.v.len() - 1,
+            Some(&(last, _)) if last > start => {
+                match self.v.binary_search_by_key(&start, |w| w.0) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.v.insert(i, (start, vec![Acc::default(); specs]));
+                        i
+                    }
+                }
+            }
+            _ => {
+                self.v.push((start, vec![Acc::default(); specs]));
+                self.v.len() - 1
+            }
+        };
+        &mut self.v[i].1
+    }
+
+    /// Adds another table's windows: one pass over both, the accumulators of
+    /// a window both have merged.
+    fn absorb(&mut self, other: Windows) {
+        if self.v.is_empty() {
+            *self = other;
+            return;
+        }
+        let mine = std::mem::take(&mut self.v);
+        let mut out = Vec::with_capacity(mine.len() + other.v.len());
+        let mut a = mine.into_iter().peekable();
+        let mut b = other.v.into_iter().peekable();
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 < y.0 => a.next(),
+                (Some(x), Some(y)) if x.0 > y.0 => b.next(),
+                (Some(_), Some(_)) => {
+                    let (start, mut have) = a.next().expect("peeked");
+                    let (_, add) = b.next().expect("peeked");
+                    for (h, x) in have.iter_mut().zip(add) {
+                        merge(h, x);
+                    }
+                    Some((start, have))
+                }
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(w) => out.push(w),
+                None => break,
+            }
+        }
+        self.v = out;
+    }
+}
 
 /// Each group's key and the rows of its windows, groups in key order;
 /// `None` when the query needs the row path.
@@ -345,41 +419,26 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Groups<Vec<Vec<Value
         for k in q.keys {
             key.push(GroupKey(cx.eval_for_table(k, si)?));
         }
-        let mut wins = Windows::new();
+        let mut wins = Windows::default();
         scan_source(q, &specs, windows.as_ref(), &q.sources[si], &mut wins)?;
         if wins.is_empty() && !q.keys.is_empty() {
             continue; // a group exists only with rows
         }
-        let into = groups.entry(key).or_default();
-        if into.is_empty() {
-            *into = wins; // the group's first table (often its only one)
-            continue;
-        }
-        for (start, accs) in wins {
-            match into.get_mut(&start) {
-                None => {
-                    into.insert(start, accs);
-                }
-                Some(have) => {
-                    for (h, a) in have.iter_mut().zip(accs) {
-                        merge(h, a);
-                    }
-                }
-            }
-        }
+        // the group's first table (often its only one) moves in whole
+        groups.entry(key).or_default().absorb(wins);
     }
     if groups.is_empty() && q.keys.is_empty() {
-        groups.insert(Vec::new(), Windows::new());
+        groups.insert(Vec::new(), Windows::default());
     }
     let selector = has_selector(q.columns);
     let mut out = Vec::with_capacity(groups.len());
     for (key, mut wins) in groups {
         if windows.is_none() && wins.is_empty() && !selector {
             // an aggregate over no rows still answers one row
-            wins.insert(0, vec![Acc::default(); specs.len()]);
+            wins.at(0, specs.len());
         }
-        let mut block = Vec::with_capacity(wins.len());
-        for (start, accs) in wins {
+        let mut block = Vec::with_capacity(wins.v.len());
+        for (start, accs) in wins.v {
             let mut row = Vec::with_capacity(outs.len());
             for o in &outs {
                 row.push(match o {
@@ -504,9 +563,7 @@ fn block_segment(
         }
     };
     if let (true, Some(start)) = (whole, one_window) {
-        let accs = wins
-            .entry(start)
-            .or_insert_with(|| vec![Acc::default(); specs.len()]);
+        let accs = wins.at(start, specs.len());
         for (a, s) in accs.iter_mut().zip(specs) {
             a.add_header(s, b);
         }
@@ -619,9 +676,7 @@ fn fold_segment(
         return;
     }
     let mut add = |start: i64, p: usize, q: usize| {
-        let accs = wins
-            .entry(start)
-            .or_insert_with(|| vec![Acc::default(); specs.len()]);
+        let accs = wins.at(start, specs.len());
         for ((acc, s), c) in accs.iter_mut().zip(specs).zip(cols) {
             acc.add_rows(s, t, *c, p, q);
         }
