@@ -283,76 +283,144 @@ fn spec(e: &Expr, schema: &Schema<'_>) -> Option<Spec> {
 /// One table's (or group's) windows by start, ascending, each with one
 /// accumulator per spec.
 ///
-/// A sorted vector, not a tree: a table's segments fold in time order, so
+/// Sorted vectors, not a tree: a table's segments fold in time order, so
 /// the window a row lands in is nearly always the last one or a new last
-/// one (an append), and a 10 M-row `interval(1m)` makes 166,667 of them. A
-/// segment that starts inside an earlier window (a block boundary, sliding
-/// windows) finds it by binary search; another table's windows join in one
-/// merging pass ([`Windows::absorb`]).
+/// one (an append), and a 10 M-row `interval(1m)` makes 166,667 of them.
+/// The accumulators lie in one flat vector, `width` per window, so a new
+/// window allocates nothing most of the time. A segment that starts inside
+/// an earlier window (a block boundary, sliding windows) finds it by binary
+/// search; another table's windows join in one merging pass
+/// ([`Windows::absorb`]).
 #[derive(Default)]
 struct Windows {
-    v: Vec<(i64, Vec<Acc>)>,
+    width: usize,
+    starts: Vec<i64>,
+    accs: Vec<Acc>,
 }
 
 impl Windows {
     fn is_empty(&self) -> bool {
-        self.v.is_empty()
+        self.starts.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
     }
 
     /// The accumulators of the window at `start`, `specs` of them, created
     /// empty when new.
-    fn at(&mut self, start: i64, specs: usize) -> &mut Vec<Acc> {
-        let i = match self.v.last() {
-            Some(&(last, _)) if last == start => self.v.len() - 1,
-            Some(&(last, _)) if last > start => {
-                match self.v.binary_search_by_key(&start, |w| w.0) {
-                    Ok(i) => i,
-                    Err(i) => {
-                        self.v.insert(i, (start, vec![Acc::default(); specs]));
-                        i
-                    }
+    fn at(&mut self, start: i64, specs: usize) -> &mut [Acc] {
+        if self.starts.is_empty() {
+            self.width = specs;
+        }
+        let w = self.width;
+        let i = match self.starts.last() {
+            Some(&last) if last == start => self.starts.len() - 1,
+            Some(&last) if last > start => match self.starts.binary_search(&start) {
+                Ok(i) => i,
+                Err(i) => {
+                    self.starts.insert(i, start);
+                    self.accs
+                        .splice(i * w..i * w, std::iter::repeat_n(Acc::default(), w));
+                    i
                 }
-            }
+            },
             _ => {
-                self.v.push((start, vec![Acc::default(); specs]));
-                self.v.len() - 1
+                self.starts.push(start);
+                self.accs.extend(std::iter::repeat_n(Acc::default(), w));
+                self.starts.len() - 1
             }
         };
-        &mut self.v[i].1
+        &mut self.accs[i * w..(i + 1) * w]
     }
 
-    /// Adds another table's windows: one pass over both, the accumulators of
-    /// a window both have merged.
-    fn absorb(&mut self, other: Windows) {
-        if self.v.is_empty() {
-            *self = other;
-            return;
+    /// Each window's start and accumulators, in order.
+    fn iter(&self) -> impl Iterator<Item = (i64, &[Acc])> {
+        self.starts
+            .iter()
+            .copied()
+            .zip(self.accs.chunks(self.width.max(1)))
+    }
+
+    /// The windows with their accumulators, in order, taken apart.
+    fn into_entries(self) -> impl Iterator<Item = (i64, Vec<Acc>)> {
+        let w = self.width;
+        let mut accs = self.accs.into_iter();
+        self.starts
+            .into_iter()
+            .map(move |s| (s, accs.by_ref().take(w).collect()))
+    }
+}
+
+/// A group's windows: its first table's as they are (most groups have one
+/// table), in a tree once a second table's join, since tables of a group
+/// may cover other times and a sorted vector would shift on every new
+/// window in the middle.
+enum GroupWindows {
+    Flat(Windows),
+    Tree(BTreeMap<i64, Vec<Acc>>),
+}
+
+impl Default for GroupWindows {
+    fn default() -> Self {
+        GroupWindows::Flat(Windows::default())
+    }
+}
+
+impl GroupWindows {
+    fn is_empty(&self) -> bool {
+        match self {
+            GroupWindows::Flat(w) => w.is_empty(),
+            GroupWindows::Tree(t) => t.is_empty(),
         }
-        let mine = std::mem::take(&mut self.v);
-        let mut out = Vec::with_capacity(mine.len() + other.v.len());
-        let mut a = mine.into_iter().peekable();
-        let mut b = other.v.into_iter().peekable();
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x.0 < y.0 => a.next(),
-                (Some(x), Some(y)) if x.0 > y.0 => b.next(),
-                (Some(_), Some(_)) => {
-                    let (start, mut have) = a.next().expect("peeked");
-                    let (_, add) = b.next().expect("peeked");
-                    for (h, x) in have.iter_mut().zip(add) {
-                        merge(h, x);
-                    }
-                    Some((start, have))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            GroupWindows::Flat(w) => w.len(),
+            GroupWindows::Tree(t) => t.len(),
+        }
+    }
+
+    /// Adds one table's windows, merging the accumulators of windows the
+    /// group has.
+    fn absorb(&mut self, other: Windows) {
+        let tree = match self {
+            GroupWindows::Flat(w) if w.is_empty() => {
+                *w = other;
+                return;
+            }
+            GroupWindows::Flat(w) => {
+                let mut tree = BTreeMap::new();
+                tree.extend(std::mem::take(w).into_entries());
+                *self = GroupWindows::Tree(tree);
+                let GroupWindows::Tree(t) = self else {
+                    unreachable!("just made")
+                };
+                t
+            }
+            GroupWindows::Tree(t) => t,
+        };
+        for (start, accs) in other.into_entries() {
+            match tree.get_mut(&start) {
+                None => {
+                    tree.insert(start, accs);
                 }
-                (Some(_), None) => a.next(),
-                (None, _) => b.next(),
-            };
-            match next {
-                Some(w) => out.push(w),
-                None => break,
+                Some(have) => {
+                    for (h, a) in have.iter_mut().zip(accs) {
+                        merge(h, a);
+                    }
+                }
             }
         }
-        self.v = out;
+    }
+
+    /// Each window's start and accumulators, in order.
+    fn iter(&self) -> Box<dyn Iterator<Item = (i64, &[Acc])> + '_> {
+        match self {
+            GroupWindows::Flat(w) => Box::new(w.iter()),
+            GroupWindows::Tree(t) => Box::new(t.iter().map(|(s, a)| (*s, a.as_slice()))),
+        }
     }
 }
 
@@ -406,7 +474,7 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Groups<Vec<Vec<Value
     };
 
     // groups: key -> windows
-    let mut groups: BTreeMap<Vec<GroupKey>, Windows> = BTreeMap::new();
+    let mut groups: BTreeMap<Vec<GroupKey>, GroupWindows> = BTreeMap::new();
     let cx = Ctx {
         schema: q.schema,
         sources: q.sources,
@@ -428,17 +496,19 @@ pub(crate) fn aggregate(q: &Query<'_, '_>) -> Result<Option<Groups<Vec<Vec<Value
         groups.entry(key).or_default().absorb(wins);
     }
     if groups.is_empty() && q.keys.is_empty() {
-        groups.insert(Vec::new(), Windows::default());
+        groups.insert(Vec::new(), GroupWindows::default());
     }
     let selector = has_selector(q.columns);
     let mut out = Vec::with_capacity(groups.len());
     for (key, mut wins) in groups {
         if windows.is_none() && wins.is_empty() && !selector {
             // an aggregate over no rows still answers one row
-            wins.at(0, specs.len());
+            let mut one = Windows::default();
+            one.at(0, specs.len());
+            wins.absorb(one);
         }
-        let mut block = Vec::with_capacity(wins.v.len());
-        for (start, accs) in wins.v {
+        let mut block = Vec::with_capacity(wins.len());
+        for (start, accs) in wins.iter() {
             let mut row = Vec::with_capacity(outs.len());
             for o in &outs {
                 row.push(match o {
