@@ -3,7 +3,7 @@
 //! to a model server and read JSON back, with upstream's URL rules and
 //! messages.
 //!
-//! May import: `error`.
+//! May import: `error`, `options`.
 
 use std::time::Duration;
 
@@ -11,9 +11,28 @@ use serde_json::Value;
 
 use crate::bail;
 use crate::error::{AnodeError, Result};
+use crate::options::Options;
 
 /// Most bytes of a model server's answer read.
 pub const MAX_ANSWER_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The URL a request goes to: its `host=` option, else `configured`.
+pub fn url(options: &Options, configured: &str) -> String {
+    options
+        .get("host")
+        .map_or_else(|| configured.to_owned(), host_url)
+}
+
+/// The numbers of the array `key` of a model server's answer, or `None`
+/// when it is missing or holds anything else (JSON numbers are finite).
+pub fn numbers(answer: &Value, key: &str) -> Option<Vec<f64>> {
+    answer
+        .get(key)?
+        .as_array()?
+        .iter()
+        .map(Value::as_f64)
+        .collect()
+}
 
 /// Upstream's normalisation of a `host=` option.
 pub fn host_url(host: &str) -> String {

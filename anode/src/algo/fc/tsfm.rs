@@ -28,7 +28,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::base_params;
-use crate::algo::model_server::{clip, host_url, post};
+use crate::algo::model_server::{self, clip, post};
 use crate::algo::{Describe, FcInput, FcOutput, Forecaster};
 use crate::bail;
 use crate::error::Result;
@@ -124,9 +124,7 @@ impl Forecaster for Tsfm {
         if !self.covariates && (!cov.past.is_empty() || !cov.future.is_empty()) {
             bail!("covariate forecast is not supported yet");
         }
-        let url = options
-            .get("host")
-            .map_or_else(|| self.url.clone(), host_url);
+        let url = model_server::url(options, &self.url);
         let body = json!({
             "input": input.values,
             "ts": input.ts,
@@ -136,14 +134,7 @@ impl Forecaster for Tsfm {
             "conf_interval": input.conf,
         });
         let answer = post(&url, &body, self.timeout)?;
-        let series = |key: &str| -> Option<Vec<f64>> {
-            answer
-                .get(key)?
-                .as_array()?
-                .iter()
-                .map(Value::as_f64)
-                .collect()
-        };
+        let series = |key: &str| model_server::numbers(&answer, key);
         let Some(value) = series("output") else {
             bail!(
                 "the model server {url} sent no numeric output: {}",

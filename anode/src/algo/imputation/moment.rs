@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::algo::model_server::{host_url, post};
+use crate::algo::model_server::{self, post};
 use crate::algo::{Describe, ImpInput, ImpOutput, Imputer};
 use crate::bail;
 use crate::error::Result;
@@ -68,9 +68,7 @@ pub fn pandas_freq(step_ns: i64) -> String {
 
 impl Imputer for Moment {
     fn impute(&self, input: ImpInput<'_>, options: &Options) -> Result<ImpOutput> {
-        let url = options
-            .get("host")
-            .map_or_else(|| self.url.clone(), host_url);
+        let url = model_server::url(options, &self.url);
         let step_ns = input.step * (1_000_000_000 / input.precision.per_second());
         let body = json!({
             "input": input.values,
@@ -79,15 +77,7 @@ impl Imputer for Moment {
             "freq": pandas_freq(step_ns),
         });
         let answer = post(&url, &body, self.timeout)?;
-        let numbers = |key: &str| -> Option<Vec<f64>> {
-            answer
-                .get(key)?
-                .as_array()?
-                .iter()
-                .map(|v| v.as_f64().filter(|x| x.is_finite()))
-                .collect()
-        };
-        let Some(target) = numbers("target") else {
+        let Some(target) = model_server::numbers(&answer, "target") else {
             bail!("the model server {url} sent no usable target (finite numbers)");
         };
         let ts: Option<Vec<i64>> = answer
