@@ -263,44 +263,76 @@ fn sparse(c: &[f64]) -> Vec<(usize, f64)> {
 /// subtraction waits for the residual just computed, instead of a chain of
 /// `q` of them.
 fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (f64, usize) {
-    let sp = sparse(phi);
-    let mut st = sparse(theta);
-    st.reverse();
-    let start = phi.len();
-    let n = w.len();
-    out.clear();
-    out.resize(n, 0.0);
-    if start >= n {
-        return (0.0, 0);
-    }
-    out[start..].copy_from_slice(&w[start..]);
-    for &(l, c) in &sp {
-        for (e, x) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
-            *e -= c * x;
-        }
-    }
-    // before the longest MA lag some terms reach before the series
-    let longest = st.first().map_or(0, |&(l, _)| l);
-    let split = longest.max(start).min(n);
-    for t in start..split {
-        let mut e = out[t];
-        for &(l, c) in &st {
-            if l <= t {
-                e -= c * out[t - l];
-            }
-        }
-        out[t] = e;
-    }
-    for t in split..n {
-        let mut e = out[t];
-        for &(l, c) in &st {
-            e -= c * out[t - l];
-        }
-        out[t] = e;
-    }
+    css_fill(w, &[(phi, theta)], std::slice::from_mut(out));
+    let start = phi.len().min(w.len());
     // summed apart: inside the loop it would be a second chain of waits
     let tail = &out[start..];
-    (dot(tail, tail), n - start)
+    (dot(tail, tail), w.len() - start)
+}
+
+/// The CSS residuals of several models of one order (the same AR length)
+/// into `outs`, side by side: each model's MA recursion waits on its own
+/// last residual, so running them together lets the processor overlap
+/// those waits (the Jacobian's probes). Each model's numbers are those it
+/// gets alone: a lag another model has and this one lacks subtracts an
+/// exact zero.
+fn css_fill(w: &[f64], polys: &[(&[f64], &[f64])], outs: &mut [Vec<f64>]) {
+    let n = w.len();
+    let start = polys.first().map_or(0, |p| p.0.len());
+    // each model's AR part, lag by lag over all t (vectorised)
+    for ((phi, _), out) in polys.iter().zip(outs.iter_mut()) {
+        out.clear();
+        out.resize(n, 0.0);
+        if start >= n {
+            continue;
+        }
+        out[start..].copy_from_slice(&w[start..]);
+        for (l, c) in sparse(phi) {
+            for (e, v) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
+                *e -= c * v;
+            }
+        }
+    }
+    if start >= n {
+        return;
+    }
+    // the MA lags any model has, longest first, and each model's
+    // coefficient at them
+    let mut lags: Vec<usize> = polys
+        .iter()
+        .flat_map(|(_, theta)| sparse(theta).into_iter().map(|(l, _)| l))
+        .collect();
+    lags.sort_unstable_by(|a, b| b.cmp(a));
+    lags.dedup();
+    if lags.is_empty() {
+        return;
+    }
+    let coef: Vec<Vec<f64>> = polys
+        .iter()
+        .map(|(_, theta)| lags.iter().map(|&l| theta[l - 1]).collect())
+        .collect();
+    // before the longest MA lag some terms reach before the series
+    let split = lags[0].max(start).min(n);
+    for t in start..split {
+        for (out, c) in outs.iter_mut().zip(&coef) {
+            let mut e = out[t];
+            for (&l, &c) in lags.iter().zip(c) {
+                if l <= t && c != 0.0 {
+                    e -= c * out[t - l];
+                }
+            }
+            out[t] = e;
+        }
+    }
+    for t in split..n {
+        for (out, c) in outs.iter_mut().zip(&coef) {
+            let mut e = out[t];
+            for (&l, &c) in lags.iter().zip(c) {
+                e -= c * out[t - l];
+            }
+            out[t] = e;
+        }
+    }
 }
 
 /// The CSS problem of one order, for Levenberg–Marquardt.
@@ -325,69 +357,14 @@ impl Residuals for Css<'_> {
         css_residuals(self.w, &phi, &theta, out).0
     }
 
-    /// The Jacobian's probes in one pass: each probe's MA recursion waits
-    /// on its own last residual, so running them side by side lets the
-    /// processor overlap those waits. Each probe's numbers are those
-    /// [`css_residuals`] computes (a lag another probe has and this one
-    /// lacks subtracts an exact zero).
+    /// The Jacobian's probes in one pass ([`css_fill`]).
     fn at_many(&mut self, xs: &[Vec<f64>], outs: &mut [Vec<f64>]) {
         let polys: Vec<(Vec<f64>, Vec<f64>)> = xs.iter().map(|x| self.polynomials(x)).collect();
-        let w = self.w;
-        let n = w.len();
-        let start = polys.first().map_or(0, |p| p.0.len());
-        // each probe's AR part, as css_residuals computes it
-        for ((phi, _), out) in polys.iter().zip(outs.iter_mut()) {
-            out.clear();
-            out.resize(n, 0.0);
-            if start >= n {
-                continue;
-            }
-            out[start..].copy_from_slice(&w[start..]);
-            for (l, c) in sparse(phi) {
-                for (e, v) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
-                    *e -= c * v;
-                }
-            }
-        }
-        if start >= n {
-            return;
-        }
-        // the MA lags any probe has, longest first, and each probe's
-        // coefficient at them
-        let mut lags: Vec<usize> = polys
+        let refs: Vec<(&[f64], &[f64])> = polys
             .iter()
-            .flat_map(|(_, theta)| sparse(theta).into_iter().map(|(l, _)| l))
+            .map(|(phi, theta)| (phi.as_slice(), theta.as_slice()))
             .collect();
-        lags.sort_unstable_by(|a, b| b.cmp(a));
-        lags.dedup();
-        if lags.is_empty() {
-            return;
-        }
-        let coef: Vec<Vec<f64>> = polys
-            .iter()
-            .map(|(_, theta)| lags.iter().map(|&l| theta[l - 1]).collect())
-            .collect();
-        let split = lags[0].max(start).min(n);
-        for t in start..split {
-            for (out, c) in outs.iter_mut().zip(&coef) {
-                let mut e = out[t];
-                for (&l, &c) in lags.iter().zip(c) {
-                    if l <= t && c != 0.0 {
-                        e -= c * out[t - l];
-                    }
-                }
-                out[t] = e;
-            }
-        }
-        for t in split..n {
-            for (out, c) in outs.iter_mut().zip(&coef) {
-                let mut e = out[t];
-                for (&l, &c) in lags.iter().zip(c) {
-                    e -= c * out[t - l];
-                }
-                out[t] = e;
-            }
-        }
+        css_fill(self.w, &refs, outs);
     }
 }
 
