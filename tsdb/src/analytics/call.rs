@@ -171,8 +171,9 @@ pub struct Input {
     pub ty: DataType,
 }
 
-/// [`value_column`] for a column; for an expression, its columns pass the
-/// same checks and it holds no aggregate and at least one column.
+/// [`value_column`] for a column; for an expression, its columns, `*` and
+/// aggregates inside it meet [`value_column`]'s checks (and refusals), and
+/// it holds at least one column.
 pub fn value_input(shape: &Shape, func: &str, arg: &Expr) -> Result<Input> {
     if let Expr::Column(_) = arg {
         let col = value_column(shape, func, arg)?;
@@ -182,32 +183,19 @@ pub fn value_input(shape: &Shape, func: &str, arg: &Expr) -> Result<Input> {
             ty: col.ty,
         });
     }
-    let upper = func.to_uppercase();
     let (mut err, mut columns) = (None, 0);
     arg.walk(&mut |x| {
-        if err.is_some() {
-            return;
-        }
-        match x {
-            Expr::Func { name, .. } if agg::is_aggregate(name) => {
-                err = Some(DbError::new(
-                    code::PAR_AGG_FUNC_NESTING,
-                    format!("Aggregate functions do not support nesting: {name} inside {upper}"),
-                ))
-            }
-            Expr::Star => {
-                err = Some(DbError::new(
-                    code::INVALID_VALUE,
-                    format!("{upper} takes columns of the table (and the option string last)"),
-                ))
-            }
+        let checked = match x {
             Expr::Column(_) => {
                 columns += 1;
-                if let Err(e) = value_column(shape, func, x) {
-                    err = Some(e);
-                }
+                true
             }
-            _ => {}
+            Expr::Star => true,
+            Expr::Func { name, .. } => agg::is_aggregate(name),
+            _ => false,
+        };
+        if checked && err.is_none() {
+            err = value_column(shape, func, x).err();
         }
     });
     if let Some(e) = err {
@@ -216,7 +204,8 @@ pub fn value_input(shape: &Shape, func: &str, arg: &Expr) -> Result<Input> {
     if columns == 0 {
         fail!(
             code::INVALID_VALUE,
-            "{upper} needs a column of the table in each value argument"
+            "{} needs a column of the table in each value argument",
+            func.to_uppercase()
         );
     }
     Ok(Input {
