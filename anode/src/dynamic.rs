@@ -397,7 +397,9 @@ pub fn list_entries(dirs: &Dirs) -> Vec<(Kind, AlgoInfo)> {
         .collect()
 }
 
-fn error(status: u16, msg: impl Into<String>) -> (u16, Value) {
+/// An answer of `/deploy` or `/undeploy` that refuses: upstream's
+/// `{"status": "error", "error"}` with its HTTP status.
+pub fn error(status: u16, msg: impl Into<String>) -> (u16, Value) {
     (status, json!({"status": "error", "error": msg.into()}))
 }
 

@@ -20,7 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::algo::Registry;
 use crate::config::Config;
@@ -212,7 +212,10 @@ async fn model_admin(
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         json(status, to_json(&body))
     };
-    let refuse = |code: u16, msg: &str| answer(code, json!({"status": "error", "error": msg}));
+    let refuse = |code: u16, msg: &str| {
+        let (code, body) = crate::dynamic::error(code, msg);
+        answer(code, body)
+    };
     let Some(dirs) = crate::dynamic::Dirs::of(&state.registry) else {
         return refuse(404, "deployed models are not enabled");
     };
