@@ -352,6 +352,19 @@ def _detect(d, X):
     return codes
 
 
+def _datetimes(ts, params):
+    """Timestamps in the request's precision as pandas datetimes."""
+    import pandas as pd
+
+    return pd.to_datetime(ts, unit=params.get("precision", "ms"))
+
+
+def _forecast_reply(model_info, arrays):
+    """A forecast's answer: forecast, lower and upper bounds as f64 buffers."""
+    arrays = [np.asarray(a, dtype="<f8") for a in arrays]
+    return json.dumps({"ok": True, "model_info": model_info}), [a.tobytes() for a in arrays]
+
+
 def _forecast_prophet(d, header, values, ts):
     try:
         from prophet import Prophet
@@ -361,16 +374,14 @@ def _forecast_prophet(d, header, values, ts):
     import pandas as pd
 
     p = header["params"]
-    unit = {"ms": "ms", "us": "us", "ns": "ns"}.get(p.get("precision"), "ms")
     rows, start, step = int(p["rows"]), int(p["start_ts"]), int(p["time_step"])
     args = dict(d["config"].get("best_params") or {})
     args["interval_width"] = float(p.get("conf", 0.95))
     model = Prophet(**args)
-    model.fit(pd.DataFrame({"ds": pd.to_datetime(ts, unit=unit), "y": values}))
-    future = pd.DataFrame({"ds": pd.to_datetime([start + i * step for i in range(rows)], unit=unit)})
+    model.fit(pd.DataFrame({"ds": _datetimes(ts, p), "y": values}))
+    future = pd.DataFrame({"ds": _datetimes([start + i * step for i in range(rows)], p)})
     out = model.predict(future)
-    arrays = [out[c].to_numpy(dtype="<f8") for c in ("yhat", "yhat_lower", "yhat_upper")]
-    return json.dumps({"ok": True, "model_info": f"prophet {args}"}), [a.tobytes() for a in arrays]
+    return _forecast_reply(f"prophet {args}", [out[c] for c in ("yhat", "yhat_lower", "yhat_upper")])
 
 
 def _forecast_deepar(d, header, values, ts):
@@ -421,13 +432,12 @@ def _forecast_deepar(d, header, values, ts):
     module.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     module.eval()
     predictor = estimator.create_predictor(estimator.create_transformation(), module)
-    unit = {"ms": "ms", "us": "us", "ns": "ns"}.get(p.get("precision"), "ms")
-    series = pd.Series(values, index=pd.to_datetime(ts, unit=unit))
+    series = pd.Series(values, index=_datetimes(ts, p))
     series.index.freq = pd.tseries.frequencies.to_offset(freq)
     samples = next(iter(predictor.predict(PandasDataset({"target": series})))).samples[:, :horizon]
     alpha = 1.0 - float(p.get("conf", 0.95))
-    arrays = [np.quantile(samples, q, axis=0).astype("<f8") for q in (0.5, alpha / 2, 1 - alpha / 2)]
-    return json.dumps({"ok": True, "model_info": f"deepar {freq} x{length}"}), [a.tobytes() for a in arrays]
+    arrays = [np.quantile(samples, q, axis=0) for q in (0.5, alpha / 2, 1 - alpha / 2)]
+    return _forecast_reply(f"deepar {freq} x{length}", arrays)
 
 
 def _finite_list(preds):
