@@ -546,24 +546,10 @@ fn gunicorn_config_py_starts_the_anode() {
     );
 }
 
-/// A POST with any content type and a binary body.
+/// A POST with any content type and a binary body, its answer as JSON.
 fn post_raw(addr: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    // a refused body may close the connection before all of it is sent
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let status = raw[9..12].parse().unwrap();
-    let text = raw.split_once("\r\n\r\n").map_or("", |x| x.1);
-    (status, serde_json::from_str(text).unwrap_or(Value::Null))
+    let (status, text) = common::request_as(addr, "POST", path, content_type, body);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// upstream's multipart `/deploy`: `config` holds the payload, model_name

@@ -139,16 +139,37 @@ impl Server {
 }
 
 pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    request_as(
+        addr,
+        method,
+        path,
+        "application/json;charset=UTF-8",
+        body.as_bytes(),
+    )
+}
+
+/// [`request`] with any content type and a binary body. A server that
+/// refuses the body may close before all of it is sent; its answer is
+/// still read.
+pub fn request_as(
+    addr: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw);
     let status = raw[9..12].parse().unwrap();
     let body = raw
         .split_once("\r\n\r\n")
