@@ -1436,3 +1436,82 @@ async fn golden_batch_routes() {
         "'data', 'ts', and 'window' are required fields in the payload."
     );
 }
+
+/// `/regression`'s refusals before any model runs: upstream's missing-field
+/// messages, then our shape checks, each a `rows: -1` answer.
+#[tokio::test]
+async fn regression_requests_are_checked_before_a_model_runs() {
+    let cols = |k: usize, n: usize| -> (Value, Value) {
+        let mut schema = vec![json!(["ts", "TIMESTAMP", 8])];
+        let mut data = vec![json!(ts(n))];
+        for c in 0..k {
+            schema.push(json!([format!("x{c}"), "DOUBLE", 8]));
+            data.push(json!(vec![1.5; n]));
+        }
+        (json!(schema), json!(data))
+    };
+    let (schema, data) = cols(2, 5);
+    let (wide_schema, wide_data) = cols(anode::service::MAX_FEATURES + 1, 2);
+    let (ts_schema, ts_data) = cols(0, 3);
+    let mut ragged = data.clone();
+    ragged[2] = json!([1.0]);
+    let mut text = data.clone();
+    text[1][3] = json!("x");
+    for (body, want) in [
+        (
+            json!({"schema": schema, "data": data}),
+            "missing required field: algo".to_owned(),
+        ),
+        (
+            json!({"algo": "m", "data": data}),
+            "missing required field: schema".to_owned(),
+        ),
+        (
+            json!({"algo": "m", "schema": schema, "data": []}),
+            "missing required field: data".to_owned(),
+        ),
+        (
+            json!({"algo": "m", "schema": schema, "data": [data[0]]}),
+            "invalid schema info, schema has 3 columns but data has 1".to_owned(),
+        ),
+        (
+            json!({"algo": "m", "schema": ts_schema, "data": ts_data}),
+            "invalid data format: no feature column besides the timestamp".to_owned(),
+        ),
+        (
+            json!({"algo": "m", "schema": wide_schema, "data": wide_data}),
+            format!(
+                "invalid data format: {} feature columns, at most {}",
+                anode::service::MAX_FEATURES + 1,
+                anode::service::MAX_FEATURES
+            ),
+        ),
+        (
+            json!({"algo": "m", "schema": schema, "data": ragged}),
+            "data inconsistent, number of rows are not identical".to_owned(),
+        ),
+        (
+            json!({"algo": "m", "schema": schema, "data": text}),
+            "invalid value in column x0 at row 3".to_owned(),
+        ),
+        (
+            json!({"algo": "m", "schema": schema, "data": data}),
+            "failed to load model: m".to_owned(),
+        ),
+    ] {
+        assert_eq!(
+            post("/regression", body.clone()).await.error(),
+            want,
+            "{body}"
+        );
+    }
+    assert_eq!(
+        post(
+            "/classification",
+            json!({"algo": "m", "schema": schema, "data": data})
+        )
+        .await
+        .error(),
+        "failed to load model: m"
+    );
+}
