@@ -258,79 +258,72 @@ fn sparse(c: &[f64]) -> Vec<(usize, f64)> {
 ///
 /// The search spends most of its time here, so the work is ordered for the
 /// processor: first the AR part, lag by lag over all `t` (independent
-/// across `t`, so it is vectorised), then the MA recursion, which is
-/// sequential in `t`, with its longest lags first: only the last
-/// subtraction waits for the residual just computed, instead of a chain of
-/// `q` of them.
+/// across `t`, so it is vectorised), then the MA recursion
+/// ([`ma_recursion`]), which is sequential in `t`.
 fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (f64, usize) {
-    css_fill(w, &[(phi, theta)], std::slice::from_mut(out));
-    let start = phi.len().min(w.len());
-    // summed apart: inside the loop it would be a second chain of waits
+    let n = w.len();
+    let start = phi.len().min(n);
+    out.clear();
+    out.resize(n, 0.0);
+    out[start..].copy_from_slice(&w[start..]);
+    for (l, c) in sparse(phi) {
+        for (e, v) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
+            *e -= c * v;
+        }
+    }
+    ma_recursion([out], &sparse(theta), start);
+    // summed apart: inside the recursion it would be a second chain of waits
     let tail = &out[start..];
-    (dot(tail, tail), w.len() - start)
+    (dot(tail, tail), n - start)
 }
 
-/// The CSS residuals of several models of one order (the same AR length)
-/// into `outs`, side by side: each model's MA recursion waits on its own
-/// last residual, so running them together lets the processor overlap
-/// those waits (the Jacobian's probes). Each model's numbers are those it
-/// gets alone: a lag another model has and this one lacks subtracts an
-/// exact zero.
-fn css_fill(w: &[f64], polys: &[(&[f64], &[f64])], outs: &mut [Vec<f64>]) {
-    let n = w.len();
-    let start = polys.first().map_or(0, |p| p.0.len());
-    // each model's AR part, lag by lag over all t (vectorised)
-    for ((phi, _), out) in polys.iter().zip(outs.iter_mut()) {
-        out.clear();
-        out.resize(n, 0.0);
-        if start >= n {
-            continue;
-        }
-        out[start..].copy_from_slice(&w[start..]);
-        for (l, c) in sparse(phi) {
-            for (e, v) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
-                *e -= c * v;
-            }
-        }
-    }
-    if start >= n {
+/// The MA recursion `x_t ← x_t − Σ_l c_l x_{t−l}` for `t ≥ from`, in place
+/// on each of `xs` (values before the first count as zero), for the sparse
+/// `(lag, c)` pairs of `lags`.
+///
+/// Each step waits on the one before, so the order is chosen for the
+/// processor: the longer lags first, then the lag-1 term from a register
+/// (`prev`), so only one multiply and one subtraction lie on the chain
+/// instead of a store, a reload and every lag; `K` series filtered side by
+/// side overlap their chains.
+fn ma_recursion<const K: usize>(mut xs: [&mut [f64]; K], lags: &[(usize, f64)], from: usize) {
+    let n = xs.iter().map(|x| x.len()).min().unwrap_or(0);
+    if from >= n || lags.is_empty() {
         return;
     }
-    // the MA lags any model has, longest first, and each model's
-    // coefficient at them
-    let mut lags: Vec<usize> = polys
-        .iter()
-        .flat_map(|(_, theta)| sparse(theta).into_iter().map(|(l, _)| l))
-        .collect();
-    lags.sort_unstable_by(|a, b| b.cmp(a));
-    lags.dedup();
-    if lags.is_empty() {
-        return;
+    let c1 = lags.iter().find(|(l, _)| *l == 1).map_or(0.0, |p| p.1);
+    let mut rest: Vec<(usize, f64)> = lags.iter().filter(|(l, _)| *l > 1).copied().collect();
+    rest.sort_unstable_by_key(|p| std::cmp::Reverse(p.0));
+    let mut prev = [0.0; K];
+    if from > 0 {
+        for (p, x) in prev.iter_mut().zip(xs.iter()) {
+            *p = x[from - 1];
+        }
     }
-    let coef: Vec<Vec<f64>> = polys
-        .iter()
-        .map(|(_, theta)| lags.iter().map(|&l| theta[l - 1]).collect())
-        .collect();
-    // before the longest MA lag some terms reach before the series
-    let split = lags[0].max(start).min(n);
-    for t in start..split {
-        for (out, c) in outs.iter_mut().zip(&coef) {
-            let mut e = out[t];
-            for (&l, &c) in lags.iter().zip(c) {
-                if l <= t && c != 0.0 {
-                    e -= c * out[t - l];
+    // before the longest lag some terms reach before the series
+    let split = rest.first().map_or(0, |p| p.0).max(from).min(n);
+    for t in from..split {
+        for (x, p) in xs.iter_mut().zip(prev.iter_mut()) {
+            let mut e = x[t];
+            for &(l, c) in &rest {
+                if l <= t {
+                    e -= c * x[t - l];
                 }
             }
-            out[t] = e;
+            e -= c1 * *p;
+            x[t] = e;
+            *p = e;
         }
     }
     for t in split..n {
-        for (out, c) in outs.iter_mut().zip(&coef) {
-            let mut e = out[t];
-            for (&l, &c) in lags.iter().zip(c) {
-                e -= c * out[t - l];
+        for (x, p) in xs.iter_mut().zip(prev.iter_mut()) {
+            let mut e = x[t];
+            for &(l, c) in &rest {
+                e -= c * x[t - l];
             }
-            out[t] = e;
+            e -= c1 * *p;
+            x[t] = e;
+            *p = e;
         }
     }
 }
@@ -339,6 +332,17 @@ fn css_fill(w: &[f64], polys: &[(&[f64], &[f64])], outs: &mut [Vec<f64>]) {
 struct Css<'a> {
     order: &'a Order,
     w: &'a [f64],
+    scratch: Scratch,
+}
+
+/// The series [`css_jacobian`] fills, kept between its calls: a fit
+/// computes a few hundred Jacobians of one length.
+#[derive(Default)]
+struct Scratch {
+    u: Vec<f64>,
+    v: Vec<f64>,
+    psi: Vec<f64>,
+    head: Vec<f64>,
 }
 
 impl Css<'_> {
@@ -351,21 +355,112 @@ impl Css<'_> {
     }
 }
 
+/// Step of the forward differences through the (cheap) map from the
+/// optimiser's vector to the expanded polynomials.
+const POLY_STEP: f64 = 1e-7;
+
 impl Residuals for Css<'_> {
     fn at(&mut self, x: &[f64], out: &mut Vec<f64>) -> f64 {
         let (phi, theta) = self.polynomials(x);
         css_residuals(self.w, &phi, &theta, out).0
     }
 
-    /// The Jacobian's probes in one pass ([`css_fill`]).
-    fn at_many(&mut self, xs: &[Vec<f64>], outs: &mut [Vec<f64>]) {
-        let polys: Vec<(Vec<f64>, Vec<f64>)> = xs.iter().map(|x| self.polynomials(x)).collect();
-        let refs: Vec<(&[f64], &[f64])> = polys
-            .iter()
-            .map(|(phi, theta)| (phi.as_slice(), theta.as_slice()))
-            .collect();
-        css_fill(self.w, &refs, outs);
+    /// The Jacobian from three filtered series instead of one pass over the
+    /// series per parameter ([`css_jacobian`]); the chain rule through the
+    /// partial autocorrelations and the seasonal product takes forward
+    /// differences of that small map, which costs no pass over the series.
+    fn jacobian(&mut self, x: &[f64], r: &[f64], jac: &mut [Vec<f64>]) -> bool {
+        let (phi, theta) = self.polynomials(x);
+        let mut xh = x.to_vec();
+        let mut dirs = Vec::with_capacity(x.len());
+        for k in 0..x.len() {
+            let h = POLY_STEP * x[k].abs().max(1.0);
+            xh[k] = x[k] + h;
+            let (ph, th) = self.polynomials(&xh);
+            xh[k] = x[k];
+            let diff = |new: &[f64], old: &[f64]| -> Vec<f64> {
+                new.iter().zip(old).map(|(a, b)| (a - b) / h).collect()
+            };
+            dirs.push((diff(&ph, &phi), diff(&th, &theta)));
+        }
+        css_jacobian(self.w, &phi, &theta, r, &dirs, jac, &mut self.scratch)
     }
+}
+
+/// The exact Jacobian of the CSS residuals `r` (of [`css_residuals`]) along
+/// directions `dirs[k] = (dφ, dθ)` of the expanded polynomials, into
+/// `jac[k]`; `false` if the series is too short to have residuals.
+///
+/// With `F` the MA recursion by `θ` started at zero: the residuals are `r =
+/// F(a)` for `t ≥ A = len φ` with `a_t = w_t − Σ φ_i w_{t−i}`, so
+/// `∂r_t/∂θ_j = −F(r)_{t−j}` and `∂r_t/∂φ_i = −F(w)_{t−i} + H_i(t−i)`,
+/// where `H_i` undoes the part of `F(w)` that comes from the values `w_0 ..
+/// w_{A−i−1}` before the residuals start: `H_i(τ) = Σ_{s<A−i} w_s ψ_{τ−s}`
+/// with `ψ` the impulse response of `1/θ(B)`. `F(w)`, `F(r)` and `ψ` are
+/// one interleaved recursion and the `H_i` grow one shifted `ψ` at a time,
+/// so a Jacobian costs about one residual evaluation, not one per parameter.
+fn css_jacobian(
+    w: &[f64],
+    phi: &[f64],
+    theta: &[f64],
+    r: &[f64],
+    dirs: &[(Vec<f64>, Vec<f64>)],
+    jac: &mut [Vec<f64>],
+    scratch: &mut Scratch,
+) -> bool {
+    let n = w.len();
+    let big_a = phi.len();
+    if big_a >= n || r.len() != n {
+        return false;
+    }
+    let Scratch { u, v, psi, head } = scratch;
+    u.clear();
+    u.extend_from_slice(w);
+    v.clear();
+    v.extend_from_slice(r);
+    psi.clear();
+    psi.resize(n, 0.0);
+    psi[0] = 1.0;
+    ma_recursion([u, v, psi], &sparse(theta), 0);
+    for col in jac.iter_mut() {
+        col.clear();
+        col.resize(n, 0.0);
+    }
+    // AR lags, longest first: H grows by one head value per lag
+    head.clear();
+    head.resize(n, 0.0);
+    for i in (1..=big_a).rev() {
+        // head = H_i: the response to w_0 .. w_{A-i-1}
+        if i < big_a {
+            let s = big_a - i - 1;
+            for (h, p) in head[s..].iter_mut().zip(psi.iter()) {
+                *h += w[s] * p;
+            }
+        }
+        for (col, (d, _)) in jac.iter_mut().zip(dirs) {
+            let c = d[i - 1];
+            if c == 0.0 {
+                continue;
+            }
+            let from = big_a - i;
+            for ((j, uu), hh) in col[big_a..].iter_mut().zip(&u[from..]).zip(&head[from..]) {
+                *j += c * (hh - uu);
+            }
+        }
+    }
+    for (col, (_, d)) in jac.iter_mut().zip(dirs) {
+        for (j, &c) in d.iter().enumerate() {
+            let lag = j + 1;
+            let from = big_a.max(lag);
+            if c == 0.0 || from >= n {
+                continue;
+            }
+            for (jj, vv) in col[from..].iter_mut().zip(&v[from - lag..]) {
+                *jj -= c * vv;
+            }
+        }
+    }
+    true
 }
 
 /// Exact Gaussian log-likelihood pieces of a stationary ARMA by the Kalman
@@ -532,6 +627,7 @@ pub fn fit_capped(
             Css {
                 order: &order,
                 w: &w,
+                scratch: Scratch::default(),
             },
             &x0,
             lm_iter,
@@ -740,6 +836,50 @@ mod tests {
         assert!((f[0] - (ml.mean + phi * last)).abs() < 1e-9);
         assert!((f[1] - (ml.mean + phi * phi * last)).abs() < 1e-9);
         assert!((se[1] - (ml.sigma2 * (1.0 + phi * phi)).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn css_jacobian_equals_central_differences() {
+        // a seasonal model with AR and MA terms at both levels: lags reach
+        // before the residuals start, where the head correction matters
+        let w = ar1(300, 0.6);
+        let order = Order {
+            p: 2,
+            d: 0,
+            q: 2,
+            sp: 1,
+            sd: 0,
+            sq: 1,
+            m: 4,
+            constant: false,
+        };
+        let x = [0.4, -0.3, 0.8, -0.5, 0.3, -0.6];
+        let mut css = Css {
+            order: &order,
+            w: &w,
+            scratch: Scratch::default(),
+        };
+        let mut r = Vec::new();
+        css.at(&x, &mut r);
+        let mut jac = vec![Vec::new(); x.len()];
+        assert!(css.jacobian(&x, &r, &mut jac));
+        let (mut plus, mut minus) = (Vec::new(), Vec::new());
+        for (k, col) in jac.iter().enumerate() {
+            let h = 1e-5;
+            let mut xh = x.to_vec();
+            xh[k] = x[k] + h;
+            css.at(&xh, &mut plus);
+            xh[k] = x[k] - h;
+            css.at(&xh, &mut minus);
+            for t in 0..w.len() {
+                let fd = (plus[t] - minus[t]) / (2.0 * h);
+                assert!(
+                    (col[t] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+                    "parameter {k}, t = {t}: {} vs {fd}",
+                    col[t]
+                );
+            }
+        }
     }
 
     #[test]

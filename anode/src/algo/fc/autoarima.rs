@@ -41,8 +41,11 @@ pub const MAX_MODELS: usize = 94;
 pub const MAX_FIT_POINTS: usize = 10_000;
 /// Levenberg–Marquardt iterations per candidate of the approximate (CSS)
 /// search of a long series: enough to rank models, and the winner is
-/// refitted in full. A 1,000-value search takes 12 ms instead of 20–30.
-const SEARCH_LM_ITER: usize = 10;
+/// refitted in full. Measured on 60 simulated ARMA and seasonal series of
+/// 200–1,700 values: 5 iterations choose the same model as 10 in 59 (the
+/// other's final AICc is 2.8 higher), 3 lose clearly; the 12 real series
+/// of the backtest give identical forecasts with 5 and 10.
+const SEARCH_LM_ITER: usize = 5;
 /// Largest order accepted for `max_p` / `max_q` (upstream's default bound).
 const MAX_ORDER_OPTION: i64 = 10;
 /// Longest season with seasonal AR/MA terms; longer seasons are handled by

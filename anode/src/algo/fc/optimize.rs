@@ -1,8 +1,9 @@
 //! Minimisers for model fitting: Brent's method in one dimension (simple
 //! exponential smoothing), Nelder–Mead with adaptive coefficients (Gao &
 //! Han 2012) for the multi-parameter likelihoods, and Levenberg–Marquardt
-//! (Marquardt 1963, forward-difference Jacobian) for sums of squares such
-//! as ARIMA's CSS, where it needs a tenth of Nelder–Mead's evaluations.
+//! (Marquardt 1963; the problem's own Jacobian, else forward differences)
+//! for sums of squares such as ARIMA's CSS, where it needs a tenth of
+//! Nelder–Mead's evaluations.
 //!
 //! May import: only `algo` itself.
 
@@ -177,13 +178,11 @@ pub trait Residuals {
     /// Fills `out` with the residuals at `x`; returns their sum of squares.
     fn at(&mut self, x: &[f64], out: &mut Vec<f64>) -> f64;
 
-    /// The residuals at each of `xs` (the Jacobian's probes, one parameter
-    /// moved each). One by one unless a problem can do better: ARIMA's
-    /// recursions run all probes in one interleaved pass.
-    fn at_many(&mut self, xs: &[Vec<f64>], outs: &mut [Vec<f64>]) {
-        for (x, out) in xs.iter().zip(outs) {
-            self.at(x, out);
-        }
+    /// Fills `jac` (one column per parameter) with the Jacobian at `x`,
+    /// whose residuals are `r`; `false` when a problem has no cheaper way
+    /// than forward differences, which [`levenberg_marquardt`] then takes.
+    fn jacobian(&mut self, _x: &[f64], _r: &[f64], _jac: &mut [Vec<f64>]) -> bool {
+        false
     }
 }
 
@@ -195,8 +194,19 @@ impl<F: FnMut(&[f64], &mut Vec<f64>) -> f64> Residuals for F {
 
 /// Minimises `Σ r_i(x)²` by Levenberg–Marquardt. `residuals.at(x, out)`
 /// fills `out` and returns the sum of squares (non-finite: rejected). At
-/// most `max_iter` iterations of `dim + 1` residual evaluations each.
-/// Returns `(x, ss)`.
+/// most `max_iter` iterations, each a Jacobian (the problem's own, else
+/// `dim` more evaluations) and one or more trial steps. Returns `(x, ss)`.
+///
+/// Two refinements of the textbook method, both for ARIMA's CSS, a
+/// large-residual problem on which `J'J` misjudges the curvature:
+/// - the damping follows Nielsen (1999): after an accepted step `λ` shrinks
+///   by how well the linear model predicted the gain (`ρ`, at most ×0.1),
+///   after a rejected one it grows by a factor that doubles each time;
+/// - after an accepted step the sum of squares along it is known at both
+///   ends and its slope at the start, so the parabola through them gives a
+///   better length; it is tried when it differs from the step by more than
+///   a quarter (one more evaluation), which ends the overshoot and
+///   undershoot cycles that otherwise converge only linearly.
 pub fn levenberg_marquardt(
     mut residuals: impl Residuals,
     start: &[f64],
@@ -210,23 +220,21 @@ pub fn levenberg_marquardt(
         return (x, ss);
     }
     let mut jac = vec![Vec::new(); dim];
-    let mut probes = vec![Vec::new(); dim];
+    let mut probe = Vec::new();
     let mut trial = Vec::new();
     let mut lambda = 1e-3;
+    let mut nu = 2.0;
     for _ in 0..max_iter {
-        // forward-difference Jacobian, one column per parameter
-        let steps: Vec<f64> = x.iter().map(|v| 1e-6 * v.abs().max(1.0)).collect();
-        let xs: Vec<Vec<f64>> = (0..dim)
-            .map(|k| {
+        if !residuals.jacobian(&x, &r, &mut jac) {
+            // forward differences, one column per parameter
+            for (k, col) in jac.iter_mut().enumerate() {
+                let h = 1e-6 * x[k].abs().max(1.0);
                 let mut xh = x.clone();
-                xh[k] += steps[k];
-                xh
-            })
-            .collect();
-        residuals.at_many(&xs, &mut probes);
-        for ((col, probe), h) in jac.iter_mut().zip(&probes).zip(&steps) {
-            col.clear();
-            col.extend(probe.iter().zip(&r).map(|(a, b)| (a - b) / h));
+                xh[k] += h;
+                residuals.at(&xh, &mut probe);
+                col.clear();
+                col.extend(probe.iter().zip(&r).map(|(a, b)| (a - b) / h));
+            }
         }
         let (a, g) = normal_equations(&jac, &r);
         let mut improved = false;
@@ -236,21 +244,46 @@ pub fn levenberg_marquardt(
                 row[i] += lambda * a[i][i].max(1e-12);
             }
             let Some(step) = solve(m, g.iter().map(|v| -v).collect()) else {
-                lambda *= 10.0;
+                lambda *= nu;
+                nu *= 2.0;
                 continue;
             };
             let xn: Vec<f64> = x.iter().zip(&step).map(|(a, b)| a + b).collect();
             let ssn = residuals.at(&xn, &mut trial);
-            if ssn.is_finite() && ssn < ss {
-                let gain = (ss - ssn) / ss.max(f64::MIN_POSITIVE);
-                x = xn;
-                ss = ssn;
-                std::mem::swap(&mut r, &mut trial);
-                lambda = (lambda / 3.0).max(1e-12);
-                improved = gain > LM_RELATIVE_GAIN;
-                break;
+            if !(ssn.is_finite() && ssn < ss) {
+                lambda *= nu;
+                nu *= 2.0;
+                continue;
             }
-            lambda *= 4.0;
+            // the model's gain: −(2g·δ + δ'Aδ); the slope at δ = 0 is 2g·δ
+            let slope = 2.0 * dot(&g, &step);
+            let quad: f64 = (0..dim).map(|i| step[i] * dot(&a[i], &step)).sum();
+            let predicted = -(slope + quad);
+            let rho = if predicted > 0.0 {
+                (ss - ssn) / predicted
+            } else {
+                0.0
+            };
+            let (x0, ss0) = (std::mem::replace(&mut x, xn), ss);
+            ss = ssn;
+            std::mem::swap(&mut r, &mut trial);
+            let curvature = ss - ss0 - slope;
+            if curvature > 0.0 {
+                let alpha = (-slope / (2.0 * curvature)).clamp(0.1, 4.0);
+                if !(0.8..=1.25).contains(&alpha) {
+                    let xa: Vec<f64> = x0.iter().zip(&step).map(|(a, b)| a + alpha * b).collect();
+                    let ssa = residuals.at(&xa, &mut trial);
+                    if ssa.is_finite() && ssa < ss {
+                        x = xa;
+                        ss = ssa;
+                        std::mem::swap(&mut r, &mut trial);
+                    }
+                }
+            }
+            lambda = (lambda * 0.1f64.max(1.0 - (2.0 * rho - 1.0).powi(3))).max(1e-12);
+            nu = 2.0;
+            improved = (ss0 - ss) / ss0.max(f64::MIN_POSITIVE) > LM_RELATIVE_GAIN;
+            break;
         }
         if !improved {
             break;
