@@ -171,13 +171,21 @@ pub fn difference(y: &[f64], o: &Order) -> Vec<f64> {
 
 /// Partial autocorrelations in (-1, 1) → AR coefficients of a stationary
 /// polynomial (Durbin–Levinson).
+///
+/// Each step updates the pairs `(j, k−1−j)` together, in place, instead of
+/// copying the polynomial: the fits call this for every trial point.
 fn pacf_to_ar(raw: &[f64]) -> Vec<f64> {
     let mut phi: Vec<f64> = Vec::with_capacity(raw.len());
     for (k, &x) in raw.iter().enumerate() {
         let r = x.tanh();
-        let prev = phi.clone();
-        for j in 0..k {
-            phi[j] = prev[j] - r * prev[k - 1 - j];
+        for j in 0..k / 2 {
+            let (a, b) = (phi[j], phi[k - 1 - j]);
+            phi[j] = a - r * b;
+            phi[k - 1 - j] = b - r * a;
+        }
+        if k % 2 == 1 {
+            let m = k / 2;
+            phi[m] -= r * phi[m];
         }
         phi.push(r);
     }
@@ -208,6 +216,10 @@ fn ar_to_pacf(phi: &[f64]) -> Option<Vec<f64>> {
 /// coefficients with the same sign convention (`ar = true`) or for
 /// `(1 + Σ …)(1 + Σ …)` (`ar = false`).
 fn expand(a: &[f64], s: &[f64], m: usize, ar: bool) -> Vec<f64> {
+    if s.is_empty() {
+        // the product with 1: exactly `a` (the sign flips cancel)
+        return a.to_vec();
+    }
     let sign = if ar { -1.0 } else { 1.0 };
     let len = a.len() + m * s.len();
     let mut lhs = vec![0.0; a.len() + 1];
