@@ -895,6 +895,65 @@ mod tests {
     }
 
     #[test]
+    fn css_jacobian_holds_for_every_shape() {
+        // non-seasonal and seasonal orders, series from one value past the
+        // AR lags (MA lags reaching before the start) to comfortably long
+        let y = ar1(120, 0.5);
+        let mut cases = 0;
+        for (p, q, sp, sq, m) in [
+            (1, 0, 0, 0, 1),
+            (0, 1, 0, 0, 1),
+            (3, 2, 0, 0, 1),
+            (0, 3, 0, 1, 5),
+            (1, 1, 2, 0, 3),
+            (2, 0, 1, 2, 7),
+        ] {
+            let order = Order {
+                p,
+                d: 0,
+                q,
+                sp,
+                sd: 0,
+                sq,
+                m,
+                constant: false,
+            };
+            let dim = order.n_arma();
+            let x: Vec<f64> = (0..dim).map(|k| 0.5 - 0.3 * k as f64).collect();
+            for n in [order.ar_len() + 1, order.ar_len() + 4, 120] {
+                let w = &y[..n];
+                let mut css = Css {
+                    order: &order,
+                    w,
+                    scratch: Scratch::default(),
+                };
+                let mut r = Vec::new();
+                css.at(&x, &mut r);
+                let mut jac = vec![Vec::new(); dim];
+                assert!(css.jacobian(&x, &r, &mut jac));
+                let (mut plus, mut minus) = (Vec::new(), Vec::new());
+                for (k, col) in jac.iter().enumerate() {
+                    let mut xh = x.clone();
+                    xh[k] = x[k] + 1e-5;
+                    css.at(&xh, &mut plus);
+                    xh[k] = x[k] - 1e-5;
+                    css.at(&xh, &mut minus);
+                    for t in 0..n {
+                        let fd = (plus[t] - minus[t]) / 2e-5;
+                        assert!(
+                            (col[t] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+                            "{order:?} n = {n}, parameter {k}, t = {t}: {} vs {fd}",
+                            col[t]
+                        );
+                    }
+                }
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, 18);
+    }
+
+    #[test]
     fn exact_likelihood_of_white_noise() {
         // ARMA(0,0): the Kalman filter's F is 1 and v = w.
         let w = [1.0, -2.0, 0.5];
