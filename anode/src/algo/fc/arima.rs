@@ -367,6 +367,11 @@ impl Css<'_> {
     }
 }
 
+/// How many times the work of a forward-difference Jacobian the analytic
+/// one's head correction may cost, counted in multiply-adds: a vectorised
+/// one costs about an eighth of a step of the latency-bound recursion.
+const HEAD_WORK_RATIO: usize = 8;
+
 /// Step of the forward differences through the (cheap) map from the
 /// optimiser's vector to the expanded polynomials.
 const POLY_STEP: f64 = 1e-7;
@@ -426,6 +431,12 @@ fn css_jacobian(
         return false;
     }
     let Scratch { u, v, psi, head } = scratch;
+    let ma = sparse(theta);
+    // The head correction costs `A · nnz(ψ)` vectorised multiply-adds, a
+    // forward difference one latency-bound recursion per parameter: past
+    // `HEAD_WORK_RATIO` times the latter (a long seasonal AR with a dense
+    // ψ) the problem takes forward differences.
+    let budget = HEAD_WORK_RATIO * dirs.len() * n;
     u.clear();
     u.extend_from_slice(w);
     v.clear();
@@ -433,7 +444,19 @@ fn css_jacobian(
     psi.clear();
     psi.resize(n, 0.0);
     psi[0] = 1.0;
-    ma_recursion([u, v, psi], &sparse(theta), 0);
+    let sparse_psi = if big_a * n <= budget {
+        ma_recursion([u, v, psi], &ma, 0);
+        None
+    } else {
+        // a seasonal-only MA has a ψ that is zero off its season's multiples
+        ma_recursion([&mut psi[..]], &ma, 0);
+        let nz = sparse(psi);
+        if big_a * nz.len() > budget {
+            return false;
+        }
+        ma_recursion([u, v], &ma, 0);
+        Some(nz)
+    };
     for col in jac.iter_mut() {
         col.clear();
         col.resize(n, 0.0);
@@ -445,8 +468,18 @@ fn css_jacobian(
         // head = H_i: the response to w_0 .. w_{A-i-1}
         if i < big_a {
             let s = big_a - i - 1;
-            for (h, p) in head[s..].iter_mut().zip(psi.iter()) {
-                *h += w[s] * p;
+            match &sparse_psi {
+                None => {
+                    for (h, p) in head[s..].iter_mut().zip(psi.iter()) {
+                        *h += w[s] * p;
+                    }
+                }
+                // `sparse` numbers lags from 1: ψ_j is at `j - 1`
+                Some(nz) => {
+                    for &(j, p) in nz.iter().take_while(|(j, _)| s + j - 1 < n) {
+                        head[s + j - 1] += w[s] * p;
+                    }
+                }
             }
         }
         for (col, (d, _)) in jac.iter_mut().zip(dirs) {
@@ -907,6 +940,8 @@ mod tests {
             (0, 3, 0, 1, 5),
             (1, 1, 2, 0, 3),
             (2, 0, 1, 2, 7),
+            // a long seasonal AR with a seasonal-only MA: ψ is sparse
+            (1, 0, 2, 1, 20),
         ] {
             let order = Order {
                 p,
@@ -950,7 +985,28 @@ mod tests {
                 cases += 1;
             }
         }
-        assert_eq!(cases, 18);
+        assert_eq!(cases, 21);
+        // with a non-seasonal MA term ψ is dense: the head correction
+        // would cost more than forward differences, which the fit takes
+        let order = Order {
+            p: 1,
+            d: 0,
+            q: 1,
+            sp: 2,
+            sd: 0,
+            sq: 1,
+            m: 20,
+            constant: false,
+        };
+        let mut css = Css {
+            order: &order,
+            w: &y,
+            scratch: Scratch::default(),
+        };
+        let x = [0.3, 0.2, -0.4, 0.1, 0.5];
+        let mut r = Vec::new();
+        css.at(&x, &mut r);
+        assert!(!css.jacobian(&x, &r, &mut vec![Vec::new(); 5]));
     }
 
     #[test]
