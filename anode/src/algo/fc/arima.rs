@@ -277,6 +277,10 @@ fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (
     let start = phi.len().min(n);
     out.clear();
     out.resize(n, 0.0);
+    if start == n {
+        // no residual: more AR lags than values (the fits refuse this)
+        return (0.0, 0);
+    }
     out[start..].copy_from_slice(&w[start..]);
     for (l, c) in sparse(phi) {
         for (e, v) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
@@ -348,7 +352,7 @@ struct Css<'a> {
 }
 
 /// The series [`css_jacobian`] fills, kept between its calls: a fit
-/// computes a few hundred Jacobians of one length.
+/// computes up to one Jacobian an iteration, all of one length.
 #[derive(Default)]
 struct Scratch {
     u: Vec<f64>,
@@ -406,7 +410,8 @@ impl Residuals for Css<'_> {
 
 /// The exact Jacobian of the CSS residuals `r` (of [`css_residuals`]) along
 /// directions `dirs[k] = (dφ, dθ)` of the expanded polynomials, into
-/// `jac[k]`; `false` if the series is too short to have residuals.
+/// `jac[k]`; `false` if the series is too short to have residuals, or if
+/// forward differences would cost less (see `HEAD_WORK_RATIO`).
 ///
 /// With `F` the MA recursion by `θ` started at zero: the residuals are `r =
 /// F(a)` for `t ≥ A = len φ` with `a_t = w_t − Σ φ_i w_{t−i}`, so

@@ -43,8 +43,8 @@ pub const MAX_FIT_POINTS: usize = 10_000;
 /// search of a long series: enough to rank models, and the winner is
 /// refitted in full. Measured on 60 simulated ARMA and seasonal series of
 /// 200–1,700 values: 5 iterations choose the same model as 10 in 59 (the
-/// other's final AICc is 2.8 higher), 3 lose clearly; the 12 real series
-/// of the backtest give identical forecasts with 5 and 10.
+/// other's final AICc is 2.8 higher), 3 lose clearly; the backtest's 12
+/// real series score the same (MASE, sMAPE, coverage) with 5 and 10.
 const SEARCH_LM_ITER: usize = 5;
 /// Largest order accepted for `max_p` / `max_q` (upstream's default bound).
 const MAX_ORDER_OPTION: i64 = 10;
