@@ -17,7 +17,16 @@ http = 127.0.0.1:16150
 app-log = $work/anode.log
 model-dir = $work
 INI
-./target/release/tsdb serve --listen 127.0.0.1:16141 --data-dir "$work/data" 2>"$work/tsdb.log" &
+# the tsdb's embedded anode on a port of its own: etc/tsdb.ini's 6050 is
+# taken while `make run` serves, and the tsdb then stops
+cat > "$work/tsdb.ini" <<INI
+[server]
+listen = 127.0.0.1:16141
+data-dir = $work/data
+[analytics]
+embedded-anode = 127.0.0.1:16151
+INI
+./target/release/tsdb serve --config "$work/tsdb.ini" 2>"$work/tsdb.log" &
 tsdb=$!
 ./target/release/anode --config "$work/taosanode.ini" 2>/dev/null &
 anode=$!
