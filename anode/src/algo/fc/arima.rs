@@ -256,6 +256,20 @@ fn coefficients(o: &Order, x: &[f64]) -> [Vec<f64>; 4] {
     ]
 }
 
+/// The expanded AR and MA polynomials `(φ, θ)` of fitted coefficients:
+/// the non-seasonal and seasonal parts multiplied out.
+fn expanded(o: &Order, coef: &[Vec<f64>; 4]) -> (Vec<f64>, Vec<f64>) {
+    (
+        expand(&coef[0], &coef[2], o.m, true),
+        expand(&coef[1], &coef[3], o.m, false),
+    )
+}
+
+/// The expanded polynomials `(φ, θ)` at the optimiser's vector `x`.
+fn polynomials(o: &Order, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    expanded(o, &coefficients(o, x))
+}
+
 /// Nonzero `(lag, coefficient)` pairs: the seasonal products are sparse.
 fn sparse(c: &[f64]) -> Vec<(usize, f64)> {
     c.iter()
@@ -349,6 +363,21 @@ struct Css<'a> {
     order: &'a Order,
     w: &'a [f64],
     scratch: Scratch,
+    /// Cleared once [`css_jacobian`] declines: whether it pays depends on
+    /// the order's lags and the series' length, which a fit does not
+    /// change, so later iterations go straight to forward differences.
+    analytic: bool,
+}
+
+impl<'a> Css<'a> {
+    fn new(order: &'a Order, w: &'a [f64]) -> Self {
+        Css {
+            order,
+            w,
+            scratch: Scratch::default(),
+            analytic: true,
+        }
+    }
 }
 
 /// The series [`css_jacobian`] fills, kept between its calls: a fit
@@ -359,16 +388,6 @@ struct Scratch {
     v: Vec<f64>,
     psi: Vec<f64>,
     head: Vec<f64>,
-}
-
-impl Css<'_> {
-    fn polynomials(&self, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let c = coefficients(self.order, x);
-        (
-            expand(&c[0], &c[2], self.order.m, true),
-            expand(&c[1], &c[3], self.order.m, false),
-        )
-    }
 }
 
 /// How many times the work of a forward-difference Jacobian the analytic
@@ -382,7 +401,7 @@ const POLY_STEP: f64 = 1e-7;
 
 impl Residuals for Css<'_> {
     fn at(&mut self, x: &[f64], out: &mut Vec<f64>) -> f64 {
-        let (phi, theta) = self.polynomials(x);
+        let (phi, theta) = polynomials(self.order, x);
         css_residuals(self.w, &phi, &theta, out).0
     }
 
@@ -391,20 +410,24 @@ impl Residuals for Css<'_> {
     /// partial autocorrelations and the seasonal product takes forward
     /// differences of that small map, which costs no pass over the series.
     fn jacobian(&mut self, x: &[f64], r: &[f64], jac: &mut [Vec<f64>]) -> bool {
-        let (phi, theta) = self.polynomials(x);
+        if !self.analytic {
+            return false;
+        }
+        let (phi, theta) = polynomials(self.order, x);
         let mut xh = x.to_vec();
         let mut dirs = Vec::with_capacity(x.len());
         for k in 0..x.len() {
             let h = POLY_STEP * x[k].abs().max(1.0);
             xh[k] = x[k] + h;
-            let (ph, th) = self.polynomials(&xh);
+            let (ph, th) = polynomials(self.order, &xh);
             xh[k] = x[k];
             let diff = |new: &[f64], old: &[f64]| -> Vec<f64> {
                 new.iter().zip(old).map(|(a, b)| (a - b) / h).collect()
             };
             dirs.push((diff(&ph, &phi), diff(&th, &theta)));
         }
-        css_jacobian(self.w, &phi, &theta, r, &dirs, jac, &mut self.scratch)
+        self.analytic = css_jacobian(self.w, &phi, &theta, r, &dirs, jac, &mut self.scratch);
+        self.analytic
     }
 }
 
@@ -660,9 +683,7 @@ pub fn fit_capped(
     let dim = order.n_arma();
     let mut resid = Vec::new();
     let ml = |x: &[f64]| {
-        let c = coefficients(&order, x);
-        let phi = expand(&c[0], &c[2], order.m, true);
-        let theta = expand(&c[1], &c[3], order.m, false);
+        let (phi, theta) = polynomials(&order, x);
         match kalman(&w, &phi, &theta) {
             Some((ssq, sumlog)) => 0.5 * (ssq / n as f64).max(TINY).ln() + 0.5 * sumlog / n as f64,
             None => f64::NAN,
@@ -673,15 +694,7 @@ pub fn fit_capped(
         Vec::new()
     } else {
         // CSS is a sum of squares: Levenberg–Marquardt on the residuals
-        let (xc, _) = levenberg_marquardt(
-            Css {
-                order: &order,
-                w: &w,
-                scratch: Scratch::default(),
-            },
-            &x0,
-            lm_iter,
-        );
+        let (xc, _) = levenberg_marquardt(Css::new(&order, &w), &x0, lm_iter);
         if method == Method::Ml {
             nelder_mead(ml, &xc, &vec![0.05; dim], MAX_ML_EVALS, 1e-7).0
         } else {
@@ -689,8 +702,7 @@ pub fn fit_capped(
         }
     };
     let coef = coefficients(&order, &x);
-    let phi = expand(&coef[0], &coef[2], order.m, true);
-    let theta = expand(&coef[1], &coef[3], order.m, false);
+    let (phi, theta) = expanded(&order, &coef);
     let (ss, used) = css_residuals(&w, &phi, &theta, &mut resid);
     let (sigma2, minus2ll) = match method {
         // R's auto.arima scores CSS fits over all n differenced values
@@ -888,31 +900,14 @@ mod tests {
         assert!((se[1] - (ml.sigma2 * (1.0 + phi * phi)).sqrt()).abs() < 1e-12);
     }
 
-    #[test]
-    fn css_jacobian_equals_central_differences() {
-        // a seasonal model with AR and MA terms at both levels: lags reach
-        // before the residuals start, where the head correction matters
-        let w = ar1(300, 0.6);
-        let order = Order {
-            p: 2,
-            d: 0,
-            q: 2,
-            sp: 1,
-            sd: 0,
-            sq: 1,
-            m: 4,
-            constant: false,
-        };
-        let x = [0.4, -0.3, 0.8, -0.5, 0.3, -0.6];
-        let mut css = Css {
-            order: &order,
-            w: &w,
-            scratch: Scratch::default(),
-        };
+    /// Checks the analytic CSS Jacobian of `order` on `w` at `x` against
+    /// central differences of the residuals, value by value.
+    fn assert_jacobian_is_central_differences(order: &Order, w: &[f64], x: &[f64]) {
+        let mut css = Css::new(order, w);
         let mut r = Vec::new();
-        css.at(&x, &mut r);
+        css.at(x, &mut r);
         let mut jac = vec![Vec::new(); x.len()];
-        assert!(css.jacobian(&x, &r, &mut jac));
+        assert!(css.jacobian(x, &r, &mut jac), "{order:?} n = {}", w.len());
         let (mut plus, mut minus) = (Vec::new(), Vec::new());
         for (k, col) in jac.iter().enumerate() {
             let h = 1e-5;
@@ -925,11 +920,30 @@ mod tests {
                 let fd = (plus[t] - minus[t]) / (2.0 * h);
                 assert!(
                     (col[t] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
-                    "parameter {k}, t = {t}: {} vs {fd}",
+                    "{order:?} n = {}, parameter {k}, t = {t}: {} vs {fd}",
+                    w.len(),
                     col[t]
                 );
             }
         }
+    }
+
+    #[test]
+    fn css_jacobian_equals_central_differences() {
+        // a seasonal model with AR and MA terms at both levels: lags reach
+        // before the residuals start, where the head correction matters
+        let order = Order {
+            p: 2,
+            d: 0,
+            q: 2,
+            sp: 1,
+            sd: 0,
+            sq: 1,
+            m: 4,
+            constant: false,
+        };
+        let x = [0.4, -0.3, 0.8, -0.5, 0.3, -0.6];
+        assert_jacobian_is_central_differences(&order, &ar1(300, 0.6), &x);
     }
 
     #[test]
@@ -958,41 +972,16 @@ mod tests {
                 m,
                 constant: false,
             };
-            let dim = order.n_arma();
-            let x: Vec<f64> = (0..dim).map(|k| 0.5 - 0.3 * k as f64).collect();
+            let x: Vec<f64> = (0..order.n_arma()).map(|k| 0.5 - 0.3 * k as f64).collect();
             for n in [order.ar_len() + 1, order.ar_len() + 4, 120] {
-                let w = &y[..n];
-                let mut css = Css {
-                    order: &order,
-                    w,
-                    scratch: Scratch::default(),
-                };
-                let mut r = Vec::new();
-                css.at(&x, &mut r);
-                let mut jac = vec![Vec::new(); dim];
-                assert!(css.jacobian(&x, &r, &mut jac));
-                let (mut plus, mut minus) = (Vec::new(), Vec::new());
-                for (k, col) in jac.iter().enumerate() {
-                    let mut xh = x.clone();
-                    xh[k] = x[k] + 1e-5;
-                    css.at(&xh, &mut plus);
-                    xh[k] = x[k] - 1e-5;
-                    css.at(&xh, &mut minus);
-                    for t in 0..n {
-                        let fd = (plus[t] - minus[t]) / 2e-5;
-                        assert!(
-                            (col[t] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
-                            "{order:?} n = {n}, parameter {k}, t = {t}: {} vs {fd}",
-                            col[t]
-                        );
-                    }
-                }
+                assert_jacobian_is_central_differences(&order, &y[..n], &x);
                 cases += 1;
             }
         }
         assert_eq!(cases, 21);
         // with a non-seasonal MA term ψ is dense: the head correction
-        // would cost more than forward differences, which the fit takes
+        // would cost more than forward differences, which the fit takes,
+        // and keeps taking
         let order = Order {
             p: 1,
             d: 0,
@@ -1003,14 +992,12 @@ mod tests {
             m: 20,
             constant: false,
         };
-        let mut css = Css {
-            order: &order,
-            w: &y,
-            scratch: Scratch::default(),
-        };
+        let mut css = Css::new(&order, &y);
         let x = [0.3, 0.2, -0.4, 0.1, 0.5];
         let mut r = Vec::new();
         css.at(&x, &mut r);
+        assert!(!css.jacobian(&x, &r, &mut vec![Vec::new(); 5]));
+        assert!(!css.analytic);
         assert!(!css.jacobian(&x, &r, &mut vec![Vec::new(); 5]));
     }
 
