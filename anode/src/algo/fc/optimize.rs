@@ -243,18 +243,20 @@ pub fn levenberg_marquardt(
             for (i, row) in m.iter_mut().enumerate() {
                 row[i] += lambda * a[i][i].max(1e-12);
             }
-            let Some(step) = solve(m, g.iter().map(|v| -v).collect()) else {
+            // a singular system or a step that does not lower the sum of
+            // squares: more damping, by a factor that doubles each time
+            let accepted = solve(m, g.iter().map(|v| -v).collect())
+                .map(|step| {
+                    let xn: Vec<f64> = x.iter().zip(&step).map(|(a, b)| a + b).collect();
+                    let ssn = residuals.at(&xn, &mut trial);
+                    (step, xn, ssn)
+                })
+                .filter(|(_, _, ssn)| ssn.is_finite() && *ssn < ss);
+            let Some((step, xn, ssn)) = accepted else {
                 lambda *= nu;
                 nu *= 2.0;
                 continue;
             };
-            let xn: Vec<f64> = x.iter().zip(&step).map(|(a, b)| a + b).collect();
-            let ssn = residuals.at(&xn, &mut trial);
-            if !(ssn.is_finite() && ssn < ss) {
-                lambda *= nu;
-                nu *= 2.0;
-                continue;
-            }
             // the model's gain: −(2g·δ + δ'Aδ); the slope at δ = 0 is 2g·δ
             let slope = 2.0 * dot(&g, &step);
             let quad: f64 = (0..dim).map(|i| step[i] * dot(&a[i], &step)).sum();
