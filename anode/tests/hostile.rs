@@ -171,6 +171,35 @@ fn every_forecaster_answers_extreme_series() {
     }
 }
 
+/// The AutoARIMA paths a plain period does not reach: a season long next
+/// to the series (long seasonal AR lags, where the analytic Jacobian walks a
+/// sparse ψ or steps aside for forward differences) and the widest search
+/// the options allow.
+#[test]
+fn arima_answers_extreme_series_with_long_seasons_and_wide_searches() {
+    for (what, values) in extreme_series() {
+        for option in [
+            "algo=arima,period=20",
+            "algo=arima,period=20,start_p=0,start_q=0",
+            "algo=arima,max_p=10,max_q=10,max_order=40",
+        ] {
+            let v = run(Endpoint::Forecast, &fc("arima", option, &values));
+            match answered(&v) {
+                Ok(()) => {
+                    assert!(
+                        v["model_info"].as_str().unwrap().starts_with("SARIMAX("),
+                        "{option} on {what}: {v}"
+                    );
+                    for x in v["res"][1].as_array().unwrap() {
+                        assert!(x.is_number() || x.is_null(), "{option} on {what}: {x}");
+                    }
+                }
+                Err(msg) => eprintln!("arima {option} on {what}: {msg}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn correlation_answers_extreme_series() {
     for (what, x) in extreme_series() {
