@@ -38,6 +38,11 @@ pub struct Catalog {
     pub durable_at: Pos,
     /// A lazy commit happened since the last durable one.
     lazy: bool,
+    /// Counts the changes: an INSERT checked under the read lock is
+    /// written only if no change came between
+    /// ([`crate::exec::insert::Prepared`]). Every change commits, under the
+    /// engine's write lock, so the commits are where it counts.
+    pub generation: u64,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -75,6 +80,7 @@ impl Catalog {
             wal: None,
             durable_at: Pos::default(),
             lazy: false,
+            generation: 0,
         };
         c.load()?;
         Ok(c)
@@ -147,6 +153,7 @@ impl Catalog {
     /// position (which also makes every earlier lazy commit durable).
     pub fn commit(&mut self, changes: &[Change<'_>]) -> Result<()> {
         let pos = self.wal.as_ref().map(|w| w.position());
+        self.generation += 1;
         self.write(changes, pos)?;
         if let Some(p) = pos {
             self.durable_at = p;
@@ -158,6 +165,7 @@ impl Catalog {
     /// Writes `changes` without an fsync: the caller has logged them in
     /// the WAL ([`crate::storage::wal::Record::Create`]).
     pub fn commit_lazy(&mut self, changes: &[Change<'_>]) -> Result<()> {
+        self.generation += 1;
         self.write(changes, None)?;
         self.lazy = true;
         Ok(())

@@ -150,28 +150,22 @@ impl State {
     /// drops a row whose timestamp is stored anywhere; `UPDATE 2` fills the
     /// columns not given from the stored row.
     pub(crate) fn apply(&mut self, rec: InsertRecord, cols: &[Column], update: Update) {
-        // position of each supplied column in the current schema
-        let positions: Vec<Option<usize>> = rec
-            .col_ids
-            .iter()
-            .map(|id| cols.iter().skip(1).position(|c| c.id == *id))
-            .collect();
         let width = cols.len().saturating_sub(1);
-        let mut given = vec![false; width];
-        for p in positions.iter().flatten() {
-            given[*p] = true;
-        }
+        // every column, in schema order: the rows are stored as they came
+        let identity = rec.col_ids.len() == width
+            && rec
+                .col_ids
+                .iter()
+                .zip(cols.iter().skip(1))
+                .all(|(id, c)| *id == c.id);
         let sealed_max = self.store.tables.get(&rec.uid).map(|t| t.ts_max);
         let table = self.data.entry(rec.uid).or_default();
-        // every column, in schema order: the rows are stored as they came
-        let identity =
-            positions.len() == width && positions.iter().enumerate().all(|(i, p)| *p == Some(i));
         let w = rec.width();
         let InsertRecord {
             uid,
+            col_ids,
             mut ts,
             mut vals,
-            ..
         } = rec;
         // The usual batch: every column, in order, newer than every block
         // (so no duplicate to resolve there): appended whole, or merged
@@ -200,6 +194,15 @@ impl State {
                 self.cache_last(uid, sealed_max);
                 return;
             }
+        }
+        // position of each supplied column in the current schema
+        let positions: Vec<Option<usize>> = col_ids
+            .iter()
+            .map(|id| cols.iter().skip(1).position(|c| c.id == *id))
+            .collect();
+        let mut given = vec![false; width];
+        for p in positions.iter().flatten() {
+            given[*p] = true;
         }
         let table = self.data.get_mut(&uid).expect("entered above");
         let mut vals = vals.into_iter();
@@ -252,7 +255,19 @@ impl State {
             None => sealed_max.is_none_or(|m| m <= ts),
         };
         if newest {
-            self.last.insert(uid, (ts, row.to_vec()));
+            // in place: a many-device INSERT updates thousands of entries
+            // per statement, and a fresh vector each is an allocation each
+            match self.last.entry(uid) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let (t, r) = e.get_mut();
+                    *t = ts;
+                    r.clear();
+                    r.extend_from_slice(row);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert((ts, row.to_vec()));
+                }
+            }
         }
     }
 
@@ -271,6 +286,7 @@ impl State {
             return false;
         }
         entry.tables.insert(table.name.clone(), table.clone());
+        self.catalog.generation += 1;
         self.catalog.next_uid = self.catalog.next_uid.max(table.uid + 1);
         true
     }

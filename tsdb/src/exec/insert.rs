@@ -4,10 +4,10 @@
 //! May import: `state`, `catalog`, `sql::ast`, `storage::wal`, `query`
 //! (literal values), `types`, `error`, `result`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
-use crate::catalog::{Change, Column, DbOptions, Table, TableKind};
+use crate::catalog::{Change, Column, DbEntry, DbOptions, Table, TableKind};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::query::literal::literal;
@@ -32,10 +32,13 @@ pub(crate) fn column_value(
     typed(literal(e, p, now)?, ty, col, p)
 }
 
-/// An INSERT value for a column of type `ty` (its string moved, not copied).
-pub(crate) fn lit_value(e: Lit, ty: DataType, col: &str, p: Precision, now: i64) -> Result<Value> {
+/// An INSERT value for a column of type `ty`. The statement's literals
+/// are borrowed, not consumed, so that a statement checked under the read
+/// lock can be checked again if the catalog changed before it was written;
+/// a string is copied (numbers, the many-device case, cost nothing).
+pub(crate) fn lit_value(e: &Lit, ty: DataType, col: &str, p: Precision, now: i64) -> Result<Value> {
     // the usual cases first, without the general conversion
-    match (&e, ty) {
+    match (e, ty) {
         (Lit::Null, _) => return Ok(Value::Null),
         (Lit::Int(i), DataType::Timestamp) => return Ok(Value::Int(*i)),
         (Lit::Int(i), _)
@@ -46,16 +49,17 @@ pub(crate) fn lit_value(e: Lit, ty: DataType, col: &str, p: Precision, now: i64)
             return Ok(Value::Int(*i));
         }
         (Lit::Float(f), DataType::Double) => return Ok(Value::Double(*f)),
+        (Lit::Str(s), DataType::Timestamp) => return Ok(Value::Int(parse_timestamp(s, p)?)),
         _ => {}
     }
     let v = match e {
         Lit::Null => Value::Null,
-        Lit::Bool(b) => Value::Bool(b),
-        Lit::Int(i) => Value::Int(i),
-        Lit::Float(f) => Value::Double(f),
-        Lit::Str(s) => Value::Str(s),
+        Lit::Bool(b) => Value::Bool(*b),
+        Lit::Int(i) => Value::Int(*i),
+        Lit::Float(f) => Value::Double(*f),
+        Lit::Str(s) => Value::Str(s.clone()),
         Lit::Now => Value::Int(now),
-        Lit::Expr(e) => literal(&e, p, now)?,
+        Lit::Expr(e) => literal(e, p, now)?,
     };
     typed(v, ty, col, p)
 }
@@ -75,6 +79,35 @@ pub(crate) fn typed(v: Value, ty: DataType, col: &str, p: Precision) -> Result<V
     ty.coerce(v, col)
 }
 
+/// An INSERT checked against the catalog (every table resolved, every
+/// value converted and range-checked) and not yet written: what
+/// [`State::prepare_insert`] makes under the read lock, so that concurrent
+/// writers convert their statements side by side, and
+/// [`State::commit_insert`] writes under the write lock, which is then held
+/// only for the WAL append and the memtable inserts.
+pub(crate) struct Prepared {
+    /// The catalog generation the statement was checked against: a DDL
+    /// statement in between (a dropped table, an added column) sends it
+    /// back to be checked again.
+    generation: u64,
+    batch: Vec<(InsertRecord, Schema, Update)>,
+    /// The smallest `FSYNC` among the clauses' databases with `WAL 2`.
+    wal2_fsync: Option<i64>,
+}
+
+/// What the clauses of one statement that write to one table shape (a
+/// super table's children, or one normal table) share: resolved once per
+/// statement, where a many-device INSERT has thousands of clauses.
+struct Shape<'s> {
+    db: &'s str,
+    name: &'s str,
+    schema: Schema,
+    /// The clock and the KEEP/DAYS range, in the database's precision.
+    now: i64,
+    lo: i64,
+    hi: i64,
+}
+
 impl State {
     /// An INSERT: tables it auto-creates are created first, in one catalog
     /// transaction (they stay created even if a row is then refused, as in
@@ -84,6 +117,10 @@ impl State {
     /// error).
     /// Returns the rows written and, when the statement must be on disk
     /// before it is acknowledged (WAL 2), the log offset to sync to.
+    ///
+    /// This is the write-locked path, for statements that create tables;
+    /// the engine checks the others under the read lock first
+    /// ([`State::prepare_insert`]).
     pub(crate) fn insert(
         &mut self,
         tables: Vec<InsertTable>,
@@ -134,27 +171,133 @@ impl State {
                     .insert(t.name.clone(), t);
             }
         }
-        let mut batch = Vec::with_capacity(tables.len());
-        let mut sync = false;
-        {
-            let mut schemas = HashMap::new();
-            for it in tables {
-                let db = resolve_db(it.table.db.as_deref(), current)?;
-                let (rec, schema) = self.insert_record(&db, it, &mut schemas)?;
-                let opts = &schema.1;
-                sync |= opts.wal == 2
-                    && (opts.fsync == 0 || self.wal.syncer().since_sync_ms() >= opts.fsync as u128);
-                let update = Update::from_option(opts.update);
-                batch.push((rec, schema, update));
+        let Some(prepared) = self.prepare_insert(&tables, current)? else {
+            fail!(
+                code::TABLE_NOT_EXIST,
+                "a table of the INSERT was not created (internal error)"
+            );
+        };
+        self.commit_insert(prepared)
+            .expect("the catalog cannot change under the write lock")
+    }
+
+    /// Checks an INSERT against the catalog without changing anything (the
+    /// read lock is enough): every clause's table resolved, every value
+    /// converted and range-checked. `None` when the statement must take
+    /// the write-locked path ([`State::insert`]): it creates a table, or
+    /// names its tables in a `tbname` column (the super-table form).
+    pub(crate) fn prepare_insert(
+        &self,
+        tables: &[InsertTable],
+        current: Option<&str>,
+    ) -> Result<Option<Prepared>> {
+        // each clause's table first: a statement that creates one goes the
+        // write-locked path before any of its values is converted, so its
+        // errors come in the same order either way
+        let mut resolved = Vec::with_capacity(tables.len());
+        let mut last_db: Option<(&str, &str, &DbEntry)> = None;
+        for it in tables {
+            if it.using.is_none()
+                && it
+                    .columns
+                    .as_ref()
+                    .is_some_and(|c| c.iter().any(|n| n == "tbname"))
+            {
+                return Ok(None);
             }
+            let Some(db) = it.table.db.as_deref().or(current) else {
+                return Err(resolve_db(None, None).expect_err("no database"));
+            };
+            let (db_key, entry) = match last_db {
+                Some((name, key, entry)) if name == db => (key, entry),
+                _ => {
+                    let Some((key, entry)) = self.catalog.dbs.get_key_value(db) else {
+                        fail!(code::DB_NOT_EXIST, "Database not exist: {db}");
+                    };
+                    last_db = Some((db, key.as_str(), entry));
+                    (key.as_str(), entry)
+                }
+            };
+            let name = &it.table.name;
+            let Some(table) = entry.tables.get(name) else {
+                if it.using.is_some() {
+                    return Ok(None);
+                }
+                if entry.stables.contains_key(name) {
+                    fail!(
+                        code::INVALID_VALUE,
+                        "cannot insert into super table {name}; insert into its child tables"
+                    );
+                }
+                fail!(code::TABLE_NOT_EXIST, "Table does not exist: {name}");
+            };
+            resolved.push((db_key, entry, table));
         }
-        let end = self.wal.append(batch.iter().map(|b| &b.0))?;
+        let mut shapes: Vec<Shape<'_>> = Vec::new();
+        let mut batch = Vec::with_capacity(tables.len());
+        let mut wal2_fsync: Option<i64> = None;
+        for (it, (db, entry, table)) in tables.iter().zip(resolved) {
+            let name: &str = match &table.kind {
+                TableKind::Child { stable, .. } => stable,
+                TableKind::Normal { .. } => &table.name,
+            };
+            let k = match shapes.iter().position(|s| s.name == name && s.db == db) {
+                Some(k) => k,
+                None => {
+                    let opts = entry.options();
+                    let p = opts.precision;
+                    let now = p.now();
+                    let day = 86_400 * p.per_second();
+                    shapes.push(Shape {
+                        db,
+                        name,
+                        now,
+                        lo: now - opts.keep * day,
+                        hi: now + opts.days * day,
+                        schema: Rc::new((
+                            entry.columns_of(&table.name).expect("table exists"),
+                            opts,
+                        )),
+                    });
+                    shapes.len() - 1
+                }
+            };
+            let shape = &shapes[k];
+            let rec = record(it, table.uid, shape)?;
+            let opts = &shape.schema.1;
+            if opts.wal == 2 {
+                wal2_fsync = Some(wal2_fsync.map_or(opts.fsync, |f| f.min(opts.fsync)));
+            }
+            batch.push((rec, shape.schema.clone(), Update::from_option(opts.update)));
+        }
+        Ok(Some(Prepared {
+            generation: self.catalog.generation,
+            batch,
+            wal2_fsync,
+        }))
+    }
+
+    /// Writes a prepared INSERT: one WAL append, then the memtables.
+    /// Returns the rows written and the WAL offset to sync to (as
+    /// [`State::insert`]), or `None`, writing nothing, when the catalog
+    /// changed since the statement was checked.
+    pub(crate) fn commit_insert(&mut self, p: Prepared) -> Option<Result<(usize, Option<u64>)>> {
+        if p.generation != self.catalog.generation {
+            return None;
+        }
+        let sync = p
+            .wal2_fsync
+            .is_some_and(|f| f == 0 || self.wal.syncer().since_sync_ms() >= f as u128);
+        let end = match self.wal.append(p.batch.iter().map(|b| &b.0)) {
+            Ok(end) => end,
+            Err(e) => return Some(Err(e)),
+        };
         let mut total = 0;
-        for (rec, schema, update) in batch {
+        for (rec, schema, update) in p.batch {
             total += rec.len();
             self.apply(rec, &schema.0, update);
         }
-        Ok((total, sync.then_some(end)))
+        Some(Ok((total, sync.then_some(end))))
     }
 
     /// The 3.x super-table form, `INSERT INTO meters (tbname, location,
@@ -254,91 +397,57 @@ impl State {
         }
         Ok(out)
     }
+}
 
-    /// The WAL record of one table clause, all values checked, and the
-    /// table's schema (from `schemas` when another clause of the statement
-    /// had the same super table: a many-device INSERT names it thousands of
-    /// times, and each copy of its columns costs an allocation per column).
-    pub(crate) fn insert_record<'s>(
-        &'s self,
-        db: &str,
-        it: InsertTable,
-        schemas: &mut HashMap<(&'s str, &'s str), Schema>,
-    ) -> Result<(InsertRecord, Schema)> {
-        let Some((db_key, entry)) = self.catalog.dbs.get_key_value(db) else {
-            fail!(code::DB_NOT_EXIST, "Database not exist: {db}");
-        };
-        let name = &it.table.name;
-        let Some(table) = entry.tables.get(name) else {
-            if entry.stables.contains_key(name) {
-                fail!(
-                    code::INVALID_VALUE,
-                    "cannot insert into super table {name}; insert into its child tables"
-                );
-            }
-            fail!(code::TABLE_NOT_EXIST, "Table does not exist: {name}");
-        };
-        let uid = table.uid;
-        let shape: &'s str = match &table.kind {
-            TableKind::Child { stable, .. } => stable,
-            TableKind::Normal { .. } => &table.name,
-        };
-        let schema = schemas
-            .entry((db_key.as_str(), shape))
-            .or_insert_with(|| {
-                Rc::new((
-                    entry.columns_of(name).expect("table exists"),
-                    entry.options(),
-                ))
-            })
-            .clone();
-        let (cols, opts) = (&schema.0, &schema.1);
-        let p = opts.precision;
-        // which schema columns the values are for
-        let targets: Vec<usize> = match &it.columns {
-            None => (0..cols.len()).collect(),
-            Some(names) => {
-                let mut v = Vec::with_capacity(names.len());
-                for n in names {
-                    let Some(i) = cols.iter().position(|c| &c.name == n) else {
-                        fail!(
-                            code::INVALID_COLUMN,
-                            "invalid column name: {n} (table {name})"
-                        );
-                    };
-                    if v.contains(&i) {
-                        fail!(code::INVALID_COLUMN, "duplicated column name: {n}");
-                    }
-                    v.push(i);
-                }
-                if !v.contains(&0) {
+/// The WAL record of one table clause of table `uid`, every value
+/// converted to its column's type and every timestamp within the
+/// database's KEEP and DAYS.
+fn record(it: &InsertTable, uid: u64, shape: &Shape<'_>) -> Result<InsertRecord> {
+    let (cols, opts) = (&shape.schema.0, &shape.schema.1);
+    let p = opts.precision;
+    let name = &it.table.name;
+    // which schema columns the values are for
+    let targets: Vec<usize> = match &it.columns {
+        None => (0..cols.len()).collect(),
+        Some(names) => {
+            let mut v = Vec::with_capacity(names.len());
+            for n in names {
+                let Some(i) = cols.iter().position(|c| &c.name == n) else {
                     fail!(
                         code::INVALID_COLUMN,
-                        "the timestamp column {} must be given",
-                        cols[0].name
+                        "invalid column name: {n} (table {name})"
                     );
+                };
+                if v.contains(&i) {
+                    fail!(code::INVALID_COLUMN, "duplicated column name: {n}");
                 }
-                v
+                v.push(i);
             }
-        };
-        // every row is as wide as the first (the parser checks)
-        if it.rows.width != targets.len() {
-            fail!(
-                code::INVALID_VALUE,
-                "row 1 of table {name} has {} values, {} expected",
-                it.rows.width,
-                targets.len()
-            );
+            if !v.contains(&0) {
+                fail!(
+                    code::INVALID_COLUMN,
+                    "the timestamp column {} must be given",
+                    cols[0].name
+                );
+            }
+            v
         }
-        let now = p.now();
-        let lo = now - opts.keep * 86_400 * p.per_second();
-        let hi = now + opts.days * 86_400 * p.per_second();
-        let nrows = it.rows.len();
-        let mut ts = Vec::with_capacity(nrows);
-        let mut vals = Vec::with_capacity(nrows * (targets.len() - 1));
-        let mut cells = it.rows.cells.into_iter();
-        for (r, &ci) in (0..nrows).flat_map(|r| targets.iter().map(move |ci| (r, ci))) {
-            let e = cells.next().expect("every row is as wide as targets");
+    };
+    // every row is as wide as the first (the parser checks)
+    if it.rows.width != targets.len() {
+        fail!(
+            code::INVALID_VALUE,
+            "row 1 of table {name} has {} values, {} expected",
+            it.rows.width,
+            targets.len()
+        );
+    }
+    let (now, lo, hi) = (shape.now, shape.lo, shape.hi);
+    let nrows = it.rows.len();
+    let mut ts = Vec::with_capacity(nrows);
+    let mut vals = Vec::with_capacity(nrows * (targets.len() - 1));
+    for (r, row) in it.rows.iter().enumerate() {
+        for (e, &ci) in row.iter().zip(&targets) {
             let c = &cols[ci];
             let v = lit_value(e, c.ty, &c.name, p, now).map_err(|e| {
                 DbError::new(e.code, format!("{} (table {name}, row {})", e.msg, r + 1))
@@ -365,19 +474,71 @@ impl State {
             }
             ts.push(t);
         }
-        // Within one statement, equal timestamps collapse as the policy says
-        // (2.x sorted the batch and kept the first for UPDATE 0).
-        let col_ids: Vec<u16> = targets
-            .iter()
-            .filter(|&&i| i != 0)
-            .map(|&i| cols[i].id)
-            .collect();
-        let rec = InsertRecord {
-            uid,
-            col_ids,
-            ts,
-            vals,
+    }
+    // Within one statement, equal timestamps collapse as the policy says
+    // (2.x sorted the batch and kept the first for UPDATE 0).
+    let col_ids: Vec<u16> = targets
+        .iter()
+        .filter(|&&i| i != 0)
+        .map(|&i| cols[i].id)
+        .collect();
+    Ok(InsertRecord {
+        uid,
+        col_ids,
+        ts,
+        vals,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::ast::Statement;
+    use crate::state::Engine;
+    use crate::types::Value;
+
+    fn clauses(sql: &str) -> Vec<crate::sql::ast::InsertTable> {
+        match crate::sql::parse(sql).unwrap() {
+            Statement::Insert(t) => t,
+            other => panic!("not an insert: {other:?}"),
+        }
+    }
+
+    /// A statement checked under the read lock is not written when a DDL
+    /// statement came between: the column it was converted for is gone.
+    #[test]
+    fn a_catalog_change_sends_a_prepared_insert_back() {
+        let dir = std::env::temp_dir().join(format!("tsdb-prepare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = Engine::open(&dir).unwrap();
+        e.execute("create database p keep 36500", None).unwrap();
+        e.execute("create table p.t (ts timestamp, a int, b double)", None)
+            .unwrap();
+        let tables = clauses("insert into p.t values (1700000000000, 1, 2.5)");
+        let prepared = e.read().prepare_insert(&tables, None).unwrap().unwrap();
+        e.execute("alter table p.t drop column a", None).unwrap();
+        assert!(e.write().commit_insert(prepared).is_none());
+        // checked again, the statement no longer fits the table
+        let err = e.write().insert(tables, None).unwrap_err();
+        assert_eq!(err.msg, "row 1 of table t has 3 values, 2 expected");
+        // without a change in between it is written as prepared
+        let tables = clauses("insert into p.t values (1700000000000, 2.5)");
+        let prepared = e.read().prepare_insert(&tables, None).unwrap().unwrap();
+        let (n, _) = e.write().commit_insert(prepared).unwrap().unwrap();
+        assert_eq!(n, 1);
+        let out = e.execute("select b from p.t", None).unwrap();
+        let crate::result::Output::Rows { rows, .. } = out else {
+            panic!("expected rows, got {out:?}");
         };
-        Ok((rec, schema))
+        assert_eq!(rows, vec![vec![Value::Double(2.5)]]);
+        // a clause that creates its table takes the write-locked path
+        e.execute(
+            "create stable p.st (ts timestamp, v int) tags (k int)",
+            None,
+        )
+        .unwrap();
+        let tables = clauses("insert into p.d1 using p.st tags (1) values (1700000000000, 7)");
+        assert!(e.read().prepare_insert(&tables, None).unwrap().is_none());
+        drop(e);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

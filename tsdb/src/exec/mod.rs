@@ -24,10 +24,18 @@ impl Engine {
         tables: Vec<InsertTable>,
         db: Option<&str>,
     ) -> Result<usize> {
+        // Checked under the read lock, beside other writers' statements;
+        // written under the write lock if the catalog has not changed
+        // since (else checked again there), or wholly under the write lock
+        // when the statement creates tables.
+        let prepared = self.read().prepare_insert(&tables, db)?;
         // fsync (WAL 2) after the lock is released: group commit
         let (n, sync_to, job) = {
             let mut st = self.write();
-            let (n, sync_to) = st.insert(tables, db)?;
+            let (n, sync_to) = match prepared.and_then(|p| st.commit_insert(p)) {
+                Some(written) => written?,
+                None => st.insert(tables, db)?,
+            };
             // the rows are in: a flush that cannot start (the WAL
             // cannot rotate) must not turn this into an error
             let job = if st.over_budget() && !st.flushing {
