@@ -576,16 +576,19 @@ fn dropped_tables_free_their_files() {
 fn dead_blocks_are_compacted_away() {
     let (dir, e) = with_stable("compact");
     let db = Some("f");
+    // more than a quarter of `maxrows`: not a small block, which a flush
+    // would merge with the next row's block instead
+    const ROWS: i64 = 2000;
     // values that do not compress away, so each table's block has weight
     let v = |k: i64, i: i64| (i * 2_654_435_761 + k * 97) % 1_000_003;
     for (k, t) in ["a", "b", "c", "d"].iter().enumerate() {
         let mut sql = format!("insert into {t} using st tags ({k}) values ");
-        for i in 0..1000 {
+        for i in 0..ROWS {
             sql.push_str(&format!("({}, {}) ", BASE + i, v(k as i64, i)));
         }
         e.execute(&sql, db).unwrap();
     }
-    let sum = |k: i64| (0..1000).map(|i| v(k, i)).sum::<i64>();
+    let sum = |k: i64| (0..ROWS).map(|i| v(k, i)).sum::<i64>();
     e.flush().unwrap();
     let files = || -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir.join("data/f"))
@@ -603,7 +606,7 @@ fn dead_blocks_are_compacted_away() {
     };
     let want = |ks: &[i64]| -> Vec<Vec<Value>> {
         ks.iter()
-            .map(|&k| vec![Value::Int(sum(k)), Value::Int(1000), Value::Int(k)])
+            .map(|&k| vec![Value::Int(sum(k)), Value::Int(ROWS), Value::Int(k)])
             .collect()
     };
     let first = files();
@@ -645,11 +648,147 @@ fn dead_blocks_are_compacted_away() {
     assert_eq!(files(), third);
     assert_eq!(
         rows(e.execute("select sum(v), count(*) from d", db).unwrap()),
-        vec![vec![Value::Int(sum(3) + 7), Value::Int(1001)]]
+        vec![vec![Value::Int(sum(3) + 7), Value::Int(ROWS + 1)]]
     );
     e.execute("compact database f", None).unwrap();
     assert_eq!(files(), third, "no dead block: nothing rewritten");
     let err = e.execute("compact database nosuch", None).unwrap_err();
     assert_eq!(err.msg, "Database not exist: nosuch");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writers of many-device statements run side by side (each checked under
+/// the read lock) while another thread changes the catalog: every
+/// acknowledged row is there once, in the table it was written to, and a
+/// column added meanwhile reads NULL in the rows written before it.
+#[test]
+fn concurrent_many_table_inserts_beside_ddl() {
+    let (dir, e) = with_stable("manytables");
+    let e = std::sync::Arc::new(e);
+    const WRITERS: usize = 4;
+    const TABLES: usize = 200;
+    const ROUNDS: usize = 30;
+    e.execute(
+        &format!(
+            "insert into {}",
+            (0..TABLES)
+                .map(|k| format!("f.d{k} using f.st tags ({k}) values ({BASE}, 0)"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        None,
+    )
+    .unwrap();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let e = e.clone();
+            std::thread::spawn(move || {
+                let mut written = 0;
+                for r in 0..ROUNDS {
+                    let tick = BASE + 1 + (r * WRITERS + w) as i64;
+                    let sql = format!(
+                        "insert into {}",
+                        (0..TABLES)
+                            .map(|k| {
+                                format!("f.d{k} using f.st tags ({k}) (ts, v) values ({tick}, {w})")
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                    match e.execute(&sql, None).unwrap() {
+                        Output::Affected(n) => written += n,
+                        o => panic!("{o:?}"),
+                    }
+                }
+                written
+            })
+        })
+        .collect();
+    let ddl = {
+        let e = e.clone();
+        std::thread::spawn(move || {
+            for i in 0..10 {
+                e.execute(&format!("alter stable f.st add column c{i} int"), None)
+                    .unwrap();
+                e.execute(&format!("create table f.n{i} (ts timestamp, v int)"), None)
+                    .unwrap();
+                e.execute(&format!("drop table f.n{i}"), None).unwrap();
+            }
+        })
+    };
+    let written: usize = writers.into_iter().map(|h| h.join().unwrap()).sum();
+    ddl.join().unwrap();
+    assert_eq!(written, WRITERS * ROUNDS * TABLES);
+    let count = |sql: &str| match &rows(e.execute(sql, Some("f")).unwrap())[..] {
+        [row] => row[0].clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        count("select count(*) from st"),
+        Value::Int((TABLES + written) as i64)
+    );
+    assert_eq!(
+        count("select count(*) from d7"),
+        Value::Int((1 + WRITERS * ROUNDS) as i64)
+    );
+    assert_eq!(
+        count(&format!("select c9 from d7 where ts = {BASE}")),
+        Value::Null
+    );
+    drop(e);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A row per table per flush (the many-device pattern) leaves each table
+/// one block, not one per flush: small blocks merge as they gather, their
+/// old files go, and every row reads back, across a restart too.
+#[test]
+fn small_blocks_merge_as_they_gather() {
+    let (dir, e) = with_stable("smallmerge");
+    let db = Some("f");
+    const TABLES: i64 = 5;
+    const FLUSHES: i64 = 12;
+    for f in 0..FLUSHES {
+        let sql: String = (0..TABLES)
+            .map(|k| {
+                format!(
+                    "d{k} using st tags ({k}) values ({}, {})",
+                    BASE + f,
+                    k * 100 + f
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        e.execute(&format!("insert into {sql}"), db).unwrap();
+        e.flush().unwrap();
+    }
+    let blocks = |e: &Engine| -> usize {
+        let st = e.state.read().unwrap();
+        st.store.tables.values().map(|t| t.blocks.len()).sum()
+    };
+    let want: Vec<Vec<Value>> = (0..TABLES)
+        .map(|k| {
+            let sum: i64 = (0..FLUSHES).map(|f| k * 100 + f).sum();
+            vec![Value::Int(sum), Value::Int(FLUSHES), Value::Int(k)]
+        })
+        .collect();
+    let sums = |e: &Engine| {
+        rows(
+            e.execute(
+                "select sum(v), count(*), k from st group by k order by k",
+                db,
+            )
+            .unwrap(),
+        )
+    };
+    assert_eq!(blocks(&e), TABLES as usize);
+    assert_eq!(sums(&e), want);
+    let files = std::fs::read_dir(dir.join("data/f")).unwrap().count();
+    assert!(files <= 2, "{files} data files left");
+    drop(e);
+    let e = Engine::open(&dir).unwrap();
+    assert_eq!(blocks(&e), TABLES as usize);
+    assert_eq!(sums(&e), want);
+    drop(e);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -346,6 +346,56 @@ pub fn worth_merging(run: &[Arc<Block>]) -> bool {
     total <= 65_536 || total <= 3 * fresh
 }
 
+/// A block is small when it holds fewer than `maxrows` / this many rows:
+/// a table that gets a row per tick from a many-device ingest gets a block
+/// of a few dozen rows per flush, each with its own index entry and
+/// per-column summaries (about 70 bytes a column), more than the rows
+/// themselves take once compressed.
+const SMALL_BLOCK_FRACTION: usize = 4;
+
+/// Consecutive small blocks of one partition are merged into one block
+/// once this many have gathered (all of them at an explicit flush). With a
+/// flush adding one block of `r` rows, a row is rewritten about
+/// `log(maxrows / 4r) / log(8)` + 1 times before its block stops being
+/// small: about twice for 50-row flushes and the default `maxrows`.
+const SMALL_RUN_MERGE: usize = 8;
+
+/// Runs of consecutive small blocks, each within one partition, that
+/// are due to be merged ([`SMALL_RUN_MERGE`]; two suffice when `full`).
+/// `singles` are blocks that overlap no other, by start time.
+fn small_runs(
+    singles: Vec<Vec<Arc<Block>>>,
+    part_len: i64,
+    maxrows: usize,
+    full: bool,
+) -> Vec<Vec<Arc<Block>>> {
+    let due = if full { 2 } else { SMALL_RUN_MERGE };
+    let small = (maxrows / SMALL_BLOCK_FRACTION).max(1);
+    let mut out = Vec::new();
+    let mut run: Vec<Arc<Block>> = Vec::new();
+    let mut run_part = None;
+    for b in singles.into_iter().flatten() {
+        let part = b.meta.ts_min.div_euclid(part_len.max(1));
+        let fits =
+            (b.meta.rows as usize) < small && b.meta.ts_max.div_euclid(part_len.max(1)) == part;
+        if !fits || run_part != Some(part) {
+            if run.len() >= due {
+                out.push(std::mem::take(&mut run));
+            }
+            run.clear();
+            run_part = None;
+        }
+        if fits {
+            run_part = Some(part);
+            run.push(b);
+        }
+    }
+    if run.len() >= due {
+        out.push(run);
+    }
+    out
+}
+
 /// A block's timestamps and its columns in schema order.
 pub type Columns = (Arc<ColData>, Vec<Option<Arc<ColData>>>);
 
@@ -361,7 +411,22 @@ pub struct Run {
     data: Vec<Columns>,
 }
 
-/// Overlapping runs to merge into new, disjoint blocks.
+impl Run {
+    /// How the run's rows are cut into the new blocks of flush `seq`.
+    fn cut(&self, seq: u64) -> Cut<'_> {
+        Cut {
+            seq,
+            uid: self.uid,
+            db: &self.db,
+            columns: &self.columns,
+            part_len: self.part_len,
+            maxrows: self.maxrows,
+        }
+    }
+}
+
+/// Runs of blocks to merge into new, disjoint blocks: blocks that overlap
+/// (late rows), or small blocks in a row ([`SMALL_RUN_MERGE`]).
 pub struct Merge {
     /// The new blocks' flush number: newer than every block merged, older
     /// than every later flush.
@@ -376,6 +441,30 @@ impl Merge {
         let mut groups: HashMap<(String, i64), Group> = HashMap::new();
         let mut dead = Vec::new();
         for r in self.runs {
+            // a run of small blocks that overlap nothing: their rows in order
+            if r.old
+                .windows(2)
+                .all(|w| w[1].meta.ts_min > w[0].meta.ts_max)
+            {
+                let mut times = Vec::new();
+                let mut vals = Vec::new();
+                for (ts, cols) in &r.data {
+                    let Values::Int(t) = &ts.values else {
+                        continue;
+                    };
+                    times.extend_from_slice(t);
+                    for j in 0..t.len() {
+                        vals.extend(
+                            cols.iter()
+                                .map(|c| c.as_ref().map_or(Value::Null, |c| c.get(j))),
+                        );
+                    }
+                }
+                let mut rows = TableData::from_run(times, vals, r.columns.len());
+                r.cut(self.seq).blocks(rows.run(), &mut groups);
+                dead.extend(r.old);
+                continue;
+            }
             let mut order: Vec<usize> = (0..r.old.len()).collect();
             order.sort_by_key(|&i| std::cmp::Reverse(r.old[i].seq));
             let mut rows: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
@@ -393,15 +482,7 @@ impl Merge {
                 }
             }
             let mut rows = TableData::from_sorted(rows, r.columns.len());
-            Cut {
-                seq: self.seq,
-                uid: r.uid,
-                db: &r.db,
-                columns: &r.columns,
-                part_len: r.part_len,
-                maxrows: r.maxrows,
-            }
-            .blocks(rows.run(), &mut groups);
+            r.cut(self.seq).blocks(rows.run(), &mut groups);
             dead.extend(r.old);
         }
         FlushJob {
@@ -739,7 +820,7 @@ impl Store {
         let mut runs = Vec::new();
         let mut rows = 0usize;
         for (uid, tb) in &self.tables {
-            if tb.disjoint || rows >= max_rows {
+            if rows >= max_rows || (tb.disjoint && tb.blocks.len() < 2) {
                 continue;
             }
             let Some((db, columns, part_len, maxrows)) = schema(*uid) else {
@@ -755,10 +836,11 @@ impl Store {
                 run_end = run_end.max(b.meta.ts_max);
                 groups.last_mut().expect("pushed").push(b.clone());
             }
-            for old in groups.into_iter().filter(|g| g.len() > 1) {
-                if !full && !worth_merging(&old) {
-                    continue;
-                }
+            let (mut merging, singles): (Vec<_>, Vec<_>) =
+                groups.into_iter().partition(|g| g.len() > 1);
+            merging.retain(|g| full || worth_merging(g));
+            merging.extend(small_runs(singles, part_len, maxrows, full));
+            for old in merging {
                 let mut data = Vec::with_capacity(old.len());
                 for b in &old {
                     let mut cols = Vec::with_capacity(columns.len());
@@ -1317,4 +1399,82 @@ pub fn write_files(dir: &Path, job: FlushJob) -> Result<Written, (FlushJob, DbEr
     }
     let seq = job.groups.iter().map(|g| g.0.seq).max().unwrap_or(0);
     Ok(Written { job, srcs, seq })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A block of `rows` rows from `lo` to `hi`, holding no columns (what
+    /// [`small_runs`] reads is the index entry).
+    fn block(lo: i64, hi: i64, rows: u32) -> Arc<Block> {
+        let ts = Value::Int(lo);
+        Arc::new(Block {
+            key: 0,
+            seq: 1,
+            meta: BlockMeta {
+                uid: 1,
+                rows,
+                ts_min: lo,
+                ts_max: hi,
+                cols: Vec::new(),
+            },
+            src: RwLock::new(Src::Mem(Arc::new(block::Decoded {
+                ts: Arc::new(ColData::from_values(Kind::Int, [&ts].into_iter())),
+                cols: Vec::new(),
+            }))),
+        })
+    }
+
+    fn starts(runs: &[Vec<Arc<Block>>]) -> Vec<Vec<i64>> {
+        runs.iter()
+            .map(|r| r.iter().map(|b| b.meta.ts_min).collect())
+            .collect()
+    }
+
+    /// Small blocks merge once eight have gathered in one partition (two
+    /// at an explicit flush); a big block or a partition boundary ends a
+    /// run, and a block across a boundary never joins one.
+    #[test]
+    fn small_runs_gather_within_a_partition() {
+        // partitions of 1,000 ticks; maxrows 400, so small is under 100 rows
+        let singles = |v: &[(i64, i64, u32)]| -> Vec<Vec<Arc<Block>>> {
+            v.iter()
+                .map(|&(lo, hi, n)| vec![block(lo, hi, n)])
+                .collect()
+        };
+        let seven: Vec<(i64, i64, u32)> = (0..7).map(|i| (i * 10, i * 10 + 5, 50)).collect();
+        assert!(small_runs(singles(&seven), 1000, 400, false).is_empty());
+        assert_eq!(
+            starts(&small_runs(singles(&seven), 1000, 400, true)),
+            vec![vec![0, 10, 20, 30, 40, 50, 60]]
+        );
+        let mut eight = seven.clone();
+        eight.push((70, 75, 99));
+        assert_eq!(
+            starts(&small_runs(singles(&eight), 1000, 400, false)),
+            vec![vec![0, 10, 20, 30, 40, 50, 60, 70]]
+        );
+        // a block of 100 rows is not small: it splits the run
+        let mut split = seven.clone();
+        split.insert(3, (25, 28, 100));
+        split.push((70, 75, 50));
+        assert!(small_runs(singles(&split), 1000, 400, false).is_empty());
+        assert_eq!(
+            starts(&small_runs(singles(&split), 1000, 400, true)),
+            vec![vec![0, 10, 20], vec![30, 40, 50, 60, 70]]
+        );
+        // a partition boundary ends a run; a block across one stays alone
+        let across = singles(&[
+            (900, 950, 5),
+            (960, 990, 5),
+            (995, 1005, 5),
+            (1010, 1020, 5),
+            (1030, 1040, 5),
+        ]);
+        assert_eq!(
+            starts(&small_runs(across, 1000, 400, true)),
+            vec![vec![900, 960], vec![1010, 1030]]
+        );
+    }
 }

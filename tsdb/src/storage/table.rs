@@ -339,6 +339,19 @@ impl TableData {
     }
 
     /// Rows already in timestamp order, each timestamp once.
+    /// A run of rows in strictly increasing timestamp order, `width`
+    /// values each.
+    pub fn from_run(ts: Vec<i64>, vals: Vec<Value>, width: usize) -> Self {
+        debug_assert!(ts.windows(2).all(|w| w[0] < w[1]));
+        debug_assert_eq!(vals.len(), ts.len() * width);
+        TableData {
+            ts,
+            vals,
+            width,
+            late: BTreeMap::new(),
+        }
+    }
+
     pub fn from_sorted(rows: impl IntoIterator<Item = (i64, Vec<Value>)>, width: usize) -> Self {
         let mut t = TableData {
             width,
