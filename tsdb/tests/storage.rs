@@ -283,7 +283,15 @@ fn fast_and_row_paths_agree() {
                     rng_val(&mut rng, 99),
                     rng_val(&mut rng, 2) == 0,
                 );
-                let mut v = |s: String| if rng.below(7) == 0 { "null".into() } else { s };
+                // t2 has no NULL: its column slices take the folds for
+                // columns without a null map
+                let mut v = |s: String| {
+                    if t != 2 && rng.below(7) == 0 {
+                        "null".into()
+                    } else {
+                        s
+                    }
+                };
                 let iv = v(format!("{a}"));
                 let fv = v(format!("{b}"));
                 let sv = v(format!("'x{c}'"));
