@@ -2,7 +2,7 @@
 
 /// mimalloc instead of glibc's malloc: a many-device INSERT makes and frees
 /// millions of small values, and glibc spent a quarter of the ingest in
-/// `malloc_consolidate` and its free lists (bench/lp.sh, perf).
+/// `malloc_consolidate` and its free lists (bench/iot.sh, perf).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -275,3 +275,27 @@ fn import_reads_line_protocol_files() {
         "tsdb import: line protocol, line 4: field 'usage' = oops: not a number, string or boolean"
     );
 }
+
+/// Lines of one device with different field sets in one request go to
+/// the same child table (one clause per field set), each row once, the
+/// fields a line does not name NULL; tags in any order name the same child.
+#[test]
+fn one_device_with_several_field_sets() {
+    let s = Server::start(&temp_dir("lp-fieldsets").join("data"));
+    let body = "m,d=1,s=x a=1i 1577836800000000000\n\
+                m,d=2,s=x a=5i 1577836800000000000\n\
+                m,s=x,d=1 a=2i,b=0.5 1577836801000000000\n\
+                m,d=1,s=x a=3i 1577836802000000000\n\
+                m,d=1,s=x b=1.5,a=4i 1577836803000000000\n";
+    let (st, answer) = write(&s, "db=fs", body, true);
+    assert_eq!((st, answer.as_str()), (204, ""));
+    assert_eq!(
+        rows(&s, "select a, b, d from fs.m where d = '1'"),
+        json!([[1, null, "1"], [2, 0.5, "1"], [3, null, "1"], [4, 1.5, "1"]])
+    );
+    assert_eq!(
+        rows(&s, "select count(*) from fs.m where d = '2'"),
+        json!([[1]])
+    );
+    assert_eq!(rows(&s, "show fs.tables").as_array().unwrap().len(), 2);
+}

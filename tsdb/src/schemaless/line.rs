@@ -57,6 +57,7 @@ pub fn parse(text: &str) -> Result<Vec<Point>, LineError> {
 }
 
 struct Cursor<'a> {
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -70,6 +71,22 @@ impl Cursor<'_> {
     /// `\x` turned into `x` where `x` is one of `escapable` (any other
     /// backslash stays, as InfluxDB reads it).
     fn until(&mut self, stops: &[u8], escapable: &[u8]) -> Result<String, String> {
+        // the usual token has no backslash: one copy of its text (stops
+        // are ASCII, so both ends fall on character boundaries)
+        let start = self.i;
+        while let Some(c) = self.peek() {
+            if c == b'\\' {
+                break;
+            }
+            if stops.contains(&c) {
+                return Ok(self.s[start..self.i].to_owned());
+            }
+            self.i += 1;
+        }
+        if self.peek().is_none() {
+            return Ok(self.s[start..].to_owned());
+        }
+        self.i = start;
         let mut out = Vec::new();
         while let Some(c) = self.peek() {
             if c == b'\\' {
@@ -114,6 +131,7 @@ impl Cursor<'_> {
 
 fn parse_line(line: &str, number: usize) -> Result<Point, String> {
     let mut c = Cursor {
+        s: line,
         b: line.as_bytes(),
         i: 0,
     };

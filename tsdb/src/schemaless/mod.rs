@@ -25,7 +25,7 @@
 
 pub mod line;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::error::{DbError, Result, code};
@@ -33,7 +33,7 @@ use crate::fail;
 use crate::schema::Column;
 use crate::sql::ast::{Expr, InsertTable, Lit, ObjName, Rows, SubTable};
 use crate::state::Engine;
-use crate::types::{DataType, Precision};
+use crate::types::{DataType, Precision, UidMap};
 use line::{Field, Point};
 
 /// The timestamp column of a super table the writer creates (TDengine's).
@@ -146,25 +146,31 @@ fn quote_ident(s: &str) -> Result<String> {
 
 /// The child table of a tag set: `t_` and 32 hex digits.
 pub fn child_name(measurement: &str, tags: &[(String, String)]) -> String {
+    let (h1, h2) = child_hash(measurement, tags);
+    format!("t_{h1:016x}{h2:016x}")
+}
+
+/// Two FNV-1a hashes (different seeds) of `measurement,k=v,...` with the
+/// tags sorted: the digits of [`child_name`], fed the text piece by piece
+/// rather than built into a string first.
+fn child_hash(measurement: &str, tags: &[(String, String)]) -> (u64, u64) {
     let mut sorted: Vec<&(String, String)> = tags.iter().collect();
-    sorted.sort();
-    let mut key = measurement.to_owned();
-    for (k, v) in sorted {
-        key.push(',');
-        key.push_str(k);
-        key.push('=');
-        key.push_str(v);
-    }
-    let h = |seed: u64| {
-        key.bytes().fold(seed, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
+    sorted.sort_unstable();
+    let mut h = (0xcbf2_9ce4_8422_2325_u64, 0x6c62_272e_07bb_0142_u64);
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            h.0 = (h.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            h.1 = (h.1 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
     };
-    format!(
-        "t_{:016x}{:016x}",
-        h(0xcbf2_9ce4_8422_2325),
-        h(0x6c62_272e_07bb_0142)
-    )
+    feed(measurement.as_bytes());
+    for (k, v) in sorted {
+        feed(b",");
+        feed(k.as_bytes());
+        feed(b"=");
+        feed(v.as_bytes());
+    }
+    h
 }
 
 /// Writes the line-protocol `text` into database `db`; the rows written.
@@ -207,10 +213,12 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
             let line = pts.first().map_or(0, |p| p.line);
             DbError::new(e.code, format!("line {line}: {}", e.msg))
         })?;
-        // clauses by child table and field set, in first-seen order
-        let mut index: HashMap<(String, Vec<&str>), usize> = HashMap::new();
+        // clauses by child table and field set, in first-seen order: the
+        // clauses of a child found by its name's first hash, the rest
+        // compared (one clause a child, in the usual request)
+        let mut index: UidMap<Vec<usize>> = UidMap::default();
         for p in pts {
-            let child = child_name(m, &p.tags);
+            let (h1, h2) = child_hash(m, &p.tags);
             let mut names: Vec<&str> = p.fields.iter().map(|(k, _)| k.as_str()).collect();
             names.sort_unstable();
             let ts = match p.ts {
@@ -239,12 +247,19 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
                     Field::Str(s) => Lit::Str(s.clone()),
                 });
             }
-            let key = (child, names);
-            if let Some(&i) = index.get(&key) {
+            let child = format!("t_{h1:016x}{h2:016x}");
+            let same = |t: &InsertTable| {
+                t.table.name == child
+                    && t.columns.as_ref().is_some_and(|c| {
+                        c.len() == names.len() + 1 && c[1..].iter().zip(&names).all(|(a, b)| a == b)
+                    })
+            };
+            let clauses = index.entry(h1).or_default();
+            if let Some(&i) = clauses.iter().find(|&&i| same(&tables[i])) {
                 tables[i].rows.push(row);
                 continue;
             }
-            let (child, names) = key.clone();
+            clauses.push(tables.len());
             let name = ObjName {
                 db: Some(db.to_owned()),
                 name: child,
@@ -263,7 +278,6 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
             columns.extend(names.iter().map(|n| (*n).to_owned()));
             let mut rows = Rows::new(columns.len());
             rows.push(row);
-            index.insert(key, tables.len());
             tables.push(InsertTable {
                 table: name.clone(),
                 using: Some(SubTable {
