@@ -6,6 +6,23 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Turns transparent huge pages off for the process. mimalloc returns the
+/// pages of a statement's larger buffers (its clauses, its WAL records)
+/// and takes fresh ones for the next; with THP on, each such fault had the
+/// kernel zero a whole 2 MiB page: 11–14 % of a many-device ingest in
+/// `clear_page_erms`. Off, the same ingest runs about 10 % faster in 8–12 %
+/// less CPU and its peak RSS falls from ~235 to ~165 MB (2 M rows, 10,000
+/// tables, 3 runs alternating; `MIMALLOC_ALLOW_THP=0` measured the same).
+#[allow(unsafe_code)]
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes no pointers; a kernel without it
+    // answers EINVAL, which changes nothing.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -177,6 +194,7 @@ struct ShellArgs {
 }
 
 fn main() -> ExitCode {
+    no_transparent_huge_pages();
     match Cli::parse().command {
         Command::Serve(a) => serve(a),
         Command::Shell(a) => shell(a),

@@ -377,7 +377,7 @@ impl State {
                     child,
                     InsertTable {
                         table: name.clone(),
-                        using: Some(SubTable {
+                        using: Some(Box::new(SubTable {
                             name,
                             if_not_exists: true,
                             stable: it.table.clone(),
@@ -386,7 +386,7 @@ impl State {
                                 .iter()
                                 .map(|&i| row[i].clone().into_expr())
                                 .collect(),
-                        }),
+                        })),
                         columns: Some(col_idx.iter().map(|&i| names[i].clone()).collect()),
                         rows,
                         pos: it.pos,

@@ -280,7 +280,7 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
             rows.push(row);
             tables.push(InsertTable {
                 table: name.clone(),
-                using: Some(SubTable {
+                using: Some(Box::new(SubTable {
                     name,
                     if_not_exists: true,
                     stable: ObjName {
@@ -289,7 +289,7 @@ pub fn write(engine: &Engine, db: &str, text: &str, precision: RequestPrecision)
                     },
                     tag_names: Some(tag_order.clone()),
                     tag_values,
-                }),
+                })),
                 columns: Some(columns),
                 rows,
                 pos: 0,

@@ -140,7 +140,11 @@ pub struct SubTable {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InsertTable {
     pub table: ObjName,
-    pub using: Option<SubTable>,
+    /// Boxed: most clauses of a many-device INSERT name a table that
+    /// exists, and a statement's clauses lie in one vector that stays under
+    /// the allocator's huge-object size (fresh pages, zeroed by the kernel,
+    /// for every statement) only if each clause is small.
+    pub using: Option<Box<SubTable>>,
     pub columns: Option<Vec<String>>,
     pub rows: Rows,
     /// Byte offset of the table clause, for messages.

@@ -656,7 +656,7 @@ impl Parser<'_> {
                     }
                     columns = Some(self.ident_list()?);
                 }
-                Some(sub)
+                Some(Box::new(sub))
             } else {
                 None
             };

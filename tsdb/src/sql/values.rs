@@ -29,7 +29,9 @@ pub fn insert(sql: &str) -> Option<Statement> {
     if !s.word()?.eq_ignore_ascii_case("into") {
         return None;
     }
-    let mut tables = Vec::new();
+    // room for the clauses at once (a one-row clause takes 60 bytes or
+    // more of text): no vector doubling its way through fresh pages
+    let mut tables = Vec::with_capacity(sql.len() / 60 + 1);
     loop {
         s.ws()?;
         let pos = s.i;
@@ -59,13 +61,13 @@ pub fn insert(sql: &str) -> Option<Statement> {
                 columns = Some(s.ident_list()?);
             }
             word = s.word()?;
-            Some(SubTable {
+            Some(Box::new(SubTable {
                 name: table.clone(),
                 if_not_exists: true,
                 stable,
                 tag_names,
                 tag_values,
-            })
+            }))
         } else {
             None
         };
