@@ -101,13 +101,17 @@ impl Engine {
 
 /// The database a statement addresses: its own qualifier, else the current.
 pub fn resolve_db(explicit: Option<&str>, current: Option<&str>) -> Result<String> {
-    match explicit.or(current) {
-        Some(d) => Ok(d.to_owned()),
-        None => Err(DbError::new(
+    db_name(explicit, current).map(str::to_owned)
+}
+
+/// [`resolve_db`] without the copy (an INSERT asks once per clause).
+pub(crate) fn db_name<'a>(explicit: Option<&'a str>, current: Option<&'a str>) -> Result<&'a str> {
+    explicit.or(current).ok_or_else(|| {
+        DbError::new(
             code::DB_NOT_SPECIFIED,
             "Database not specified or available (USE a database, or write db.table)",
-        )),
-    }
+        )
+    })
 }
 
 impl DbEntry {

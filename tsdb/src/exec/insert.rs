@@ -12,7 +12,7 @@ use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::query::literal::literal;
 use crate::sql::ast::{Expr, InsertTable, Lit, ObjName, Rows, SubTable};
-use crate::state::{State, resolve_db};
+use crate::state::{State, db_name, resolve_db};
 use crate::storage::table::Update;
 use crate::storage::wal::InsertRecord;
 use crate::types::{DataType, Precision, Value, parse_timestamp};
@@ -197,17 +197,10 @@ impl State {
         let mut resolved = Vec::with_capacity(tables.len());
         let mut last_db: Option<(&str, &str, &DbEntry)> = None;
         for it in tables {
-            if it.using.is_none()
-                && it
-                    .columns
-                    .as_ref()
-                    .is_some_and(|c| c.iter().any(|n| n == "tbname"))
-            {
+            if uses_tbname_form(it) {
                 return Ok(None);
             }
-            let Some(db) = it.table.db.as_deref().or(current) else {
-                return Err(resolve_db(None, None).expect_err("no database"));
-            };
+            let db = db_name(it.table.db.as_deref(), current)?;
             let (db_key, entry) = match last_db {
                 Some((name, key, entry)) if name == db => (key, entry),
                 _ => {
@@ -309,19 +302,12 @@ impl State {
         tables: Vec<InsertTable>,
         current: Option<&str>,
     ) -> Result<Vec<InsertTable>> {
-        let uses_form = |it: &InsertTable| {
-            it.using.is_none()
-                && it
-                    .columns
-                    .as_ref()
-                    .is_some_and(|c| c.iter().any(|n| n == "tbname"))
-        };
-        if !tables.iter().any(uses_form) {
+        if !tables.iter().any(uses_tbname_form) {
             return Ok(tables);
         }
         let mut out = Vec::with_capacity(tables.len());
         for it in tables {
-            if !uses_form(&it) {
+            if !uses_tbname_form(&it) {
                 out.push(it);
                 continue;
             }
@@ -397,6 +383,16 @@ impl State {
         }
         Ok(out)
     }
+}
+
+/// Whether a clause is the 3.x super-table form, its child tables named
+/// in a `tbname` column ([`State::expand_stable_inserts`]).
+fn uses_tbname_form(it: &InsertTable) -> bool {
+    it.using.is_none()
+        && it
+            .columns
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|n| n == "tbname"))
 }
 
 /// The WAL record of one table clause of table `uid`, every value
