@@ -829,8 +829,9 @@ fn fold_segment(
     if a >= b {
         return;
     }
-    // windows to come, at most: room for them at once rather than a
-    // vector that doubles (and copies) its way to 166,667 windows
+    // this segment's windows, at most: room for them at once (a memtable
+    // segment may span thousands of windows; a block's few dozen change
+    // little, as the vector grows by doubling anyway)
     if let Some(w) = w {
         let (s, last) = (w.first_start(t[a]), w.first_start(t[b - 1]));
         if wins.starts.last().is_none_or(|&l| l < s) {

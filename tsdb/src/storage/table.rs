@@ -338,7 +338,6 @@ impl TableData {
         self.width = 0;
     }
 
-    /// Rows already in timestamp order, each timestamp once.
     /// A run of rows in strictly increasing timestamp order, `width`
     /// values each.
     pub fn from_run(ts: Vec<i64>, vals: Vec<Value>, width: usize) -> Self {
@@ -352,6 +351,7 @@ impl TableData {
         }
     }
 
+    /// Rows already in timestamp order, each timestamp once.
     pub fn from_sorted(rows: impl IntoIterator<Item = (i64, Vec<Value>)>, width: usize) -> Self {
         let mut t = TableData {
             width,
