@@ -54,7 +54,7 @@ target/debug/tsdb serve --config "$T/tsdb.ini" > "$T/tsdb.log" 2>&1 &
 SERVER=$!
 SH=(target/debug/tsdb shell -P "$TP")
 for _ in $(seq 1 120); do
-  "${SH[@]}" -s "show anodes" 2>/dev/null | grep -q ready && break
+  [[ "$("${SH[@]}" -s "show anodes" 2>/dev/null)" == *ready* ]] && break
   kill -0 "$SERVER" 2>/dev/null || { cat "$T/tsdb.log"; echo "FAIL: tsdb did not start"; exit 1; }
   sleep 0.5
 done

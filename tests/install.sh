@@ -73,7 +73,10 @@ if [ -n "$DEB" ]; then
   mkdir -p "$T/debx"; dpkg-deb -x "$DEB" "$T/debx"
   grep -q '^PREFIX=""$' "$T/debx/usr/local/taos/taosanode/bin/rmtaosanode" || fail "deb's rmtaosanode has a prefix"
   [ "$(readlink "$T/debx/usr/local/bin/anode")" = /usr/local/taos/taosanode/bin/anode ] || fail "deb's link"
-  dpkg-deb --ctrl-tarfile "$DEB" | tar -t | grep -q postinst || fail "deb has no postinst"
+  # captured, not piped into grep -q: under pipefail, grep's early exit can
+  # kill tar with SIGPIPE and fail a deb that has the script
+  ctrl="$(dpkg-deb --ctrl-tarfile "$DEB" | tar -t)"
+  contains "$ctrl" "postinst" "deb control scripts"
   ok "the .deb: control, contents, staged paths"
 else
   echo "skip: no .deb (dpkg-deb missing)"
@@ -134,7 +137,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   for u in taosanoded.service tsdbd.service; do
     out="$(systemd-analyze verify "$T/vroot/etc/systemd/system/$u" 2>&1)" || fail "systemd-analyze verify $u: $out"
     # verify prints warnings but exits 0 for some; none is acceptable
-    if grep -v -e "^$" <<<"$out" | grep -q -i "$u"; then fail "systemd-analyze verify $u: $out"; fi
+    if grep -v -e "^$" <<<"$out" | grep -i "$u" >/dev/null; then fail "systemd-analyze verify $u: $out"; fi
   done
   ok "systemd-analyze verify: both units"
 else
@@ -176,7 +179,7 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 for _ in $(seq 1 60); do
-  "${SH[@]}" -s "show anodes" 2>/dev/null | grep -q "127.0.0.1:$AP" && break
+  [[ "$("${SH[@]}" -s "show anodes" 2>/dev/null)" == *"127.0.0.1:$AP"* ]] && break
   sleep 0.5
 done
 anodes="$("${SH[@]}" -s "show anodes")"
