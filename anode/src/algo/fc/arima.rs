@@ -16,11 +16,12 @@
 //! series). The filter switches to its steady state once the covariance
 //! stops changing, so a likelihood costs `O(n·r)` after a short transient.
 //!
-//! May import: its parent's `optimize`.
+//! May import: its parent's `optimize` and `kernels`.
 
 use ndarray::{Array1, Array2};
 
-use super::optimize::{Residuals, dot, levenberg_marquardt, nelder_mead};
+use super::kernels::{axpy, axpy_diff, dot, ma_recursion};
+use super::optimize::{Residuals, levenberg_marquardt, nelder_mead};
 
 /// Largest state dimension fitted by exact ML; beyond it CSS is used.
 /// `r = 30` covers every non-seasonal order and monthly seasons with
@@ -290,72 +291,19 @@ fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (
     let n = w.len();
     let start = phi.len().min(n);
     out.clear();
-    out.resize(n, 0.0);
+    out.extend_from_slice(w);
+    out[..start].fill(0.0);
     if start == n {
         // no residual: more AR lags than values (the fits refuse this)
         return (0.0, 0);
     }
-    out[start..].copy_from_slice(&w[start..]);
     for (l, c) in sparse(phi) {
-        for (e, v) in out[start..].iter_mut().zip(&w[start - l..n - l]) {
-            *e -= c * v;
-        }
+        axpy(-c, &w[start - l..n - l], &mut out[start..]);
     }
     ma_recursion([out], &sparse(theta), start);
     // summed apart: inside the recursion it would be a second chain of waits
     let tail = &out[start..];
     (dot(tail, tail), n - start)
-}
-
-/// The MA recursion `x_t ← x_t − Σ_l c_l x_{t−l}` for `t ≥ from`, in place
-/// on each of `xs` (values before the first count as zero), for the sparse
-/// `(lag, c)` pairs of `lags`.
-///
-/// Each step waits on the one before, so the order is chosen for the
-/// processor: the longer lags first, then the lag-1 term from a register
-/// (`prev`), so only one multiply and one subtraction lie on the chain
-/// instead of a store, a reload and every lag; `K` series filtered side by
-/// side overlap their chains.
-fn ma_recursion<const K: usize>(mut xs: [&mut [f64]; K], lags: &[(usize, f64)], from: usize) {
-    let n = xs.iter().map(|x| x.len()).min().unwrap_or(0);
-    if from >= n || lags.is_empty() {
-        return;
-    }
-    let c1 = lags.iter().find(|(l, _)| *l == 1).map_or(0.0, |p| p.1);
-    let mut rest: Vec<(usize, f64)> = lags.iter().filter(|(l, _)| *l > 1).copied().collect();
-    rest.sort_unstable_by_key(|p| std::cmp::Reverse(p.0));
-    let mut prev = [0.0; K];
-    if from > 0 {
-        for (p, x) in prev.iter_mut().zip(xs.iter()) {
-            *p = x[from - 1];
-        }
-    }
-    // before the longest lag some terms reach before the series
-    let split = rest.first().map_or(0, |p| p.0).max(from).min(n);
-    for t in from..split {
-        for (x, p) in xs.iter_mut().zip(prev.iter_mut()) {
-            let mut e = x[t];
-            for &(l, c) in &rest {
-                if l <= t {
-                    e -= c * x[t - l];
-                }
-            }
-            e -= c1 * *p;
-            x[t] = e;
-            *p = e;
-        }
-    }
-    for t in split..n {
-        for (x, p) in xs.iter_mut().zip(prev.iter_mut()) {
-            let mut e = x[t];
-            for &(l, c) in &rest {
-                e -= c * x[t - l];
-            }
-            e -= c1 * *p;
-            x[t] = e;
-            *p = e;
-        }
-    }
 }
 
 /// The CSS problem of one order, for Levenberg–Marquardt.
@@ -497,11 +445,7 @@ fn css_jacobian(
         if i < big_a {
             let s = big_a - i - 1;
             match &sparse_psi {
-                None => {
-                    for (h, p) in head[s..].iter_mut().zip(psi.iter()) {
-                        *h += w[s] * p;
-                    }
-                }
+                None => axpy(w[s], psi, &mut head[s..]),
                 // `sparse` numbers lags from 1: ψ_j is at `j - 1`
                 Some(nz) => {
                     for &(j, p) in nz.iter().take_while(|(j, _)| s + j - 1 < n) {
@@ -516,9 +460,7 @@ fn css_jacobian(
                 continue;
             }
             let from = big_a - i;
-            for ((j, uu), hh) in col[big_a..].iter_mut().zip(&u[from..]).zip(&head[from..]) {
-                *j += c * (hh - uu);
-            }
+            axpy_diff(c, &head[from..], &u[from..], &mut col[big_a..]);
         }
     }
     for (col, (_, d)) in jac.iter_mut().zip(dirs) {
@@ -528,9 +470,7 @@ fn css_jacobian(
             if c == 0.0 || from >= n {
                 continue;
             }
-            for (jj, vv) in col[from..].iter_mut().zip(&v[from - lag..]) {
-                *jj -= c * vv;
-            }
+            axpy(-c, &v[from - lag..], &mut col[from..]);
         }
     }
     true
@@ -681,7 +621,6 @@ pub fn fit_capped(
         method
     };
     let dim = order.n_arma();
-    let mut resid = Vec::new();
     let ml = |x: &[f64]| {
         let (phi, theta) = polynomials(&order, x);
         match kalman(&w, &phi, &theta) {
@@ -690,20 +629,31 @@ pub fn fit_capped(
         }
     };
     let x0 = start.map_or_else(|| vec![0.0; dim], |s| warm_start(&order, s));
+    // a CSS fit keeps the optimiser's last residuals: they are the ones at
+    // its answer, so evaluating them again would only repeat a pass
+    let mut css_at_x = None;
     let x = if dim == 0 {
         Vec::new()
     } else {
         // CSS is a sum of squares: Levenberg–Marquardt on the residuals
-        let (xc, _) = levenberg_marquardt(Css::new(&order, &w), &x0, lm_iter);
+        let (xc, ss, r) = levenberg_marquardt(Css::new(&order, &w), &x0, lm_iter);
         if method == Method::Ml {
             nelder_mead(ml, &xc, &vec![0.05; dim], MAX_ML_EVALS, 1e-7).0
         } else {
+            css_at_x = Some((ss, r));
             xc
         }
     };
     let coef = coefficients(&order, &x);
     let (phi, theta) = expanded(&order, &coef);
-    let (ss, used) = css_residuals(&w, &phi, &theta, &mut resid);
+    let (ss, used, resid) = match css_at_x {
+        Some((ss, r)) => (ss, n - phi.len().min(n), r),
+        None => {
+            let mut r = Vec::new();
+            let (ss, used) = css_residuals(&w, &phi, &theta, &mut r);
+            (ss, used, r)
+        }
+    };
     let (sigma2, minus2ll) = match method {
         // R's auto.arima scores CSS fits over all n differenced values
         // (not the n − ncond residuals), so that models losing more values

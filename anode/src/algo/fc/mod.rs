@@ -12,6 +12,7 @@ pub mod autoarima;
 pub mod ces;
 pub mod ets;
 pub mod holtwinters;
+mod kernels;
 pub mod mstl;
 pub mod optimize;
 pub mod season;

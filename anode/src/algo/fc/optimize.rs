@@ -5,7 +5,9 @@
 //! for sums of squares such as ARIMA's CSS, where it needs a tenth of
 //! Nelder–Mead's evaluations.
 //!
-//! May import: only `algo` itself.
+//! May import: only `algo` itself and its sibling `kernels`.
+
+use super::kernels::dot;
 
 /// Minimises `f` on `[a, b]` (Brent 1973, golden section with parabolic
 /// steps). Returns `(x, f(x))`.
@@ -195,7 +197,8 @@ impl<F: FnMut(&[f64], &mut Vec<f64>) -> f64> Residuals for F {
 /// Minimises `Σ r_i(x)²` by Levenberg–Marquardt. `residuals.at(x, out)`
 /// fills `out` and returns the sum of squares (non-finite: rejected). At
 /// most `max_iter` iterations, each a Jacobian (the problem's own, else
-/// `dim` more evaluations) and one or more trial steps. Returns `(x, ss)`.
+/// `dim` more evaluations) and one or more trial steps. Returns `(x, ss, r)`
+/// with `r` the residuals at `x`, so a caller need not evaluate them again.
 ///
 /// Two refinements of the textbook method, both for ARIMA's CSS, a
 /// large-residual problem on which `J'J` misjudges the curvature:
@@ -211,13 +214,13 @@ pub fn levenberg_marquardt(
     mut residuals: impl Residuals,
     start: &[f64],
     max_iter: usize,
-) -> (Vec<f64>, f64) {
+) -> (Vec<f64>, f64, Vec<f64>) {
     let dim = start.len();
     let mut x = start.to_vec();
     let mut r = Vec::new();
     let mut ss = residuals.at(&x, &mut r);
     if !ss.is_finite() || dim == 0 {
-        return (x, ss);
+        return (x, ss, r);
     }
     let mut jac = vec![Vec::new(); dim];
     let mut probe = Vec::new();
@@ -291,7 +294,7 @@ pub fn levenberg_marquardt(
             break;
         }
     }
-    (x, ss)
+    (x, ss, r)
 }
 
 /// `(J'J, J'r)` of the Jacobian's columns `jac` and the residuals `r`.
@@ -308,26 +311,6 @@ fn normal_equations(jac: &[Vec<f64>], r: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
         }
     }
     (a, g)
-}
-
-/// `Σ aᵢbᵢ` in eight interleaved partial sums: a plain running sum waits
-/// on each addition before the next (the LM step's normal equations were a
-/// third of an ARIMA search), eight lanes keep the adder busy and let the
-/// compiler use vector registers.
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    const LANES: usize = 8;
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f64; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..LANES {
-            acc[j] += x[j] * y[j];
-        }
-    }
-    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f64>() + tail
 }
 
 /// Solves `m·x = b` by Gaussian elimination with partial pivoting.
@@ -374,7 +357,7 @@ mod tests {
         // y = 2·exp(0.3 t), exactly: the fit recovers both parameters
         let t: Vec<f64> = (0..20).map(f64::from).collect();
         let y: Vec<f64> = t.iter().map(|t| 2.0 * (0.3 * t).exp()).collect();
-        let (x, ss) = levenberg_marquardt(
+        let (x, ss, _) = levenberg_marquardt(
             |p: &[f64], out: &mut Vec<f64>| {
                 out.clear();
                 out.extend(t.iter().zip(&y).map(|(t, y)| p[0] * (p[1] * t).exp() - y));
