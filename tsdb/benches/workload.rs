@@ -150,6 +150,33 @@ fn library(dir: &std::path::Path, rows: usize, report: &mut Vec<(String, String)
         let (_, s) = median("select max(v) from t");
         report.push((format!("max(v), {stage}"), format!("{:.1} ms", s * 1e3)));
     }
+    // the JSON writer alone, on that answer with its `_wstart` column
+    let o = engine
+        .execute("select _wstart, avg(v) from t interval(1m)", Some("b"))
+        .unwrap();
+    let mut secs: Vec<f64> = (0..repeat)
+        .map(|_| timed(|| tsdb::rest::to_json_bytes(&o).len()).1)
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    report.push((
+        format!(
+            "the JSON of that answer ({} rows, _wstart and avg)",
+            rows_of(&o)
+        ),
+        format!("{:.1} ms", secs[secs.len() / 2] * 1e3),
+    ));
+    // the same window query over REST, flushed: the answer as the client
+    // reads it (one keep-alive connection, the body read to its end)
+    let (addr, _server) = common::serve(engine.clone());
+    let mut conn = Conn::new(&addr);
+    let mut secs: Vec<f64> = (0..repeat)
+        .map(|_| timed(|| conn.post("b", "select _wstart, avg(v) from t interval(1m)")).1)
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    report.push((
+        "interval(1m) avg over REST, flushed".into(),
+        format!("{:.1} ms", secs[secs.len() / 2] * 1e3),
+    ));
 }
 
 /// Ingest over REST into one table and over many child tables, then

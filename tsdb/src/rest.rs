@@ -416,13 +416,19 @@ async fn unsubscribe(
 /// cells, and a `Json` value (with a formatted string for each timestamp)
 /// per cell cost more than the query. The tests hold the `Json`-value
 /// form this replaced, as the reference it must match byte for byte.
-fn write_value(out: &mut Vec<u8>, v: &Value, ty: DataType, p: Precision) {
+fn write_value(
+    out: &mut Vec<u8>,
+    v: &Value,
+    ty: DataType,
+    p: Precision,
+    offsets: &mut crate::types::LocalOffsets,
+) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int(i) if ty == DataType::Timestamp => {
             out.push(b'"');
-            crate::types::write_rfc3339(out, *i, p);
+            crate::types::write_rfc3339(out, *i, p, offsets);
             out.push(b'"');
         }
         Value::Int(i) if ty == DataType::Bool => {
@@ -497,6 +503,7 @@ pub fn to_json_bytes(o: &Output) -> Vec<u8> {
     out.extend_from_slice(b"{\"code\":0,\"column_meta\":");
     serde_json::to_writer(&mut out, &meta).ok();
     out.extend_from_slice(b",\"data\":[");
+    let mut offsets = crate::types::LocalOffsets::default();
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -506,7 +513,7 @@ pub fn to_json_bytes(o: &Output) -> Vec<u8> {
             if j > 0 {
                 out.push(b',');
             }
-            write_value(&mut out, v, c.ty, *precision);
+            write_value(&mut out, v, c.ty, *precision, &mut offsets);
         }
         out.push(b']');
     }

@@ -392,13 +392,13 @@ pub fn format_rfc3339(ts: i64, p: Precision) -> String {
 /// string: the REST writer calls it for every timestamp of a result (a
 /// 1-minute INTERVAL over a month is 43,200 of them), where chrono's
 /// formatter and the intermediate strings cost more than the query. The
-/// offset still comes from chrono's local time zone, per value, so DST
-/// and zone history come out as before (a test compares both).
-pub fn write_rfc3339(out: &mut Vec<u8>, ts: i64, p: Precision) {
+/// offset still comes from chrono's local time zone ([`LocalOffsets`]),
+/// so DST and zone history come out as before (a test compares both).
+pub fn write_rfc3339(out: &mut Vec<u8>, ts: i64, p: Precision, offsets: &mut LocalOffsets) {
     let per = p.per_second();
     let (secs, sub) = (ts.div_euclid(per), ts.rem_euclid(per));
-    let offset = match Local.timestamp_opt(secs, 0).single() {
-        Some(dt) => i64::from(dt.offset().local_minus_utc()),
+    let offset = match offsets.at(secs) {
+        Some(offset) => offset,
         None => {
             out.extend_from_slice(format_rfc3339(ts, p).as_bytes());
             return;
@@ -445,6 +445,53 @@ pub fn write_rfc3339(out: &mut Vec<u8>, ts: i64, p: Precision) {
         put_digits(out, o / 3600, 2);
         out.push(b':');
         put_digits(out, o % 3600 / 60, 2);
+    }
+}
+
+/// The local zone's UTC offset for the timestamps of one answer,
+/// remembered for a whole UTC hour when the offset at the hour's first and
+/// last second agree.
+///
+/// Why: chrono's `Local` reads the clock and a thread-local cache on every
+/// lookup (to notice a changed `TZ`), which was a third of writing a
+/// 166,667-row window answer; the timestamps of an answer mostly share
+/// their hour. Exact unless a zone changed its offset twice within one
+/// hour and back to where it started, which no zone in the tz database
+/// has done (transitions are months, at the least days, apart).
+#[derive(Default)]
+pub struct LocalOffsets {
+    /// The hour (UTC seconds / 3600) `offset` holds for, if any.
+    hour: Option<i64>,
+    offset: i64,
+}
+
+impl LocalOffsets {
+    /// The offset in seconds at UTC second `secs`; `None` out of chrono's
+    /// range.
+    pub fn at(&mut self, secs: i64) -> Option<i64> {
+        let hour = secs.div_euclid(3600);
+        if self.hour == Some(hour) {
+            return Some(self.offset);
+        }
+        let lookup = |s: i64| {
+            Local
+                .timestamp_opt(s, 0)
+                .single()
+                .map(|dt| i64::from(dt.offset().local_minus_utc()))
+        };
+        let (first, last) = (lookup(hour * 3600), lookup(hour * 3600 + 3599));
+        match (first, last) {
+            (Some(a), Some(b)) if a == b => {
+                self.hour = Some(hour);
+                self.offset = a;
+                Some(a)
+            }
+            // a transition inside this hour: this second's own offset
+            _ => {
+                self.hour = None;
+                lookup(secs)
+            }
+        }
     }
 }
 
@@ -511,12 +558,38 @@ mod tests {
             cases.push(i64::MIN);
             for ts in cases {
                 let mut out = Vec::new();
-                write_rfc3339(&mut out, ts, p);
+                write_rfc3339(&mut out, ts, p, &mut LocalOffsets::default());
                 assert_eq!(
                     String::from_utf8(out).unwrap(),
                     format_rfc3339(ts, p),
                     "{ts} {p:?}"
                 );
+            }
+        }
+    }
+
+    /// One [`LocalOffsets`] over an answer's worth of increasing
+    /// timestamps, two years of them 7 min 13 s apart (every DST change of
+    /// the zone the tests run in, and the hours around it), writes what the
+    /// per-value formatter does. Run under `TZ=America/New_York`,
+    /// `TZ=Australia/Lord_Howe` (30-minute DST) and `TZ=Asia/Kathmandu`
+    /// as well as UTC when it was written.
+    #[test]
+    fn remembered_offsets_agree_across_dst_changes() {
+        for p in [Precision::Ms, Precision::Ns] {
+            let per = p.per_second();
+            let mut offsets = LocalOffsets::default();
+            let mut secs = 1_546_300_800; // 2019-01-01T00:00:00Z
+            while secs < 1_609_459_200 {
+                let ts = secs * per + 7 * (per / 1000);
+                let mut out = Vec::new();
+                write_rfc3339(&mut out, ts, p, &mut offsets);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    format_rfc3339(ts, p),
+                    "{ts}"
+                );
+                secs += 433;
             }
         }
     }
