@@ -17,6 +17,7 @@
 #
 #   bash bench/iot.sh                          # 1 M rows, 3 rounds
 #   ROWS=10000000 RUNS=1 bash bench/iot.sh
+#   ONLY="lp sql" bash bench/iot.sh            # some of the four
 #
 # Builds the tsdb with --release; installs influxdb and victoria-metrics
 # when missing (root, apt).
@@ -25,6 +26,7 @@ cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
 DEVICES=${DEVICES:-10000}
 RUNS=${RUNS:-3}
+ONLY=${ONLY:-lp sql influx vm}
 PY=${PYTHON:-python3}
 
 . bench/influxd.sh
@@ -41,6 +43,9 @@ pid=
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { for _ in $(seq 150); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+# the issue's "RSS after the ingest" (VmRSS once the writes and the flush
+# are done) beside the peak during it (VmHWM)
+rss() { awk '/VmHWM/ {h=int($2/1024)} /VmRSS/ {r=int($2/1024)} END {print "RSS peak " h " MB, after " r " MB"}' "/proc/$1/status"; }
 per_row() { $PY -c "import sys; print(f'{int(sys.argv[1]) / int(sys.argv[2]):.2f} B/row')" "$1" "$ROWS"; }
 
 # $1: lp or sql
@@ -63,7 +68,7 @@ run_tsdb() {
   local bytes
   bytes=$($sql "select * from information_schema.ins_disk_usage" |
     $PY -c 'import json,sys; print(next(r[3] for r in json.load(sys.stdin)["data"] if r[0] == "bench"))')
-  echo "$out; disk $(per_row "$bytes"); RSS $(awk '/VmHWM/ {print int($2/1024)" MB"}' /proc/$pid/status)"
+  echo "$out; disk $(per_row "$bytes"); $(rss "$pid")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
@@ -75,7 +80,7 @@ run_influx() {
   local out
   out=$($PY bench/lp_client.py --url "http://127.0.0.1:18086/write?db=bench&precision=ns" \
     --rows "$ROWS" --devices "$DEVICES")
-  echo "$out; disk $(per_row "$(du -sb "$work/influx/data" | cut -f1)") (uncompacted); RSS $(awk '/VmHWM/ {print int($2/1024)" MB"}' /proc/$pid/status)"
+  echo "$out; disk $(per_row "$(du -sb "$work/influx/data" | cut -f1)") (uncompacted); $(rss "$pid")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
@@ -91,14 +96,15 @@ run_vm() {
     --rows "$ROWS" --devices "$DEVICES")
   curl -s "http://127.0.0.1:$p/internal/force_flush" >/dev/null
   sleep 2
-  echo "$out; disk $(per_row "$(du -sb "$work/vm" | cut -f1)") (data and index); RSS $(awk '/VmHWM/ {print int($2/1024)" MB"}' /proc/$pid/status)"
+  echo "$out; disk $(per_row "$(du -sb "$work/vm" | cut -f1)") (data and index); $(rss "$pid")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
 echo "$(influxd version 2>/dev/null | head -1); VictoriaMetrics $(dpkg-query -W -f '${Version}' victoria-metrics 2>/dev/null)"
+want() { [[ " $ONLY " == *" $1 "* ]]; }
 for r in $(seq "$RUNS"); do
-  echo "run $r: tsdb, line protocol: $(run_tsdb lp)"
-  echo "run $r: tsdb, SQL:           $(run_tsdb sql)"
-  echo "run $r: InfluxDB:            $(run_influx)"
-  echo "run $r: VictoriaMetrics:     $(run_vm)"
+  if want lp; then echo "run $r: tsdb, line protocol: $(run_tsdb lp)"; fi
+  if want sql; then echo "run $r: tsdb, SQL:           $(run_tsdb sql)"; fi
+  if want influx; then echo "run $r: InfluxDB:            $(run_influx)"; fi
+  if want vm; then echo "run $r: VictoriaMetrics:     $(run_vm)"; fi
 done

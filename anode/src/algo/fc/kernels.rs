@@ -7,8 +7,9 @@
 //! waits on each step's multiply and subtraction (8 cycles), where one
 //! fused multiply-add waits 4; the vectorised passes (the AR filter, the
 //! Jacobian's columns, dot products) do twice the work per instruction in
-//! 256-bit registers. Built for the native processor the `arima` load test
-//! answered 12 % more requests, and 18 % with the fused recursion. The
+//! 256-bit registers. Built for the native processor (same code) the
+//! `arima` load test answered 12 % more requests, and 4 % more again with
+//! the recursion's multiply-add fused (2 runs each, alternating). The
 //! release cannot assume either (the tarball and the .deb run on any
 //! x86-64), so each kernel is a body generic over `FMA`, inlined into a
 //! baseline function and into a `#[target_feature]` one, and a dispatcher
