@@ -571,11 +571,15 @@ mod tests {
     /// One [`LocalOffsets`] over an answer's worth of increasing
     /// timestamps, two years of them 7 min 13 s apart (every DST change of
     /// the zone the tests run in, and the hours around it), writes what the
-    /// per-value formatter does. Run under `TZ=America/New_York`,
-    /// `TZ=Australia/Lord_Howe` (30-minute DST) and `TZ=Asia/Kathmandu`
-    /// as well as UTC when it was written.
+    /// per-value formatter does. [`remembered_offsets_in_zones_with_dst`]
+    /// runs it again in zones that have changes.
     #[test]
     fn remembered_offsets_agree_across_dst_changes() {
+        if let Some(tz) = std::env::var_os(TZ_CHILD) {
+            // the zone must have taken: each of those is off UTC in July
+            let july = LocalOffsets::default().at(1_561_939_200);
+            assert_ne!(july, Some(0), "TZ={tz:?} was not applied");
+        }
         for p in [Precision::Ms, Precision::Ns] {
             let per = p.per_second();
             let mut offsets = LocalOffsets::default();
@@ -591,6 +595,39 @@ mod tests {
                 );
                 secs += 433;
             }
+        }
+    }
+
+    /// Set in the child processes of [`remembered_offsets_in_zones_with_dst`].
+    const TZ_CHILD: &str = "TSDB_TEST_TZ_CHILD";
+
+    /// The test above in New York (DST), Lord Howe (a 30-minute DST) and
+    /// Kathmandu (+05:45), each in a child process of this test binary
+    /// with `TZ` set: chrono reads the zone once per process.
+    #[test]
+    fn remembered_offsets_in_zones_with_dst() {
+        if std::env::var_os(TZ_CHILD).is_some() {
+            return;
+        }
+        for tz in ["America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"] {
+            let file = std::path::Path::new("/usr/share/zoneinfo").join(tz);
+            assert!(
+                file.exists(),
+                "{} is missing: install tzdata",
+                file.display()
+            );
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "types::tests::remembered_offsets_agree_across_dst_changes",
+                ])
+                .env("TZ", tz)
+                .env(TZ_CHILD, tz)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "TZ={tz}: {text}");
+            assert!(text.contains("1 passed"), "TZ={tz}: {text}");
         }
     }
 
