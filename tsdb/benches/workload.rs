@@ -10,7 +10,8 @@
 //!
 //! `REPEAT` runs each library query that many times right after the ingest
 //! (the memtable still holding its last rows) and then as many times after
-//! a flush, and reports the medians.
+//! a flush, and reports the medians; then, flushed, the JSON writer alone
+//! on the window answer with `_wstart`, and that query over REST.
 //!
 //! REST runs in-process on 127.0.0.1:0 with 4 writer threads posting
 //! 5,000-row INSERT statements (the shape).
