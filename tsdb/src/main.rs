@@ -23,41 +23,6 @@ fn no_transparent_huge_pages() {
     }
 }
 
-/// mimalloc's `mi_option_purge_delay` (the index in v3's `mimalloc.h`) and
-/// the default it has there, which [`purge_freed_memory_sooner`] checks
-/// before it changes anything.
-const MI_OPTION_PURGE_DELAY: i32 = 15;
-const MI_PURGE_DELAY_DEFAULT_MS: std::ffi::c_long = 1000;
-/// How long freed memory may wait before mimalloc returns it to the OS.
-/// With v3's 1 s, memory freed by threads that then go idle stayed
-/// resident: after a 10 M-row line-protocol ingest the server kept its
-/// peak, 801–825 MB, where 100 ms leaves 190–200 (SQL: 290–560 → 281–515;
-/// ingest rates within the machine's noise, 2–4 runs each, bench/iot.sh).
-/// 0 purged on every free and cost a third of the ingest.
-const PURGE_DELAY_MS: std::ffi::c_long = 100;
-
-/// Sets [`PURGE_DELAY_MS`] unless the operator chose a delay
-/// (`MIMALLOC_PURGE_DELAY`) or the linked mimalloc's option table is not
-/// the one this was written for (its default differs).
-#[allow(unsafe_code)]
-fn purge_freed_memory_sooner() {
-    unsafe extern "C" {
-        fn mi_option_get(option: i32) -> std::ffi::c_long;
-        fn mi_option_set(option: i32, value: std::ffi::c_long);
-    }
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    // SAFETY: both take and return plain integers; the linked mimalloc
-    // (the global allocator above) exports them, and an option index it
-    // does not know is ignored by it.
-    unsafe {
-        if mi_option_get(MI_OPTION_PURGE_DELAY) == MI_PURGE_DELAY_DEFAULT_MS {
-            mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
-        }
-    }
-}
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -230,7 +195,6 @@ struct ShellArgs {
 
 fn main() -> ExitCode {
     no_transparent_huge_pages();
-    purge_freed_memory_sooner();
     match Cli::parse().command {
         Command::Serve(a) => serve(a),
         Command::Shell(a) => shell(a),
