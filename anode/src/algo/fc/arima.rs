@@ -280,8 +280,14 @@ fn sparse(c: &[f64]) -> Vec<(usize, f64)> {
         .collect()
 }
 
+/// How many of `n` CSS residuals count for an AR polynomial `phi`: the
+/// first `len φ` are conditioned on and left at zero.
+fn css_counted(phi: &[f64], n: usize) -> usize {
+    n - phi.len().min(n)
+}
+
 /// CSS residuals of `w` (mean already removed); the first `max(ar lag)`
-/// residuals are zero and not counted.
+/// residuals are zero and not counted ([`css_counted`]).
 ///
 /// The search spends most of its time here, so the work is ordered for the
 /// processor: first the AR part, lag by lag over all `t` (independent
@@ -289,11 +295,12 @@ fn sparse(c: &[f64]) -> Vec<(usize, f64)> {
 /// ([`ma_recursion`]), which is sequential in `t`.
 fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (f64, usize) {
     let n = w.len();
-    let start = phi.len().min(n);
+    let used = css_counted(phi, n);
+    let start = n - used;
     out.clear();
     out.extend_from_slice(w);
     out[..start].fill(0.0);
-    if start == n {
+    if used == 0 {
         // no residual: more AR lags than values (the fits refuse this)
         return (0.0, 0);
     }
@@ -303,7 +310,7 @@ fn css_residuals(w: &[f64], phi: &[f64], theta: &[f64], out: &mut Vec<f64>) -> (
     ma_recursion([out], &sparse(theta), start);
     // summed apart: inside the recursion it would be a second chain of waits
     let tail = &out[start..];
-    (dot(tail, tail), n - start)
+    (dot(tail, tail), used)
 }
 
 /// The CSS problem of one order, for Levenberg–Marquardt.
@@ -647,7 +654,7 @@ pub fn fit_capped(
     let coef = coefficients(&order, &x);
     let (phi, theta) = expanded(&order, &coef);
     let (ss, used, resid) = match css_at_x {
-        Some((ss, r)) => (ss, n - phi.len().min(n), r),
+        Some((ss, r)) => (ss, css_counted(&phi, n), r),
         None => {
             let mut r = Vec::new();
             let (ss, used) = css_residuals(&w, &phi, &theta, &mut r);
