@@ -58,13 +58,17 @@ pub fn parse(text: &str) -> Result<Vec<Point>, LineError> {
 
 struct Cursor<'a> {
     s: &'a str,
-    b: &'a [u8],
     i: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    /// The line's bytes (the text is kept for copying whole tokens).
+    fn b(&self) -> &'a [u8] {
+        self.s.as_bytes()
+    }
+
     fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
+        self.b().get(self.i).copied()
     }
 
     /// Text up to (not including) the first unescaped byte of `stops`, with
@@ -90,7 +94,7 @@ impl Cursor<'_> {
         let mut out = Vec::new();
         while let Some(c) = self.peek() {
             if c == b'\\' {
-                if let Some(&n) = self.b.get(self.i + 1) {
+                if let Some(&n) = self.b().get(self.i + 1) {
                     if escapable.contains(&n) {
                         out.push(n);
                         self.i += 2;
@@ -130,11 +134,7 @@ impl Cursor<'_> {
 }
 
 fn parse_line(line: &str, number: usize) -> Result<Point, String> {
-    let mut c = Cursor {
-        s: line,
-        b: line.as_bytes(),
-        i: 0,
-    };
+    let mut c = Cursor { s: line, i: 0 };
     let measurement = c.until(b", ", b", ")?;
     if measurement.is_empty() {
         return Err("the measurement name is empty".to_owned());
@@ -175,8 +175,8 @@ fn parse_line(line: &str, number: usize) -> Result<Point, String> {
                     None => {
                         return Err(format!("the string of field '{key}' has no closing quote"));
                     }
-                    Some(b'\\') if matches!(c.b.get(c.i + 1), Some(b'"') | Some(b'\\')) => {
-                        s.push(c.b[c.i + 1]);
+                    Some(b'\\') if matches!(c.b().get(c.i + 1), Some(b'"') | Some(b'\\')) => {
+                        s.push(c.b()[c.i + 1]);
                         c.i += 2;
                     }
                     Some(b'"') => {
@@ -204,7 +204,7 @@ fn parse_line(line: &str, number: usize) -> Result<Point, String> {
         }
         break;
     }
-    let rest = std::str::from_utf8(&c.b[c.i..]).unwrap_or("").trim();
+    let rest = std::str::from_utf8(&c.b()[c.i..]).unwrap_or("").trim();
     let ts = if rest.is_empty() {
         None
     } else {
