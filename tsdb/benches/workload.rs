@@ -123,16 +123,7 @@ fn library(dir: &std::path::Path, rows: usize, report: &mut Vec<(String, String)
 
     let repeat = env("REPEAT", 1).max(1);
     let median = |sql: &str| -> (Output, f64) {
-        let mut out = None;
-        let mut secs: Vec<f64> = (0..repeat)
-            .map(|_| {
-                let (o, s) = timed(|| engine.execute(sql, Some("b")).unwrap());
-                out = Some(o);
-                s
-            })
-            .collect();
-        secs.sort_by(f64::total_cmp);
-        (out.expect("ran"), secs[secs.len() / 2])
+        median_of(repeat, || engine.execute(sql, Some("b")).unwrap())
     };
     for stage in ["right after ingest", "flushed"] {
         if stage == "flushed" {
@@ -155,29 +146,40 @@ fn library(dir: &std::path::Path, rows: usize, report: &mut Vec<(String, String)
     let o = engine
         .execute("select _wstart, avg(v) from t interval(1m)", Some("b"))
         .unwrap();
-    let mut secs: Vec<f64> = (0..repeat)
-        .map(|_| timed(|| tsdb::rest::to_json_bytes(&o).len()).1)
-        .collect();
-    secs.sort_by(f64::total_cmp);
+    let (_, s) = median_of(repeat, || tsdb::rest::to_json_bytes(&o).len());
     report.push((
         format!(
             "the JSON of that answer ({} rows, _wstart and avg)",
             rows_of(&o)
         ),
-        format!("{:.1} ms", secs[secs.len() / 2] * 1e3),
+        format!("{:.1} ms", s * 1e3),
     ));
     // the same window query over REST, flushed: the answer as the client
     // reads it (one keep-alive connection, the body read to its end)
     let (addr, _server) = common::serve(engine.clone());
     let mut conn = Conn::new(&addr);
-    let mut secs: Vec<f64> = (0..repeat)
-        .map(|_| timed(|| conn.post("b", "select _wstart, avg(v) from t interval(1m)")).1)
-        .collect();
-    secs.sort_by(f64::total_cmp);
+    let (_, s) = median_of(repeat, || {
+        conn.post("b", "select _wstart, avg(v) from t interval(1m)")
+    });
     report.push((
         "interval(1m) avg over REST, flushed".into(),
-        format!("{:.1} ms", secs[secs.len() / 2] * 1e3),
+        format!("{:.1} ms", s * 1e3),
     ));
+}
+
+/// `f` run `repeat` times (at least once): its last result and the median
+/// of its times.
+fn median_of<T>(repeat: usize, mut f: impl FnMut() -> T) -> (T, f64) {
+    let mut last = None;
+    let mut secs: Vec<f64> = (0..repeat.max(1))
+        .map(|_| {
+            let (r, s) = timed(&mut f);
+            last = Some(r);
+            s
+        })
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    (last.expect("ran at least once"), secs[secs.len() / 2])
 }
 
 /// Ingest over REST into one table and over many child tables, then
