@@ -33,8 +33,13 @@ impl Engine {
                 star_only(&sel, "ins_disk_usage")?;
                 Ok(self.disk_usage_rows())
             }
-            Statement::Select(sel) => crate::analytics::select(self, &sel, db)
-                .unwrap_or_else(|| crate::query::select(&self.read(), &sel, db)),
+            Statement::Select(sel) => {
+                crate::analytics::select(self, &sel, db).unwrap_or_else(|| {
+                    // the lock only while the view is taken, not for the scan
+                    let view = crate::query::View::take(&self.read(), &sel, db)?;
+                    view.select(&sel, db, &mut crate::query::Scope::default())
+                })
+            }
             Statement::CreateAnode(url) => crate::analytics::ddl::create(self, &url),
             Statement::DropAnode(id) => crate::analytics::ddl::drop(self, id),
             Statement::UpdateAnode(id) => crate::analytics::ddl::update(self, id),

@@ -229,7 +229,13 @@ impl Engine {
                     last.remove(&t.uid);
                 }
                 if let Some(d) = data.get_mut(&t.uid) {
-                    dropped += d.drop_before(keep_from);
+                    // copied (a snapshot holds it) only when rows go
+                    if d.range(i64::MIN, keep_from.saturating_sub(1))
+                        .next()
+                        .is_some()
+                    {
+                        dropped += Arc::make_mut(d).drop_before(keep_from);
+                    }
                 }
             }
             let uids: Vec<u64> = entry.tables.values().map(|t| t.uid).collect();

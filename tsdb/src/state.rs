@@ -32,8 +32,11 @@ pub const BLOCK_CACHE_BYTES: usize = 512 << 20;
 
 pub struct State {
     pub catalog: Catalog,
-    /// The memtables: rows not yet frozen into blocks.
-    pub data: UidMap<TableData>,
+    /// The memtables: rows not yet frozen into blocks. Shared with readers'
+    /// snapshots ([`crate::query::View`]): a write to a table a snapshot
+    /// holds copies that table's memtable first (`Arc::make_mut`), so a
+    /// query reads without the lock and a writer never waits for it.
+    pub data: UidMap<Arc<TableData>>,
     /// Blocks: frozen and in data files.
     pub store: Store,
     /// The write-driven last-row cache: each table's newest row written
@@ -163,7 +166,7 @@ impl State {
                 .zip(cols.iter().skip(1))
                 .all(|(id, c)| *id == c.id);
         let sealed_max = self.store.tables.get(&rec.uid).map(|t| t.ts_max);
-        let table = self.data.entry(rec.uid).or_default();
+        let table = Arc::make_mut(self.data.entry(rec.uid).or_default());
         let w = rec.width();
         let InsertRecord {
             uid,
@@ -208,7 +211,7 @@ impl State {
         for p in positions.iter().flatten() {
             given[*p] = true;
         }
-        let table = self.data.get_mut(&uid).expect("entered above");
+        let table = Arc::make_mut(self.data.get_mut(&uid).expect("entered above"));
         let mut vals = vals.into_iter();
         for ts in ts {
             let mut row = if identity {
@@ -310,7 +313,7 @@ impl State {
     /// timestamp) from the rows in memory. Blocks keep theirs, by id.
     pub(crate) fn drop_column_data(&mut self, uid: u64, pos: usize) {
         if let Some(d) = self.data.get_mut(&uid) {
-            d.drop_column(pos);
+            Arc::make_mut(d).drop_column(pos);
         }
         if let Some((_, row)) = self.last.get_mut(&uid) {
             if pos < row.len() {

@@ -574,7 +574,11 @@ fn run_one(engine: &Engine, id: u32, now_ms: i64) -> Result<(u64, bool)> {
             return Ok((0, false));
         }
         let (lo, hi) = (starts[0], *starts.last().expect("not empty"));
-        let out = crate::query::select(&st, &p.bounded(lo, p.windows.end(hi)), s.db.as_deref())?;
+        // the windows are computed after the lock is released
+        let sel = p.bounded(lo, p.windows.end(hi));
+        let view = crate::query::View::take(&st, &sel, s.db.as_deref())?;
+        std::mem::drop(st);
+        let out = view.select(&sel, s.db.as_deref(), &mut crate::query::Scope::default())?;
         let Output::Rows { rows, .. } = out else {
             return Err(DbError::new(code::INTERNAL, "the query gave no rows"));
         };

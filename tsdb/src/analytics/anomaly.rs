@@ -142,7 +142,8 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         spans: Some(&spans),
         ..Default::default()
     };
-    crate::query::select_with(&engine.read(), sel, current, &mut scope)
+    let view = crate::query::View::take(&engine.read(), sel, current)?;
+    view.select(sel, current, &mut scope)
 }
 
 /// `res: [[skey, ekey], ...]` → spans.

@@ -136,7 +136,8 @@ pub(crate) fn read_series_of(
         slimit: sel.slimit,
         ..Select::default()
     };
-    let out = crate::query::select(&engine.read(), &inner, current)?;
+    let view = crate::query::View::take(&engine.read(), &inner, current)?;
+    let out = view.select(&inner, current, &mut crate::query::Scope::default())?;
     let Output::Rows {
         columns: meta,
         rows,

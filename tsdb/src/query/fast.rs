@@ -23,11 +23,11 @@ use crate::error::Result;
 use crate::sql::ast::{Expr, Fill, Select};
 use crate::storage::block::Block;
 use crate::storage::column::{ColData, Kind, Values};
-use crate::storage::store::{Columns, Store};
+use crate::storage::store::{Columns, Reader};
 use crate::types::Value;
 
 pub(crate) struct Query<'q, 'a> {
-    pub store: &'q Store,
+    pub store: &'q Reader,
     pub sel: &'q Select,
     pub columns: &'q [OutCol],
     pub keys: &'q [&'q Expr],

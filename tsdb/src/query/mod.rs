@@ -36,13 +36,16 @@ pub use eval::{Ctx, Ref, Row, SERVER_VERSION, Schema, Source, eval};
 use eval::{truth, type_of};
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::catalog::{Column, TableKind};
+use crate::catalog::{Column, Table, TableKind};
 use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
 use crate::sql::ast::{BinOp, Expr, RowWindow, Select};
 use crate::state::{State, resolve_db};
+use crate::storage::store::{Reader, TableBlocks};
+use crate::storage::table::TableData;
 use crate::types::{DataType, Precision, Value, parse_timestamp};
 
 /// Lower and upper (inclusive) timestamp bounds implied by the top-level
@@ -214,6 +217,7 @@ pub const ANOMALY_MARK: &str = "_anomalymark";
 /// Windows per group (the PARTITION BY values).
 pub type Spans = BTreeMap<Vec<GroupKey>, Vec<Span>>;
 
+/// [`select_with`] with nothing added.
 pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Output> {
     select_with(state, sel, current, &mut Scope::default())
 }
@@ -227,54 +231,103 @@ pub struct Scope<'a> {
     /// subscription's progress): the scan starts after it.
     pub after: Option<&'a BTreeMap<String, i64>>,
     /// Out, when `after` is given: each table that took part (passed the tag
-    /// conditions and has rows) and its newest timestamp, read under the same
-    /// lock as the rows.
+    /// conditions and has rows) and its newest timestamp, read from the same
+    /// snapshot as the rows.
     pub newest: BTreeMap<String, i64>,
 }
 
-/// [`select`] within `scope`.
+/// A SELECT over `state` within `scope`, the caller holding the lock
+/// throughout. Callers that hold the engine's lock only to read should
+/// take a [`View`] and drop the lock before [`View::select`].
 pub fn select_with(
     state: &State,
     sel: &Select,
     current: Option<&str>,
     scope: &mut Scope<'_>,
 ) -> Result<Output> {
-    let spans = scope.spans;
-    let Some(from) = &sel.from else {
-        return constant_select(sel, current);
-    };
-    let db = resolve_db(from.db.as_deref(), current)?;
-    let entry = state.db(&db)?;
-    let opts = entry.options();
-    let precision = opts.precision;
-    let now = precision.now();
+    View::take(state, sel, current)?.select(sel, current, scope)
+}
 
-    // the table, or the super table and its children
-    let (schema, sources): (Schema<'_>, Vec<Source<'_>>) =
-        if let Some(st) = entry.stables.get(&from.name) {
-            let srcs = entry
-                .tables
-                .values()
-                .filter_map(|t| match &t.kind {
-                    TableKind::Child { stable, tags } if *stable == st.name => Some(Source {
-                        name: &t.name,
-                        tags,
-                        data: state.data.get(&t.uid),
-                        blocks: state.store.tables.get(&t.uid),
-                        last: state.last.get(&t.uid),
-                    }),
-                    _ => None,
-                })
-                .collect();
-            (
-                Schema {
-                    columns: &st.columns,
-                    tags: &st.tags,
-                    stable: true,
-                    precision,
-                },
-                srcs,
-            )
+/// What one SELECT reads, taken under the engine's read lock and read
+/// without it (issue 19, part 2: reads never block writes). Taking it
+/// costs, per table, two reference counts and copies of its name, tags and
+/// cached last row; the scan, the windows and the answer, which take tens
+/// of milliseconds over many tables, run after the lock is released. Memtables and block lists are shared `Arc`s: a writer
+/// that changes a table a view holds copies that table's memtable (or
+/// block list) first, and the view keeps reading the rows as they were
+/// when it was taken; the blocks' files stay open while a view holds them.
+pub struct View {
+    from: Option<FromView>,
+}
+
+struct FromView {
+    precision: Precision,
+    columns: Vec<Column>,
+    tags: Vec<Column>,
+    stable: bool,
+    tables: Vec<TableView>,
+    reader: Reader,
+}
+
+struct TableView {
+    name: String,
+    tags: Vec<Value>,
+    data: Option<Arc<TableData>>,
+    blocks: Option<Arc<TableBlocks>>,
+    last: Option<(i64, Vec<Value>)>,
+}
+
+impl TableView {
+    fn of(state: &State, t: &Table, tags: &[Value]) -> TableView {
+        TableView {
+            name: t.name.clone(),
+            tags: tags.to_vec(),
+            data: state.data.get(&t.uid).cloned(),
+            blocks: state.store.tables.get(&t.uid).cloned(),
+            last: state.last.get(&t.uid).cloned(),
+        }
+    }
+
+    fn source(&self) -> Source<'_> {
+        Source {
+            name: &self.name,
+            tags: &self.tags,
+            data: self.data.as_deref(),
+            blocks: self.blocks.as_deref(),
+            last: self.last.as_ref(),
+        }
+    }
+}
+
+impl View {
+    /// The tables `sel` reads (the table, or the super table's children)
+    /// as they are in `state` now.
+    pub fn take(state: &State, sel: &Select, current: Option<&str>) -> Result<View> {
+        let Some(from) = &sel.from else {
+            return Ok(View { from: None });
+        };
+        let db = resolve_db(from.db.as_deref(), current)?;
+        let entry = state.db(&db)?;
+        let precision = entry.options().precision;
+        let reader = state.store.reader().clone();
+        let view = if let Some(st) = entry.stables.get(&from.name) {
+            FromView {
+                precision,
+                columns: st.columns.clone(),
+                tags: st.tags.clone(),
+                stable: true,
+                tables: entry
+                    .tables
+                    .values()
+                    .filter_map(|t| match &t.kind {
+                        TableKind::Child { stable, tags } if *stable == st.name => {
+                            Some(TableView::of(state, t, tags))
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+                reader,
+            }
         } else if let Some(t) = entry.tables.get(&from.name) {
             let (columns, tags, tag_vals): (&[Column], &[Column], &[Value]) = match &t.kind {
                 TableKind::Normal { columns, .. } => (columns, &[], &[]),
@@ -283,21 +336,14 @@ pub fn select_with(
                     (&st.columns, &st.tags, tags)
                 }
             };
-            (
-                Schema {
-                    columns,
-                    tags,
-                    stable: false,
-                    precision,
-                },
-                vec![Source {
-                    name: &t.name,
-                    tags: tag_vals,
-                    data: state.data.get(&t.uid),
-                    blocks: state.store.tables.get(&t.uid),
-                    last: state.last.get(&t.uid),
-                }],
-            )
+            FromView {
+                precision,
+                columns: columns.to_vec(),
+                tags: tags.to_vec(),
+                stable: false,
+                tables: vec![TableView::of(state, t, tag_vals)],
+                reader,
+            }
         } else {
             fail!(
                 code::TABLE_NOT_EXIST,
@@ -305,6 +351,35 @@ pub fn select_with(
                 from.name
             );
         };
+        Ok(View { from: Some(view) })
+    }
+
+    /// Runs `sel` (the statement the view was taken for) on the view.
+    pub fn select(
+        &self,
+        sel: &Select,
+        current: Option<&str>,
+        scope: &mut Scope<'_>,
+    ) -> Result<Output> {
+        match &self.from {
+            None => constant_select(sel, current),
+            Some(v) => select_from(v, sel, scope),
+        }
+    }
+}
+
+/// [`View::select`] of a statement with a FROM clause.
+fn select_from(view: &FromView, sel: &Select, scope: &mut Scope<'_>) -> Result<Output> {
+    let spans = scope.spans;
+    let precision = view.precision;
+    let now = precision.now();
+    let schema = Schema {
+        columns: &view.columns,
+        tags: &view.tags,
+        stable: view.stable,
+        precision,
+    };
+    let sources: Vec<Source<'_>> = view.tables.iter().map(TableView::source).collect();
 
     // the select list, with * and first(*)/last(*)/last_row(*) expanded
     let mut outs: Vec<OutCol> = Vec::new();
@@ -595,7 +670,7 @@ pub fn select_with(
     let fast = match (spans, after, &row_cut) {
         (Some(_), _, _) | (_, Some(_), _) | (_, _, Some(_)) => None,
         (None, None, None) => fast::aggregate(&fast::Query {
-            store: &state.store,
+            store: &view.reader,
             sel,
             columns: &columns,
             keys: &keys,
@@ -624,12 +699,12 @@ pub fn select_with(
         if last_row_only {
             let mem_last = src.data.and_then(|d| d.last_row()).map(|(t, _)| t);
             if mem_last.is_none_or(|t| t < tb.ts_max) {
-                sealed[si] = Some(scan::sealed_last(&state.store, tb, value_cols)?);
+                sealed[si] = Some(scan::sealed_last(&view.reader, tb, value_cols)?);
             }
             continue;
         }
         sealed[si] = Some(scan::sealed_rows(
-            &state.store,
+            &view.reader,
             tb,
             value_cols,
             &need,

@@ -11,7 +11,7 @@ use crate::catalog::Column;
 use crate::error::Result;
 use crate::storage::block::Block;
 use crate::storage::column::{ColData, Values};
-use crate::storage::store::{Store, TableBlocks};
+use crate::storage::store::{Reader, TableBlocks};
 use crate::storage::table::TableData;
 use crate::types::Value;
 
@@ -40,7 +40,7 @@ fn times(c: &ColData) -> &[i64] {
 /// The rows of `tb` in `[lo, hi]` with the columns `need` marks, each
 /// timestamp once (the newest block's row).
 pub fn sealed_rows(
-    store: &Store,
+    store: &Reader,
     tb: &TableBlocks,
     columns: &[Column],
     need: &[bool],
@@ -102,11 +102,11 @@ pub fn sealed_rows(
 
 /// The newest row of `tb` (the newest block's, on a tie), as a one-row
 /// [`Scanned`].
-pub fn sealed_last(store: &Store, tb: &TableBlocks, columns: &[Column]) -> Result<Scanned> {
-    let Some(uid) = tb.blocks.first().map(|b| b.meta.uid) else {
+pub fn sealed_last(store: &Reader, tb: &TableBlocks, columns: &[Column]) -> Result<Scanned> {
+    if tb.blocks.is_empty() {
         return Ok(Scanned::default());
-    };
-    Ok(match store.row_at(uid, tb.ts_max, columns)? {
+    }
+    Ok(match store.row_at(tb, tb.ts_max, columns)? {
         Some(vals) => Scanned {
             ts: vec![tb.ts_max],
             vals,

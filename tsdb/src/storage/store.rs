@@ -156,7 +156,8 @@ pub struct FreezeInput<'a> {
     /// Partition length in ticks (`days`).
     pub part_len: i64,
     pub maxrows: usize,
-    pub rows: TableData,
+    /// Shared with readers' snapshots (`State::data`).
+    pub rows: Arc<TableData>,
 }
 
 /// The blocks of one data file to write.
@@ -223,6 +224,90 @@ impl Cache {
                 }
             }
         }
+    }
+}
+
+/// Reads blocks' columns through the decoded-column cache. The store
+/// holds one and a query's snapshot a clone, so a query reads without the
+/// engine's lock: its blocks are `Arc`s whose files stay open, and a file a
+/// merge or compaction deletes meanwhile is still read through its open
+/// descriptor.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    cache: Arc<Mutex<Cache>>,
+}
+
+impl Reader {
+    /// A block's timestamps.
+    pub fn ts(&self, b: &Block) -> Result<Arc<ColData>> {
+        self.load(b, TS_ID, None)
+    }
+
+    /// Column `id` of a block; `None` if the block has no such column (it
+    /// was added later): every value is NULL.
+    pub fn column(&self, b: &Block, id: u16) -> Result<Option<Arc<ColData>>> {
+        match b.col_index(id) {
+            Some(i) => self.load(b, id, Some(i)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn load(&self, b: &Block, id: u16, index: Option<usize>) -> Result<Arc<ColData>> {
+        let chunk = {
+            let src = b.src.read().unwrap_or_else(|e| e.into_inner());
+            match &*src {
+                Src::Mem(d) => {
+                    return Ok(match index {
+                        None => d.ts.clone(),
+                        Some(i) => d.cols[i].clone(),
+                    });
+                }
+                Src::File { file, ts, cols, .. } => (file.clone(), index.map_or(*ts, |i| cols[i])),
+            }
+        };
+        if let Some(c) = self.cache().get((b.key, id)) {
+            return Ok(c);
+        }
+        // decode outside the cache's lock: queries decode in parallel
+        let data = Arc::new(chunk.0.read(chunk.1, b.meta.rows as usize)?);
+        self.cache().put((b.key, id), data.clone());
+        Ok(data)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The stored row of table `t` at `ts`, newest block first, in the
+    /// positions of `columns` (the schema after the timestamp).
+    pub fn row_at(
+        &self,
+        t: &TableBlocks,
+        ts: i64,
+        columns: &[Column],
+    ) -> Result<Option<Vec<Value>>> {
+        if ts > t.ts_max {
+            return Ok(None);
+        }
+        let mut candidates: Vec<&Arc<Block>> = t.in_range(ts, ts).collect();
+        candidates.sort_by_key(|b| std::cmp::Reverse(b.seq));
+        for b in candidates {
+            let tsc = self.ts(b)?;
+            let Values::Int(times) = &tsc.values else {
+                continue;
+            };
+            if let Ok(i) = times.binary_search(&ts) {
+                let mut row = Vec::with_capacity(columns.len());
+                for c in columns {
+                    row.push(match self.column(b, c.id)? {
+                        Some(d) => d.get(i),
+                        None => Value::Null,
+                    });
+                }
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -506,8 +591,10 @@ impl Merge {
 pub struct Store {
     dir: PathBuf,
     manifest: Manifest,
-    pub tables: UidMap<TableBlocks>,
-    cache: Mutex<Cache>,
+    /// Shared with readers' snapshots ([`Store::snapshot_blocks`]): a change
+    /// copies the one table's list if a snapshot holds it.
+    pub tables: UidMap<Arc<TableBlocks>>,
+    reader: Reader,
     /// A job whose files could not be written: retried with the next.
     failed: Option<FlushJob>,
     /// Data files found unreadable at open (already quarantined and out
@@ -625,12 +712,14 @@ impl Store {
         Store {
             dir: dir.to_owned(),
             tables: UidMap::default(),
-            cache: Mutex::new(Cache {
-                map: HashMap::new(),
-                bytes: 0,
-                limit: 0,
-                clock: 0,
-            }),
+            reader: Reader {
+                cache: Arc::new(Mutex::new(Cache {
+                    map: HashMap::new(),
+                    bytes: 0,
+                    limit: 0,
+                    clock: 0,
+                })),
+            },
             failed: None,
             manifest,
             damage: Vec::new(),
@@ -677,11 +766,7 @@ impl Store {
             }
         };
         let mut store = Store::offline(dir, Manifest::default());
-        store
-            .cache
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .limit = cache_bytes;
+        store.cache().limit = cache_bytes;
         let data_dir = dir.parent().unwrap_or(dir).to_owned();
         let live: std::collections::HashSet<&str> =
             manifest.files.iter().map(|f| f.name.as_str()).collect();
@@ -747,7 +832,7 @@ impl Store {
             store.write_manifest()?;
         }
         for t in store.tables.values_mut() {
-            t.rebuild();
+            Arc::make_mut(t).rebuild();
         }
         tracing::info!(files = manifest.files.len(), rows, "data files opened");
         let covered = manifest.covered_wal;
@@ -762,9 +847,7 @@ impl Store {
             meta,
             src: RwLock::new(src),
         });
-        self.tables
-            .entry(b.meta.uid)
-            .or_default()
+        Arc::make_mut(self.tables.entry(b.meta.uid).or_default())
             .blocks
             .push(b.clone());
         b
@@ -779,7 +862,7 @@ impl Store {
         &mut self,
         wal_seq: u64,
         inputs: Vec<FreezeInput<'_>>,
-    ) -> (FlushJob, Vec<(u64, TableData)>) {
+    ) -> (FlushJob, Vec<(u64, Arc<TableData>)>) {
         let seq = self.manifest.next_seq;
         self.manifest.next_seq += 1;
         let mut groups: HashMap<(String, i64), Group> = HashMap::new();
@@ -793,11 +876,22 @@ impl Store {
                 part_len: t.part_len,
                 maxrows: t.maxrows,
             };
-            let blocks = cut.blocks(t.rows.run(), &mut groups);
-            let tb = self.tables.entry(t.uid).or_default();
+            // a query's snapshot may hold the memtable: then it is read in
+            // place (no late rows) or copied, and the table starts afresh
+            let blocks = match Arc::get_mut(&mut t.rows) {
+                Some(rows) => cut.blocks(rows.run(), &mut groups),
+                None => match t.rows.run_slices(i64::MIN, i64::MAX) {
+                    Some(run) => cut.blocks(run, &mut groups),
+                    None => cut.blocks(TableData::clone(&t.rows).run(), &mut groups),
+                },
+            };
+            let tb = Arc::make_mut(self.tables.entry(t.uid).or_default());
             tb.blocks.extend(blocks);
             tb.rebuild();
-            t.rows.clear();
+            match Arc::get_mut(&mut t.rows) {
+                Some(rows) => rows.clear(),
+                None => t.rows = Arc::default(),
+            }
             emptied.push((t.uid, t.rows));
         }
         let mut job = FlushJob {
@@ -904,14 +998,12 @@ impl Store {
         self.manifest.next_seq = self.manifest.next_seq.max(written.seq + 1);
         for b in &written.job.dead {
             if let Some(t) = self.tables.get_mut(&b.meta.uid) {
-                t.blocks.retain(|x| !Arc::ptr_eq(x, b));
+                Arc::make_mut(t).blocks.retain(|x| !Arc::ptr_eq(x, b));
             }
         }
         for (_, blocks) in &written.job.groups {
             for b in blocks {
-                self.tables
-                    .entry(b.meta.uid)
-                    .or_default()
+                Arc::make_mut(self.tables.entry(b.meta.uid).or_default())
                     .blocks
                     .push(b.clone());
             }
@@ -919,7 +1011,7 @@ impl Store {
         let touched: Vec<u64> = written.job.dead.iter().map(|b| b.meta.uid).collect();
         for uid in touched {
             if let Some(t) = self.tables.get_mut(&uid) {
-                t.rebuild();
+                Arc::make_mut(t).rebuild();
             }
         }
         self.install(Ok(written), live_dbs).map(|_| ())
@@ -947,7 +1039,7 @@ impl Store {
             }
         };
         self.mark_dead(&job.dead);
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.reader.cache();
         for ((rec, blocks), srcs) in job.groups.iter().zip(srcs) {
             for (b, src) in blocks.iter().zip(srcs) {
                 let mut slot = b.src.write().unwrap_or_else(|e| e.into_inner());
@@ -1057,7 +1149,7 @@ impl Store {
         let mut dead = Vec::new();
         for uid in uids {
             if let Some(t) = self.tables.remove(uid) {
-                dead.extend(t.blocks);
+                dead.extend(t.blocks.iter().cloned());
             }
         }
         if dead.is_empty() {
@@ -1091,6 +1183,7 @@ impl Store {
         let mut dropped = 0usize;
         for uid in uids {
             if let Some(t) = self.tables.get_mut(uid) {
+                let t = Arc::make_mut(t);
                 let before = t.blocks.len();
                 t.blocks.retain(|b| {
                     let gone = b.meta.ts_max < keep_from;
@@ -1120,72 +1213,31 @@ impl Store {
 
     /// A block's timestamps.
     pub fn ts(&self, b: &Block) -> Result<Arc<ColData>> {
-        self.load(b, TS_ID, None)
+        self.reader.ts(b)
     }
 
     /// Column `id` of a block; `None` if the block has no such column (it
     /// was added later): every value is NULL.
     pub fn column(&self, b: &Block, id: u16) -> Result<Option<Arc<ColData>>> {
-        match b.col_index(id) {
-            Some(i) => self.load(b, id, Some(i)).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn load(&self, b: &Block, id: u16, index: Option<usize>) -> Result<Arc<ColData>> {
-        let chunk = {
-            let src = b.src.read().unwrap_or_else(|e| e.into_inner());
-            match &*src {
-                Src::Mem(d) => {
-                    return Ok(match index {
-                        None => d.ts.clone(),
-                        Some(i) => d.cols[i].clone(),
-                    });
-                }
-                Src::File { file, ts, cols, .. } => (file.clone(), index.map_or(*ts, |i| cols[i])),
-            }
-        };
-        if let Some(c) = self.cache().get((b.key, id)) {
-            return Ok(c);
-        }
-        // decode outside the cache's lock: queries decode in parallel
-        let data = Arc::new(chunk.0.read(chunk.1, b.meta.rows as usize)?);
-        self.cache().put((b.key, id), data.clone());
-        Ok(data)
+        self.reader.column(b, id)
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+        self.reader.cache()
+    }
+
+    /// What reads blocks, for a snapshot that outlives the engine's lock.
+    pub fn reader(&self) -> &Reader {
+        &self.reader
     }
 
     /// The stored row of table `uid` at `ts`, newest block first, in the
     /// positions of `columns` (the schema after the timestamp).
     pub fn row_at(&self, uid: u64, ts: i64, columns: &[Column]) -> Result<Option<Vec<Value>>> {
-        let Some(t) = self.tables.get(&uid) else {
-            return Ok(None);
-        };
-        if ts > t.ts_max {
-            return Ok(None);
+        match self.tables.get(&uid) {
+            Some(t) => self.reader.row_at(t, ts, columns),
+            None => Ok(None),
         }
-        let mut candidates: Vec<&Arc<Block>> = t.in_range(ts, ts).collect();
-        candidates.sort_by_key(|b| std::cmp::Reverse(b.seq));
-        for b in candidates {
-            let tsc = self.ts(b)?;
-            let Values::Int(times) = &tsc.values else {
-                continue;
-            };
-            if let Ok(i) = times.binary_search(&ts) {
-                let mut row = Vec::with_capacity(columns.len());
-                for c in columns {
-                    row.push(match self.column(b, c.id)? {
-                        Some(d) => d.get(i),
-                        None => Value::Null,
-                    });
-                }
-                return Ok(Some(row));
-            }
-        }
-        Ok(None)
     }
 
     /// For timestamps in increasing order, whether a block of table `uid`
