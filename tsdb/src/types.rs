@@ -406,22 +406,28 @@ pub fn write_rfc3339(out: &mut Vec<u8>, ts: i64, p: Precision, offsets: &mut Loc
     };
     let local = secs + offset;
     let (days, sod) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    if !(0..=9999).contains(&y) {
-        out.extend_from_slice(format_rfc3339(ts, p).as_bytes());
-        return;
-    }
-    put_digits(out, y, 4);
-    out.push(b'-');
-    put_digits(out, m, 2);
-    out.push(b'-');
-    put_digits(out, d, 2);
-    out.push(b'T');
-    put_digits(out, sod / 3600, 2);
-    out.push(b':');
-    put_digits(out, sod % 3600 / 60, 2);
-    out.push(b':');
-    put_digits(out, sod % 60, 2);
+    let date = match offsets.date {
+        Some((day, date)) if day == days => date,
+        _ => {
+            let (y, m, d) = civil_from_days(days);
+            if !(0..=9999).contains(&y) {
+                out.extend_from_slice(format_rfc3339(ts, p).as_bytes());
+                return;
+            }
+            let mut date = *b"0000-00-00";
+            fill_digits(&mut date[..4], y);
+            fill_digits(&mut date[5..7], m);
+            fill_digits(&mut date[8..], d);
+            offsets.date = Some((days, date));
+            date
+        }
+    };
+    let mut time = *b"T00:00:00";
+    fill_digits(&mut time[1..3], sod / 3600);
+    fill_digits(&mut time[4..6], sod % 3600 / 60);
+    fill_digits(&mut time[7..], sod % 60);
+    out.extend_from_slice(&date);
+    out.extend_from_slice(&time);
     if sub != 0 {
         let width = match p {
             Precision::Ms => 3,
@@ -463,6 +469,10 @@ pub struct LocalOffsets {
     /// The hour (UTC seconds / 3600) `offset` holds for, if any.
     hour: Option<i64>,
     offset: i64,
+    /// The last local day written (days since 1970-01-01) and its
+    /// `YYYY-MM-DD`: an answer's timestamps mostly share their day, and the
+    /// calendar arithmetic was a third of writing one.
+    date: Option<(i64, [u8; 10])>,
 }
 
 impl LocalOffsets {
@@ -492,6 +502,14 @@ impl LocalOffsets {
                 lookup(secs)
             }
         }
+    }
+}
+
+/// `v` as decimal digits filling `buf`, zero-padded (`v` ≥ 0).
+fn fill_digits(buf: &mut [u8], mut v: i64) {
+    for b in buf.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
     }
 }
 
