@@ -876,3 +876,86 @@ fn a_view_reads_what_was_there_when_taken() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Queries read snapshots (issue 19, part 2) taken atomically: while one
+/// writer inserts statements of one row into each of 50 tables and
+/// another thread flushes and merges, concurrent queries over the super
+/// table only ever see whole statements (a count that is a multiple of 50,
+/// a sum that matches it), never fewer rows than a query before them, and
+/// the last sees every row.
+#[test]
+fn concurrent_queries_see_whole_statements() {
+    let (dir, e) = with_stable("snapatomic");
+    let e = std::sync::Arc::new(e);
+    const TABLES: i64 = 50;
+    const STATEMENTS: i64 = 300;
+    let statement = |s: i64| {
+        let mut sql = "insert into ".to_owned();
+        for k in 0..TABLES {
+            sql.push_str(&format!(
+                "f.d{k} using f.st tags ({k}) values ({}, {s}) ",
+                BASE + s
+            ));
+        }
+        sql
+    };
+    e.execute(&statement(0), None).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let e = e.clone();
+        std::thread::spawn(move || {
+            for s in 1..STATEMENTS {
+                e.execute(&statement(s), None).unwrap();
+            }
+        })
+    };
+    let flusher = {
+        let (e, done) = (e.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut flushes = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                e.flush().unwrap();
+                flushes += 1;
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            flushes
+        })
+    };
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (e, done) = (e.clone(), done.clone());
+            std::thread::spawn(move || {
+                let (mut seen, mut queries) = (0i64, 0);
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let out = rows(
+                        e.execute("select count(*), sum(v) from st", Some("f"))
+                            .unwrap(),
+                    );
+                    let (Value::Int(n), sum) = (&out[0][0], &out[0][1]) else {
+                        panic!("{out:?}")
+                    };
+                    assert_eq!(n % TABLES, 0, "a statement seen in part: {n} rows");
+                    let whole = n / TABLES; // statements 0..whole, each v = s
+                    assert_eq!(sum, &Value::Int(TABLES * whole * (whole - 1) / 2));
+                    assert!(*n >= seen, "{n} rows after {seen}");
+                    seen = *n;
+                    queries += 1;
+                }
+                queries
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let queries: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    let flushes = flusher.join().unwrap();
+    assert!(
+        queries > 10 && flushes > 2,
+        "{queries} queries, {flushes} flushes"
+    );
+    assert_eq!(
+        rows(e.execute("select count(*) from st", Some("f")).unwrap()),
+        vec![vec![Value::Int(TABLES * STATEMENTS)]]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
