@@ -299,3 +299,46 @@ fn one_device_with_several_field_sets() {
     );
     assert_eq!(rows(&s, "show fs.tables").as_array().unwrap().len(), 2);
 }
+
+/// A child table dropped while line protocol is written to it comes back:
+/// a clause leaves out its `USING` part when the child exists, and a
+/// request that then finds the child dropped goes again with every clause
+/// whole, so no write fails with "Table does not exist".
+#[test]
+fn children_dropped_while_written_come_back() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tsdb::schemaless::{RequestPrecision, child_name, write};
+    let dir = temp_dir("lpdrop");
+    let e = Arc::new(tsdb::engine::Engine::open(&dir).unwrap());
+    let line = |i: i64| format!("m,dev=a v={i} {}", 1_700_000_000_000_000_000 + i);
+    write(&e, "lp", &line(0), RequestPrecision::Ns).unwrap();
+    let child = child_name("m", &[("dev".into(), "a".into())]);
+    let done = Arc::new(AtomicBool::new(false));
+    let dropper = {
+        let (e, done) = (e.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut drops = 0;
+            while !done.load(Ordering::Relaxed) {
+                e.execute(&format!("drop table if exists lp.{child}"), None)
+                    .unwrap();
+                drops += 1;
+            }
+            drops
+        })
+    };
+    for i in 1..=400 {
+        if let Err(err) = write(&e, "lp", &line(i), RequestPrecision::Ns) {
+            panic!("write {i}: {err:?}");
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    assert!(dropper.join().unwrap() > 10);
+    write(&e, "lp", &line(401), RequestPrecision::Ns).unwrap();
+    let out = e.execute("select last(v) from lp.m", None).unwrap();
+    let tsdb::result::Output::Rows { rows, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(rows, vec![vec![tsdb::types::Value::Double(401.0)]]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

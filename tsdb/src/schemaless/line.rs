@@ -114,19 +114,23 @@ impl<'a> Cursor<'a> {
         String::from_utf8(out).map_err(|_| "not valid UTF-8".to_owned())
     }
 
-    fn expect(&mut self, c: u8, what: &str) -> Result<(), String> {
+    /// Steps over `c`, else an error saying `what()` was expected (made
+    /// only then: an eager message cost four `format!`s a line).
+    fn expect<S: std::fmt::Display>(&mut self, c: u8, what: impl Fn() -> S) -> Result<(), String> {
         match self.peek() {
             Some(x) if x == c => {
                 self.i += 1;
                 Ok(())
             }
             Some(x) => Err(format!(
-                "expected {what} at column {}, found '{}'",
+                "expected {} at column {}, found '{}'",
+                what(),
                 self.i + 1,
                 x as char
             )),
             None => Err(format!(
-                "expected {what} at column {}, found the end of the line",
+                "expected {} at column {}, found the end of the line",
+                what(),
                 self.i + 1
             )),
         }
@@ -143,7 +147,7 @@ fn parse_line(line: &str, number: usize) -> Result<Point, String> {
     while c.peek() == Some(b',') {
         c.i += 1;
         let key = c.until(b"=, ", b",= ")?;
-        c.expect(b'=', &format!("'=' after tag key '{key}'"))?;
+        c.expect(b'=', || format!("'=' after tag key '{key}'"))?;
         let value = c.until(b", ", b",= ")?;
         if key.is_empty() {
             return Err("a tag key is empty".to_owned());
@@ -156,7 +160,7 @@ fn parse_line(line: &str, number: usize) -> Result<Point, String> {
         }
         tags.push((key, value));
     }
-    c.expect(b' ', "a space before the fields")?;
+    c.expect(b' ', || "a space before the fields")?;
     while c.peek() == Some(b' ') {
         c.i += 1;
     }
@@ -166,7 +170,7 @@ fn parse_line(line: &str, number: usize) -> Result<Point, String> {
         if key.is_empty() {
             return Err(format!("a field key is empty (column {})", c.i + 1));
         }
-        c.expect(b'=', &format!("'=' after field key '{key}'"))?;
+        c.expect(b'=', || format!("'=' after field key '{key}'"))?;
         let value = if c.peek() == Some(b'"') {
             c.i += 1;
             let mut s = Vec::new();
