@@ -170,7 +170,21 @@ impl State {
                 .iter()
                 .zip(cols.iter().skip(1))
                 .all(|(id, c)| *id == c.id);
-        let sealed_max = self.store.tables.get(&rec.uid).map(|t| t.ts_max);
+        // The newest block matters only for rows not newer than every row
+        // stored: the last-row cache, when it holds the table, is at or
+        // after every block's end (it takes a row only at or after them,
+        // and blocks only take rows it has seen), so rows all newer than
+        // it skip the block list (a cache miss per clause of a
+        // many-device INSERT).
+        let newer_than_all = self
+            .last
+            .get(&rec.uid)
+            .is_some_and(|(t, _)| rec.ts.iter().all(|x| x > t));
+        let sealed_max = if newer_than_all {
+            None
+        } else {
+            self.store.tables.get(&rec.uid).map(|t| t.ts_max)
+        };
         let table = Arc::make_mut(self.data.entry(rec.uid).or_default());
         let w = rec.width();
         let InsertRecord {
