@@ -311,7 +311,14 @@ fn children_dropped_while_written_come_back() {
     use tsdb::schemaless::{RequestPrecision, child_name, write};
     let dir = temp_dir("lpdrop");
     let e = Arc::new(tsdb::engine::Engine::open(&dir).unwrap());
-    let line = |i: i64| format!("m,dev=a v={i} {}", 1_700_000_000_000_000_000 + i);
+    // a millisecond apart: the database keeps ms, and rows of one
+    // timestamp would keep only the first written (UPDATE 0)
+    let line = |i: i64| {
+        format!(
+            "m,dev=a v={i} {}",
+            1_700_000_000_000_000_000 + i * 1_000_000
+        )
+    };
     write(&e, "lp", &line(0), RequestPrecision::Ns).unwrap();
     let child = child_name("m", &[("dev".into(), "a".into())]);
     let done = Arc::new(AtomicBool::new(false));
