@@ -360,7 +360,7 @@ impl State {
     pub(crate) fn table_index(&self) -> HashMap<u64, (String, String)> {
         let mut m = HashMap::new();
         for (db, e) in &self.catalog.dbs {
-            for (name, t) in &e.tables {
+            for (name, t) in e.tables.iter() {
                 m.insert(t.uid, (db.clone(), name.clone()));
             }
         }
