@@ -514,12 +514,9 @@ fn fill_digits(buf: &mut [u8], mut v: i64) {
 }
 
 /// `v` as `n` decimal digits, zero-padded (`v` ≥ 0, `n` ≤ 9).
-fn put_digits(out: &mut Vec<u8>, mut v: i64, n: usize) {
+fn put_digits(out: &mut Vec<u8>, v: i64, n: usize) {
     let mut buf = [b'0'; 9];
-    for i in (0..n).rev() {
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
+    fill_digits(&mut buf[..n], v);
     out.extend_from_slice(&buf[..n]);
 }
 
