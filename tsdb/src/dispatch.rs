@@ -35,9 +35,7 @@ impl Engine {
             }
             Statement::Select(sel) => {
                 crate::analytics::select(self, &sel, db).unwrap_or_else(|| {
-                    // the lock only while the view is taken, not for the scan
-                    let view = crate::query::View::take(&self.read(), &sel, db)?;
-                    view.select(&sel, db, &mut crate::query::Scope::default())
+                    crate::query::select_unlocked(self, &sel, db, &mut Default::default())
                 })
             }
             Statement::CreateAnode(url) => crate::analytics::ddl::create(self, &url),

@@ -208,10 +208,7 @@ pub fn consume_rows(
         after: Some(&progress.tables),
         ..Default::default()
     };
-    // the lock only while the view is taken: a consume of many new rows
-    // does not hold up the writers
-    let view = crate::query::View::take(&engine.read(), &sel, db)?;
-    let out = view.select(&sel, db, &mut scope)?;
+    let out = crate::query::select_unlocked(engine, &sel, db, &mut scope)?;
     let newest = std::mem::take(&mut scope.newest);
     for (table, ts) in newest {
         let e = progress.tables.entry(table).or_insert(i64::MIN);

@@ -142,8 +142,7 @@ pub fn run(engine: &Engine, sel: &Select, current: Option<&str>) -> Result<Outpu
         spans: Some(&spans),
         ..Default::default()
     };
-    let view = crate::query::View::take(&engine.read(), sel, current)?;
-    view.select(sel, current, &mut scope)
+    crate::query::select_unlocked(engine, sel, current, &mut scope)
 }
 
 /// `res: [[skey, ekey], ...]` → spans.

@@ -136,8 +136,7 @@ pub(crate) fn read_series_of(
         slimit: sel.slimit,
         ..Select::default()
     };
-    let view = crate::query::View::take(&engine.read(), &inner, current)?;
-    let out = view.select(&inner, current, &mut crate::query::Scope::default())?;
+    let out = crate::query::select_unlocked(engine, &inner, current, &mut Default::default())?;
     let Output::Rows {
         columns: meta,
         rows,

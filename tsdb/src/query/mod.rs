@@ -43,7 +43,7 @@ use crate::error::{DbError, Result, code};
 use crate::fail;
 use crate::result::{ColMeta, Output};
 use crate::sql::ast::{BinOp, Expr, RowWindow, Select};
-use crate::state::{State, resolve_db};
+use crate::state::{Engine, State, resolve_db};
 use crate::storage::store::{Reader, TableBlocks};
 use crate::storage::table::TableData;
 use crate::types::{DataType, Precision, Value, parse_timestamp};
@@ -217,9 +217,24 @@ pub const ANOMALY_MARK: &str = "_anomalymark";
 /// Windows per group (the PARTITION BY values).
 pub type Spans = BTreeMap<Vec<GroupKey>, Vec<Span>>;
 
-/// [`select_with`] with nothing added.
+/// A SELECT over `state`, the caller holding the lock throughout (a
+/// stream's plan, which reads more under the same lock). Callers that lock
+/// only to read use [`select_unlocked`].
 pub fn select(state: &State, sel: &Select, current: Option<&str>) -> Result<Output> {
-    select_with(state, sel, current, &mut Scope::default())
+    View::take(state, sel, current)?.select(sel, current, &mut Scope::default())
+}
+
+/// A SELECT within `scope` that holds the engine's read lock only while
+/// its [`View`] is taken: the scan, the windows and the answer run after
+/// the lock is released, so writers do not wait for them.
+pub fn select_unlocked(
+    engine: &Engine,
+    sel: &Select,
+    current: Option<&str>,
+    scope: &mut Scope<'_>,
+) -> Result<Output> {
+    let view = View::take(&engine.read(), sel, current)?;
+    view.select(sel, current, scope)
 }
 
 /// What a caller adds to a SELECT beyond its text, and what it learns back.
@@ -236,26 +251,15 @@ pub struct Scope<'a> {
     pub newest: BTreeMap<String, i64>,
 }
 
-/// A SELECT over `state` within `scope`, the caller holding the lock
-/// throughout. Callers that hold the engine's lock only to read should
-/// take a [`View`] and drop the lock before [`View::select`].
-pub fn select_with(
-    state: &State,
-    sel: &Select,
-    current: Option<&str>,
-    scope: &mut Scope<'_>,
-) -> Result<Output> {
-    View::take(state, sel, current)?.select(sel, current, scope)
-}
-
 /// What one SELECT reads, taken under the engine's read lock and read
 /// without it (issue 19, part 2: reads never block writes). Taking it
 /// costs, per table, two reference counts and copies of its name, tags and
 /// cached last row; the scan, the windows and the answer, which take tens
-/// of milliseconds over many tables, run after the lock is released. Memtables and block lists are shared `Arc`s: a writer
-/// that changes a table a view holds copies that table's memtable (or
-/// block list) first, and the view keeps reading the rows as they were
-/// when it was taken; the blocks' files stay open while a view holds them.
+/// of milliseconds over many tables, run after the lock is released.
+/// Memtables and block lists are shared `Arc`s: a writer that changes a
+/// table a view holds copies that table's memtable (or block list) first,
+/// and the view keeps reading the rows as they were when it was taken; the
+/// blocks' files stay open while a view holds them.
 pub struct View {
     from: Option<FromView>,
 }

@@ -591,8 +591,8 @@ impl Merge {
 pub struct Store {
     dir: PathBuf,
     manifest: Manifest,
-    /// Shared with readers' snapshots ([`Store::snapshot_blocks`]): a change
-    /// copies the one table's list if a snapshot holds it.
+    /// Shared with readers' snapshots (`query::View`): a change copies the
+    /// one table's list if a snapshot holds it.
     pub tables: UidMap<Arc<TableBlocks>>,
     reader: Reader,
     /// A job whose files could not be written: retried with the next.
